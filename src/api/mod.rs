@@ -1,0 +1,138 @@
+//! The public API: thin server functions with stable endpoints (`/api/...`, JSON in, JSON out;
+//! documented in docs/API.md). Each one authorises the caller, validates input and calls into
+//! `server::`. Errors are [`AppError`]s with precise HTTP statuses.
+
+pub mod client;
+
+use crate::error::AppError;
+use crate::model::{
+    ConversationPage, ConversationStatus, ConversationSummary, ExportFile, ExportFormat, MessagePage, PageContext,
+    SearchHit, SendResult, SessionInfo,
+};
+use client::BookChatClient;
+use leptos::server;
+use server_fn::codec::Json;
+use uuid::Uuid;
+
+/// Default and maximum page sizes for lists.
+pub const DEFAULT_PAGE: u32 = 20;
+pub const MAX_PAGE: u32 = 100;
+
+#[cfg(feature = "ssr")]
+fn page_size(limit: Option<u32>) -> Result<u32, AppError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(AppError::validation("limit", format!("limit must be between 1 and {MAX_PAGE}"))),
+    }
+}
+
+/// Resume the session whose token the request carries, or start a new guest session. A new
+/// session's token is returned once; the widget stores it and sends it with every call.
+#[server(endpoint = "session/start", input = Json, client = BookChatClient)]
+pub async fn start_session() -> Result<SessionInfo, AppError> {
+    use crate::server::{auth, db::sessions};
+    let state = auth::app_state()?;
+    let headers: http::HeaderMap = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
+    if let Some(token) = auth::token_from(&headers) {
+        if let Some(existing) = sessions::authenticate(&state.pool, token).await? {
+            let s = sessions::touch(&state.pool, existing.id).await?;
+            return Ok(SessionInfo { token: None, session_id: s.id, user: None, expires_at: s.expires_at });
+        }
+    }
+    let (s, token) = sessions::create_guest(&state.pool).await?;
+    Ok(SessionInfo { token: Some(token), session_id: s.id, user: None, expires_at: s.expires_at })
+}
+
+/// Ask a question. Creates the conversation when `conversation_id` is absent (titled from the
+/// question), stores question and answer, and is idempotent by `client_id`.
+#[server(endpoint = "chat/send", input = Json, client = BookChatClient)]
+pub async fn send_message(
+    conversation_id: Option<Uuid>,
+    client_id: Uuid,
+    content: String,
+    #[server(default)] context: Option<PageContext>,
+) -> Result<SendResult, AppError> {
+    use crate::server::{auth, chat};
+    let (state, caller) = auth::caller().await?;
+    let question = chat::NewQuestion::parse(conversation_id, client_id, &content, context)?;
+    chat::send(&state, &caller, question).await
+}
+
+/// The caller's conversations, newest activity first, keyset-paginated.
+#[server(endpoint = "conversations/list", input = Json, client = BookChatClient)]
+pub async fn list_conversations(
+    #[server(default)] cursor: Option<String>,
+    #[server(default)] limit: Option<u32>,
+    #[server(default)] archived: Option<bool>,
+) -> Result<ConversationPage, AppError> {
+    use crate::server::{auth, db::conversations};
+    let (state, caller) = auth::caller().await?;
+    let limit = page_size(limit)?;
+    conversations::list(&state.read_pool, &caller, cursor.as_deref(), limit, archived.unwrap_or(false)).await
+}
+
+/// A window of a conversation's messages: the newest `limit`, or those before `before`.
+#[server(endpoint = "conversations/messages", input = Json, client = BookChatClient)]
+pub async fn load_messages(
+    conversation_id: Uuid,
+    #[server(default)] before: Option<i64>,
+    #[server(default)] limit: Option<u32>,
+) -> Result<MessagePage, AppError> {
+    use crate::server::{auth, chat};
+    let (state, caller) = auth::caller().await?;
+    let limit = page_size(limit)?;
+    chat::window(&state, &caller, conversation_id, before, limit).await
+}
+
+#[server(endpoint = "conversations/rename", input = Json, client = BookChatClient)]
+pub async fn rename_conversation(conversation_id: Uuid, title: String) -> Result<ConversationSummary, AppError> {
+    use crate::model::Title;
+    use crate::server::{auth, db::conversations};
+    let (state, caller) = auth::caller().await?;
+    let title = Title::parse(&title)?;
+    conversations::rename(&state.pool, &caller, conversation_id, &title).await
+}
+
+/// Archive (`archived`) or restore (`open`) a conversation.
+#[server(endpoint = "conversations/status", input = Json, client = BookChatClient)]
+pub async fn set_conversation_status(
+    conversation_id: Uuid,
+    status: ConversationStatus,
+) -> Result<ConversationSummary, AppError> {
+    use crate::server::{auth, db::conversations};
+    let (state, caller) = auth::caller().await?;
+    conversations::set_status(&state.pool, &caller, conversation_id, status).await
+}
+
+#[server(endpoint = "conversations/delete", input = Json, client = BookChatClient)]
+pub async fn delete_conversation(conversation_id: Uuid) -> Result<(), AppError> {
+    use crate::server::{auth, db::conversations};
+    let (state, caller) = auth::caller().await?;
+    conversations::delete(&state.pool, &caller, conversation_id).await
+}
+
+/// Delete every conversation of the caller. Returns how many were deleted.
+#[server(endpoint = "conversations/delete-all", input = Json, client = BookChatClient)]
+pub async fn delete_all_conversations() -> Result<u64, AppError> {
+    use crate::server::{auth, db::conversations};
+    let (state, caller) = auth::caller().await?;
+    conversations::delete_all(&state.pool, &caller).await
+}
+
+/// Full-text search over the caller's own conversation titles and messages.
+#[server(endpoint = "conversations/search", input = Json, client = BookChatClient)]
+pub async fn search_history(query: String) -> Result<Vec<SearchHit>, AppError> {
+    use crate::model::SearchQuery;
+    use crate::server::{auth, db::conversations};
+    let (state, caller) = auth::caller().await?;
+    let query = SearchQuery::parse(&query)?;
+    conversations::search(&state.read_pool, &caller, &query, 30).await
+}
+
+#[server(endpoint = "conversations/export", input = Json, client = BookChatClient)]
+pub async fn export_conversation(conversation_id: Uuid, format: ExportFormat) -> Result<ExportFile, AppError> {
+    use crate::server::{auth, chat};
+    let (state, caller) = auth::caller().await?;
+    chat::export(&state, &caller, conversation_id, format).await
+}

@@ -1,0 +1,42 @@
+//! The HTML shell and the router of the hydrated app.
+
+use crate::ui::pages::{ConversationPage, HistoryPage};
+use crate::ui::widget::WidgetPage;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/bookchat.css"/>
+        <Title text="BookChat"/>
+        <Router>
+            <Routes fallback=|| view! { <p class="bc-not-found">"Page not found."</p> }>
+                <Route path=path!("/widget") view=WidgetPage/>
+                <Route path=path!("/conversations") view=HistoryPage/>
+                <Route path=path!("/conversations/:id") view=ConversationPage/>
+            </Routes>
+        </Router>
+    }
+}

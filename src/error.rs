@@ -1,0 +1,123 @@
+//! The one error type that crosses the wire. Server functions return it; the widget matches on
+//! its kind to show the right message (fix your input / not found / slow down / retry later).
+//! Internal failures are opaque: details are logged on the server, never sent to the browser.
+
+use serde::{Deserialize, Serialize};
+use server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AppError {
+    /// The request was understood but a field is invalid (blank message, title too long…).
+    #[error("{message}")]
+    Validation { field: String, message: String },
+    /// The request body or arguments could not be decoded at all.
+    #[error("bad request: {message}")]
+    BadRequest { message: String },
+    /// Missing, unknown or expired session token.
+    #[error("your chat session has expired; reload to start a new one")]
+    Unauthorized,
+    /// Unknown id, or an id that belongs to someone else (indistinguishable on purpose).
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// Too many requests; try again after the given number of seconds.
+    #[error("too many requests; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// A dependency (database, language model) is down or timed out; retrying later may work.
+    #[error("{message}")]
+    Unavailable { message: String },
+    /// Something went wrong on the server. Deliberately carries no detail.
+    #[error("something went wrong on our side")]
+    Internal,
+    /// The browser could not reach the server (offline, connection dropped).
+    #[error("could not reach the server: {message}")]
+    Network { message: String },
+}
+
+impl AppError {
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation { field: field.to_owned(), message: message.into() }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        AppError::NotFound { what: what.to_owned() }
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        AppError::Unavailable { message: message.into() }
+    }
+
+    /// The HTTP status a server function answers with when it fails with this error.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::Validation { .. } => 422,
+            AppError::BadRequest { .. } => 400,
+            AppError::Unauthorized => 401,
+            AppError::NotFound { .. } => 404,
+            AppError::RateLimited { .. } => 429,
+            AppError::Unavailable { .. } => 503,
+            AppError::Internal | AppError::Network { .. } => 500,
+        }
+    }
+
+    /// Whether sending the same request again may succeed (the widget offers "Retry").
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            AppError::RateLimited { .. } | AppError::Unavailable { .. } | AppError::Network { .. } | AppError::Internal
+        )
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(m)
+            | ServerFnErrorErr::MissingArg(m)
+            | ServerFnErrorErr::Deserialization(m) => AppError::BadRequest { message: first_line(&m) },
+            ServerFnErrorErr::Registration(_) => AppError::not_found("endpoint"),
+            ServerFnErrorErr::Request(m) => AppError::Network { message: first_line(&m) },
+            ServerFnErrorErr::UnsupportedRequestMethod(m) => AppError::BadRequest { message: first_line(&m) },
+            // Response decoding problems and server-side failures carry no detail for the user.
+            _ => AppError::Internal,
+        }
+    }
+}
+
+/// Decoder messages can embed the whole offending input; one short line is enough for a client.
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default();
+    line.chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_json_with_a_kind_tag() {
+        let e = AppError::RateLimited { retry_after_secs: 7 };
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(json, r#"{"kind":"rate_limited","retry_after_secs":7}"#);
+        assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn decoding_failures_are_client_errors_without_the_payload() {
+        let e = AppError::from_server_fn_error(ServerFnErrorErr::Args("missing field `content`\nat {...}".into()));
+        assert_eq!(e.status_code(), 400);
+        assert_eq!(e, AppError::BadRequest { message: "missing field `content`".into() });
+    }
+
+    #[test]
+    fn server_errors_are_opaque() {
+        let e = AppError::from_server_fn_error(ServerFnErrorErr::ServerError("relation \"x\" does not exist".into()));
+        assert_eq!(e, AppError::Internal);
+        assert!(!serde_json::to_string(&e).unwrap().contains("relation"));
+    }
+}

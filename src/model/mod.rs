@@ -1,0 +1,229 @@
+//! Types shared by the server and the browser: what server functions take and return.
+//! Input newtypes validate on construction, so code past the API boundary cannot hold a blank
+//! message or an over-long title.
+
+mod text;
+
+pub use text::{MessageText, SearchQuery, Title, MAX_MESSAGE_CHARS, MAX_PASSAGE_CHARS, MAX_TITLE_CHARS};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "user" => Some(Role::User),
+            "assistant" => Some(Role::Assistant),
+            _ => None,
+        }
+    }
+}
+
+/// Lifecycle of an assistant answer (user messages are always `Complete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Complete,
+    Streaming,
+    Stopped,
+    Failed,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Complete => "complete",
+            MessageStatus::Streaming => "streaming",
+            MessageStatus::Stopped => "stopped",
+            MessageStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MessageStatus> {
+        match s {
+            "complete" => Some(MessageStatus::Complete),
+            "streaming" => Some(MessageStatus::Streaming),
+            "stopped" => Some(MessageStatus::Stopped),
+            "failed" => Some(MessageStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Conversation states from the specification: open ones accept messages, archived ones are
+/// hidden from the default history list but kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Open,
+    Paused,
+    Closed,
+    Archived,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Open => "open",
+            ConversationStatus::Paused => "paused",
+            ConversationStatus::Closed => "closed",
+            ConversationStatus::Archived => "archived",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConversationStatus> {
+        match s {
+            "open" => Some(ConversationStatus::Open),
+            "paused" => Some(ConversationStatus::Paused),
+            "closed" => Some(ConversationStatus::Closed),
+            "archived" => Some(ConversationStatus::Archived),
+            _ => None,
+        }
+    }
+}
+
+/// A passage of the book an answer was grounded on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    /// Page title ("Chapter 2: ROS 2 Architecture").
+    pub title: String,
+    /// Section heading inside the page ("The DDS Foundation"); empty for the page top.
+    pub section: String,
+    /// Link to the page and the section's anchor on the host site.
+    pub url: String,
+    /// A short excerpt of the passage.
+    pub snippet: String,
+    /// Retrieval score of the passage (higher is better; comparable within one answer).
+    pub score: f32,
+}
+
+/// Host-page context a question may carry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageContext {
+    /// URL of the host page the reader is on.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Title of that page.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// A passage the reader selected on the page and asks about.
+    #[serde(default)]
+    pub selection: Option<String>,
+}
+
+/// One message as the widget shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Keyset position inside the conversation (older messages have smaller ids).
+    pub id: i64,
+    pub client_id: Uuid,
+    pub conversation_id: Uuid,
+    pub role: Role,
+    /// The text as written (user) or generated (assistant, Markdown).
+    pub content: String,
+    /// For assistant messages: the Markdown rendered to HTML and sanitised on the server.
+    pub html: Option<String>,
+    pub status: MessageStatus,
+    pub citations: Vec<Citation>,
+    /// For user messages: the selected passage the question was about.
+    pub quote: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A conversation in the history list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: Uuid,
+    pub title: String,
+    pub status: ConversationStatus,
+    pub message_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub last_message_at: DateTime<Utc>,
+}
+
+/// One page of the history list, newest activity first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationPage {
+    pub items: Vec<ConversationSummary>,
+    /// Pass back to get the next (older) page; `None` when this is the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The newest (or an older) window of a conversation's messages, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessagePage {
+    pub conversation: ConversationSummary,
+    pub messages: Vec<Message>,
+    /// Pass as `before` to load the messages preceding this window; `None` at the start.
+    pub older_cursor: Option<i64>,
+}
+
+/// The caller's session. `token` is present only when a new session was created: the browser
+/// stores it and sends it back as the `X-BookChat-Session` header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub token: Option<String>,
+    pub session_id: Uuid,
+    pub user: Option<UserInfo>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub external_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// The outcome of sending a question: the stored question and its answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendResult {
+    pub conversation: ConversationSummary,
+    pub question: Message,
+    pub answer: Message,
+}
+
+/// A match in the reader's own history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub conversation_id: Uuid,
+    pub conversation_title: String,
+    /// The matching message, or `None` when only the title matched.
+    pub message_id: Option<i64>,
+    pub role: Option<Role>,
+    /// Plain-text excerpt around the match; matched words are wrapped in `[[` `]]`.
+    pub snippet: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Export formats for a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Markdown,
+    Json,
+}
+
+/// A file the browser offers for download.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportFile {
+    pub filename: String,
+    pub mime: String,
+    pub body: String,
+}

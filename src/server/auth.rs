@@ -1,0 +1,29 @@
+//! Who is calling: the session secret travels in the `X-BookChat-Session` header (set by the
+//! widget from its own storage), because third-party iframes cannot rely on cookies.
+
+use super::db::{sessions, Caller};
+use super::state::AppState;
+use crate::error::AppError;
+use http::HeaderMap;
+
+pub const SESSION_HEADER: &str = "x-bookchat-session";
+
+pub fn token_from(headers: &HeaderMap) -> Option<&str> {
+    headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// The state and the authenticated caller of the current server function call.
+pub async fn caller() -> Result<(AppState, Caller), AppError> {
+    let state = app_state()?;
+    let headers: HeaderMap = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
+    let token = token_from(&headers).ok_or(AppError::Unauthorized)?;
+    let session = sessions::authenticate(&state.pool, token).await?.ok_or(AppError::Unauthorized)?;
+    Ok((state, session.caller()))
+}
+
+pub fn app_state() -> Result<AppState, AppError> {
+    leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from server function context");
+        AppError::Internal
+    })
+}

@@ -1,0 +1,152 @@
+//! Command line: `bookchat [serve]`, `bookchat migrate`, `bookchat ingest <dir>`.
+
+use super::config::{AppConfig, DbConfig};
+use super::db;
+use super::state::AppState;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "bookchat", version, about = "Grounded 'ask the book' chat for textbook sites")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the widget, the API and the demo book (the default).
+    Serve(AppConfig),
+    /// Apply pending database migrations and exit.
+    Migrate(DbConfig),
+    /// Load a folder of Markdown/MDX pages into the database.
+    Ingest {
+        #[command(flatten)]
+        db: DbConfig,
+        /// The book's docs folder.
+        dir: PathBuf,
+        /// Delete pages whose source file no longer exists.
+        #[arg(long)]
+        prune: bool,
+    },
+}
+
+pub async fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    init_tracing();
+    let mut args: Vec<String> = std::env::args().collect();
+    if args.len() == 1 {
+        args.push("serve".into());
+    }
+    let cli = Cli::parse_from(args);
+    let result = match cli.command {
+        Command::Serve(cfg) => serve(cfg).await,
+        Command::Migrate(cfg) => migrate(&cfg).await,
+        Command::Ingest { db, dir, prune } => ingest(&db, &dir, prune).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bookchat: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+/// Connect, retrying for a while: a scaled-to-zero serverless database can take seconds to wake.
+pub async fn connect_with_retry(cfg: &DbConfig, url: &str) -> anyhow::Result<sqlx::PgPool> {
+    let mut delay = Duration::from_millis(250);
+    let mut attempt = 1;
+    loop {
+        match db::connect(cfg, url).await {
+            Ok(pool) => return Ok(pool),
+            Err(e) if attempt < 8 => {
+                tracing::warn!(attempt, error = %e, "database not reachable yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+            Err(e) => return Err(e).context("connecting to the database"),
+        }
+    }
+}
+
+async fn migrate(cfg: &DbConfig) -> anyhow::Result<()> {
+    let pool = connect_with_retry(cfg, &cfg.database_url).await?;
+    db::MIGRATOR.run(&pool).await.context("running migrations")?;
+    println!("migrations applied");
+    Ok(())
+}
+
+async fn ingest(cfg: &DbConfig, dir: &std::path::Path, prune: bool) -> anyhow::Result<()> {
+    let pool = connect_with_retry(cfg, &cfg.database_url).await?;
+    db::MIGRATOR.run(&pool).await.context("running migrations")?;
+    let r = super::ingest::ingest_dir(&pool, dir, prune, true).await?;
+    let chunks: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM chunks"#).fetch_one(&pool).await?;
+    println!(
+        "ingested {} files: {} new, {} updated, {} unchanged, {} duplicate, {} pruned; {} chunks in the book",
+        r.files, r.inserted, r.updated, r.unchanged, r.duplicates, r.pruned, chunks
+    );
+    Ok(())
+}
+
+async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
+    let conf = leptos::config::get_configuration(None).context("reading Leptos options")?;
+    let leptos_options = conf.leptos_options;
+    let addr: SocketAddr = leptos_options.site_addr;
+    let pool = connect_with_retry(&cfg.db, &cfg.db.database_url).await?;
+    db::MIGRATOR.run(&pool).await.context("running migrations")?;
+    let read_pool = match &cfg.db.database_read_url {
+        Some(url) => connect_with_retry(&cfg.db, url).await?,
+        None => pool.clone(),
+    };
+    if !cfg.book_dir.is_empty() {
+        let r = super::ingest::ingest_dir(&pool, std::path::Path::new(&cfg.book_dir), false, false).await?;
+        tracing::info!(files = r.files, new = r.inserted, updated = r.updated, "book ingested");
+    }
+    let state = AppState { leptos_options, pool: pool.clone(), read_pool, config: Arc::new(cfg) };
+    let app = super::router(state);
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    tracing::info!("BookChat listening on http://{addr}");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    pool.close().await;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Resolve on SIGTERM or Ctrl-C: axum then stops accepting and drains in-flight requests.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}

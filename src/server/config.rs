@@ -1,0 +1,83 @@
+//! Typed configuration, read from flags or the environment (and `.env` in development).
+//! Secrets have no defaults: a feature that needs one stays off until it is configured.
+
+use clap::Args;
+use std::fmt;
+
+/// A secret value that never prints.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().len() < 16 {
+            return Err("secrets must be at least 16 characters".into());
+        }
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DbConfig {
+    /// Postgres connection string (`postgres://user:pass@host/db?sslmode=require` for Neon).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: String,
+
+    /// Optional read replica for history and list reads.
+    #[arg(long, env = "DATABASE_READ_URL")]
+    pub database_read_url: Option<String>,
+
+    /// Maximum connections per instance (Neon's pooler multiplexes many clients; keep this
+    /// modest and scale instances instead).
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+
+    /// Seconds to wait for a connection before failing a request with "temporarily unavailable".
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
+    pub database_acquire_timeout_secs: u64,
+
+    /// Disable the prepared-statement cache (needed behind transaction-mode poolers such as
+    /// PgBouncer or Neon's `-pooler` endpoint).
+    #[arg(long, env = "DATABASE_DISABLE_STATEMENT_CACHE", default_value_t = false)]
+    pub database_disable_statement_cache: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AppConfig {
+    #[command(flatten)]
+    pub db: DbConfig,
+
+    /// Base URL of the book site that citations link to (no trailing slash). Empty means this
+    /// server's own demo book pages (`/docs/...`).
+    #[arg(long, env = "BOOKCHAT_SITE_BASE_URL", default_value = "")]
+    pub site_base_url: String,
+
+    /// Folder of Markdown/MDX pages to ingest at start-up (skipped when empty).
+    #[arg(long, env = "BOOKCHAT_BOOK_DIR", default_value = "")]
+    pub book_dir: String,
+}
+
+impl AppConfig {
+    /// Link to a section of the book.
+    pub fn citation_url(&self, route: &str, anchor: &str) -> String {
+        let base = self.site_base_url.trim_end_matches('/');
+        if anchor.is_empty() {
+            format!("{base}{route}")
+        } else {
+            format!("{base}{route}#{anchor}")
+        }
+    }
+}

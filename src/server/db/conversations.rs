@@ -1,0 +1,341 @@
+//! Conversations, always scoped to their owner: the caller's user when identified, otherwise the
+//! caller's guest session. An id that exists but belongs to someone else is "not found".
+
+use super::Caller;
+use crate::error::AppError;
+use crate::model::{ConversationPage, ConversationStatus, ConversationSummary, SearchHit, Role, SearchQuery, Title};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use sqlx::{PgExecutor, PgPool};
+use uuid::Uuid;
+
+pub struct ConversationRow {
+    pub id: Uuid,
+    pub title: String,
+    pub status: String,
+    pub message_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub last_message_at: DateTime<Utc>,
+}
+
+impl From<ConversationRow> for ConversationSummary {
+    fn from(r: ConversationRow) -> Self {
+        ConversationSummary {
+            id: r.id,
+            title: r.title,
+            // The CHECK constraint admits only the four known values.
+            status: ConversationStatus::parse(&r.status).unwrap_or(ConversationStatus::Open),
+            message_count: r.message_count,
+            created_at: r.created_at,
+            last_message_at: r.last_message_at,
+        }
+    }
+}
+
+/// Create a conversation owned by the caller.
+pub async fn create(db: impl PgExecutor<'_>, caller: &Caller, title: &Title) -> Result<ConversationSummary, AppError> {
+    let row = sqlx::query_as!(
+        ConversationRow,
+        r#"INSERT INTO conversations (session_id, user_id, title) VALUES ($1, $2, $3)
+           RETURNING id, title, status, message_count, created_at, last_message_at"#,
+        caller.session_id,
+        caller.user_id,
+        title.as_str(),
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(row.into())
+}
+
+/// The caller's conversation, or `NotFound`. `for_update` locks it for the enclosing transaction.
+pub async fn get(db: impl PgExecutor<'_>, caller: &Caller, id: Uuid) -> Result<ConversationSummary, AppError> {
+    sqlx::query_as!(
+        ConversationRow,
+        r#"SELECT id, title, status, message_count, created_at, last_message_at FROM conversations
+           WHERE id = $1 AND (user_id = $2 OR (user_id IS NULL AND session_id = $3))"#,
+        id,
+        caller.user_id,
+        caller.session_id,
+    )
+    .fetch_optional(db)
+    .await?
+    .map(Into::into)
+    .ok_or_else(|| AppError::not_found("conversation"))
+}
+
+/// Lock the caller's conversation row for the rest of the transaction (serialises concurrent
+/// sends into one conversation so counters and ordering stay consistent).
+pub async fn lock(db: impl PgExecutor<'_>, caller: &Caller, id: Uuid) -> Result<ConversationSummary, AppError> {
+    sqlx::query_as!(
+        ConversationRow,
+        r#"SELECT id, title, status, message_count, created_at, last_message_at FROM conversations
+           WHERE id = $1 AND (user_id = $2 OR (user_id IS NULL AND session_id = $3))
+           FOR UPDATE"#,
+        id,
+        caller.user_id,
+        caller.session_id,
+    )
+    .fetch_optional(db)
+    .await?
+    .map(Into::into)
+    .ok_or_else(|| AppError::not_found("conversation"))
+}
+
+/// Set an already-authorised conversation back to open (a new message revives it).
+pub async fn reopen(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), AppError> {
+    sqlx::query!("UPDATE conversations SET status = 'open' WHERE id = $1", id).execute(db).await?;
+    Ok(())
+}
+
+/// Opaque keyset cursor over (last_message_at, id).
+fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    let raw = format!("{}|{}", at.timestamp_micros(), id);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), AppError> {
+    let bad = || AppError::validation("cursor", "The page cursor is not valid.");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let raw = String::from_utf8(raw).map_err(|_| bad())?;
+    let (micros, id) = raw.split_once('|').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(bad)?;
+    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok((at, id))
+}
+
+/// One page of the caller's conversations, newest activity first. `archived` selects the archive
+/// instead of the active list. Each variant walks its own owner index, so the cost of a page does
+/// not grow with the number of conversations.
+pub async fn list(
+    pool: &PgPool,
+    caller: &Caller,
+    cursor: Option<&str>,
+    limit: u32,
+    archived: bool,
+) -> Result<ConversationPage, AppError> {
+    let (after_at, after_id) = match cursor {
+        Some(c) => {
+            let (at, id) = decode_cursor(c)?;
+            (Some(at), Some(id))
+        }
+        None => (None, None),
+    };
+    let fetch = i64::from(limit) + 1;
+    let mut rows = match caller.user_id {
+        Some(user_id) => {
+            sqlx::query_as!(
+                ConversationRow,
+                r#"SELECT id, title, status, message_count, created_at, last_message_at FROM conversations
+                   WHERE user_id = $1
+                     AND (status = 'archived') = $2
+                     AND ($3::timestamptz IS NULL OR (last_message_at, id) < ($3, $4::uuid))
+                   ORDER BY last_message_at DESC, id DESC
+                   LIMIT $5"#,
+                user_id,
+                archived,
+                after_at,
+                after_id,
+                fetch,
+            )
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query_as!(
+                ConversationRow,
+                r#"SELECT id, title, status, message_count, created_at, last_message_at FROM conversations
+                   WHERE user_id IS NULL AND session_id = $1
+                     AND (status = 'archived') = $2
+                     AND ($3::timestamptz IS NULL OR (last_message_at, id) < ($3, $4::uuid))
+                   ORDER BY last_message_at DESC, id DESC
+                   LIMIT $5"#,
+                caller.session_id,
+                archived,
+                after_at,
+                after_id,
+                fetch,
+            )
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    let next_cursor = if rows.len() as i64 == fetch {
+        rows.pop();
+        rows.last().map(|r| encode_cursor(r.last_message_at, r.id))
+    } else {
+        None
+    };
+    Ok(ConversationPage { items: rows.into_iter().map(Into::into).collect(), next_cursor })
+}
+
+pub async fn rename(pool: &PgPool, caller: &Caller, id: Uuid, title: &Title) -> Result<ConversationSummary, AppError> {
+    sqlx::query_as!(
+        ConversationRow,
+        r#"UPDATE conversations SET title = $4
+           WHERE id = $1 AND (user_id = $2 OR (user_id IS NULL AND session_id = $3))
+           RETURNING id, title, status, message_count, created_at, last_message_at"#,
+        id,
+        caller.user_id,
+        caller.session_id,
+        title.as_str(),
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(Into::into)
+    .ok_or_else(|| AppError::not_found("conversation"))
+}
+
+pub async fn set_status(
+    pool: &PgPool,
+    caller: &Caller,
+    id: Uuid,
+    status: ConversationStatus,
+) -> Result<ConversationSummary, AppError> {
+    sqlx::query_as!(
+        ConversationRow,
+        r#"UPDATE conversations SET status = $4
+           WHERE id = $1 AND (user_id = $2 OR (user_id IS NULL AND session_id = $3))
+           RETURNING id, title, status, message_count, created_at, last_message_at"#,
+        id,
+        caller.user_id,
+        caller.session_id,
+        status.as_str(),
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(Into::into)
+    .ok_or_else(|| AppError::not_found("conversation"))
+}
+
+pub async fn delete(pool: &PgPool, caller: &Caller, id: Uuid) -> Result<(), AppError> {
+    let done = sqlx::query!(
+        r#"DELETE FROM conversations
+           WHERE id = $1 AND (user_id = $2 OR (user_id IS NULL AND session_id = $3))"#,
+        id,
+        caller.user_id,
+        caller.session_id,
+    )
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::not_found("conversation"));
+    }
+    Ok(())
+}
+
+/// Delete every conversation the caller owns; returns how many.
+pub async fn delete_all(pool: &PgPool, caller: &Caller) -> Result<u64, AppError> {
+    let done = match caller.user_id {
+        Some(user_id) => sqlx::query!("DELETE FROM conversations WHERE user_id = $1", user_id).execute(pool).await?,
+        None => {
+            sqlx::query!(
+                "DELETE FROM conversations WHERE user_id IS NULL AND session_id = $1",
+                caller.session_id
+            )
+            .execute(pool)
+            .await?
+        }
+    };
+    Ok(done.rows_affected())
+}
+
+/// Turn free text into a prefix-matching AND query ("lida ros" finds "LiDAR in ROS 2").
+/// Only letters and digits reach `to_tsquery`, so its syntax cannot be injected.
+pub fn prefix_tsquery(q: &SearchQuery) -> Option<String> {
+    let words: Vec<String> = q
+        .as_str()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(12)
+        .map(|w| format!("{}:*", w.to_lowercase()))
+        .collect();
+    if words.is_empty() {
+        None
+    } else {
+        Some(words.join(" & "))
+    }
+}
+
+/// Full-text search over the caller's own titles and messages, best matches first.
+pub async fn search(pool: &PgPool, caller: &Caller, q: &SearchQuery, limit: u32) -> Result<Vec<SearchHit>, AppError> {
+    let Some(tsq) = prefix_tsquery(q) else {
+        return Ok(Vec::new());
+    };
+    let limit = i64::from(limit);
+    let titles = sqlx::query!(
+        r#"SELECT c.id, c.title, c.last_message_at
+             FROM conversations c, to_tsquery('english', $3) q
+            WHERE (c.user_id = $1 OR (c.user_id IS NULL AND c.session_id = $2))
+              AND to_tsvector('english', c.title) @@ q
+            ORDER BY c.last_message_at DESC
+            LIMIT $4"#,
+        caller.user_id,
+        caller.session_id,
+        tsq,
+        limit,
+    )
+    .fetch_all(pool)
+    .await?;
+    let messages = sqlx::query!(
+        r#"SELECT c.id AS conversation_id, c.title, m.id AS message_id, m.role, m.created_at,
+                  ts_headline('english', m.content, q,
+                      'StartSel=[[, StopSel=]], MaxWords=24, MinWords=8, MaxFragments=1') AS "snippet!"
+             FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id,
+                  to_tsquery('english', $3) q
+            WHERE (c.user_id = $1 OR (c.user_id IS NULL AND c.session_id = $2))
+              AND m.tsv @@ q
+            ORDER BY ts_rank(m.tsv, q) DESC, m.id DESC
+            LIMIT $4"#,
+        caller.user_id,
+        caller.session_id,
+        tsq,
+        limit,
+    )
+    .fetch_all(pool)
+    .await?;
+
+    let mut hits: Vec<SearchHit> = titles
+        .into_iter()
+        .map(|t| SearchHit {
+            conversation_id: t.id,
+            snippet: t.title.clone(),
+            conversation_title: t.title,
+            message_id: None,
+            role: None,
+            at: t.last_message_at,
+        })
+        .collect();
+    hits.extend(messages.into_iter().map(|m| SearchHit {
+        conversation_id: m.conversation_id,
+        conversation_title: m.title,
+        message_id: Some(m.message_id),
+        role: Role::parse(&m.role),
+        snippet: m.snippet,
+        at: m.created_at,
+    }));
+    hits.truncate(limit as usize);
+    Ok(hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip_and_garbage() {
+        let at = DateTime::<Utc>::from_timestamp_micros(1_700_000_000_123_456).unwrap();
+        let id = Uuid::nil();
+        assert_eq!(decode_cursor(&encode_cursor(at, id)).unwrap(), (at, id));
+        assert!(decode_cursor("not-a-cursor").is_err());
+        assert!(decode_cursor("").is_err());
+    }
+
+    #[test]
+    fn prefix_query_keeps_only_words() {
+        let q = SearchQuery::parse("LiDAR & 'ros':* | !x").unwrap();
+        assert_eq!(prefix_tsquery(&q).unwrap(), "lidar:* & ros:* & x:*");
+        assert_eq!(prefix_tsquery(&SearchQuery::parse("&|!").unwrap()), None);
+    }
+}

@@ -1,0 +1,206 @@
+//! Messages. Reads go through the conversation's owner check first (callers pass a conversation
+//! already authorised by `conversations::get`/`lock`), writes are idempotent by `client_id`.
+
+use crate::error::AppError;
+use crate::model::{Citation, Message, MessageStatus, Role};
+use crate::server::render;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgExecutor, PgPool};
+use uuid::Uuid;
+
+pub struct MessageRow {
+    pub id: i64,
+    pub client_id: Uuid,
+    pub conversation_id: Uuid,
+    pub role: String,
+    pub content: String,
+    pub status: String,
+    pub reply_to: Option<i64>,
+    pub metadata: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `messages.metadata` holds. Unknown fields are kept out of the model on purpose.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Metadata {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<Citation>,
+    /// The host-page passage a question quoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_title: Option<String>,
+    /// Answerer that produced an answer ("extractive", or the LLM model name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Why an answer failed, in words fit for the reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// True when the answerer found nothing relevant in the book.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refused: bool,
+}
+
+impl Metadata {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl MessageRow {
+    pub fn metadata(&self) -> Metadata {
+        self.metadata
+            .as_ref()
+            .and_then(|m| serde_json::from_value(m.clone()).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn into_model(self) -> Message {
+        let meta = self.metadata();
+        let role = Role::parse(&self.role).unwrap_or(Role::User);
+        let html = match role {
+            Role::Assistant => Some(render::markdown_to_safe_html(&self.content)),
+            Role::User => None,
+        };
+        Message {
+            id: self.id,
+            client_id: self.client_id,
+            conversation_id: self.conversation_id,
+            role,
+            html,
+            content: self.content,
+            status: MessageStatus::parse(&self.status).unwrap_or(MessageStatus::Complete),
+            citations: meta.citations,
+            quote: meta.quote,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// A message by its client id, together with whether the caller may see it.
+pub async fn by_client_id(db: impl PgExecutor<'_>, client_id: Uuid) -> Result<Option<MessageRow>, AppError> {
+    Ok(sqlx::query_as!(
+        MessageRow,
+        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at
+             FROM messages WHERE client_id = $1"#,
+        client_id,
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Insert a question. Returns `None` when a message with this client id already exists (a
+/// concurrent retry won the race); the caller then loads the stored one.
+pub async fn insert_question(
+    db: impl PgExecutor<'_>,
+    conversation_id: Uuid,
+    client_id: Uuid,
+    content: &str,
+    meta: &Metadata,
+) -> Result<Option<MessageRow>, AppError> {
+    Ok(sqlx::query_as!(
+        MessageRow,
+        r#"INSERT INTO messages (client_id, conversation_id, role, content, metadata)
+           VALUES ($1, $2, 'user', $3, $4)
+           ON CONFLICT (client_id) DO NOTHING
+           RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at"#,
+        client_id,
+        conversation_id,
+        content,
+        meta.to_json(),
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Insert the answer to a question. Returns `None` if the question already has one (one answer
+/// per question is a unique index).
+pub async fn insert_answer(
+    db: impl PgExecutor<'_>,
+    conversation_id: Uuid,
+    question_id: i64,
+    content: &str,
+    status: MessageStatus,
+    meta: &Metadata,
+) -> Result<Option<MessageRow>, AppError> {
+    Ok(sqlx::query_as!(
+        MessageRow,
+        r#"INSERT INTO messages (client_id, conversation_id, role, content, status, reply_to, metadata)
+           VALUES ($1, $2, 'assistant', $3, $4, $5, $6)
+           ON CONFLICT (reply_to) WHERE reply_to IS NOT NULL DO NOTHING
+           RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at"#,
+        Uuid::new_v4(),
+        conversation_id,
+        content,
+        status.as_str(),
+        question_id,
+        meta.to_json(),
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+/// The answer stored for a question, if any.
+pub async fn answer_to(db: impl PgExecutor<'_>, question_id: i64) -> Result<Option<MessageRow>, AppError> {
+    Ok(sqlx::query_as!(
+        MessageRow,
+        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at
+             FROM messages WHERE reply_to = $1"#,
+        question_id,
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Up to `limit` messages before `before` (or the newest), returned oldest first, plus whether
+/// older ones exist. Walks the (conversation_id, id) index backwards: cost is independent of
+/// the conversation's length.
+pub async fn window(
+    pool: &PgPool,
+    conversation_id: Uuid,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<(Vec<MessageRow>, bool), AppError> {
+    let fetch = i64::from(limit) + 1;
+    let mut rows = sqlx::query_as!(
+        MessageRow,
+        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at
+             FROM messages
+            WHERE conversation_id = $1 AND ($2::bigint IS NULL OR id < $2)
+            ORDER BY id DESC
+            LIMIT $3"#,
+        conversation_id,
+        before,
+        fetch,
+    )
+    .fetch_all(pool)
+    .await?;
+    let more = rows.len() as i64 == fetch;
+    if more {
+        rows.pop();
+    }
+    rows.reverse();
+    Ok((rows, more))
+}
+
+/// The latest turns of a conversation, oldest first (context for a language model).
+pub async fn recent_turns(pool: &PgPool, conversation_id: Uuid, before: i64, limit: i64) -> Result<Vec<MessageRow>, AppError> {
+    let mut rows = sqlx::query_as!(
+        MessageRow,
+        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at
+             FROM messages
+            WHERE conversation_id = $1 AND id < $2 AND status = 'complete'
+            ORDER BY id DESC
+            LIMIT $3"#,
+        conversation_id,
+        before,
+        limit,
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.reverse();
+    Ok(rows)
+}

@@ -1,0 +1,97 @@
+//! The demo host site: the ingested book rendered like a Docusaurus page (navbar, sidebar,
+//! article, light/dark toggle on `html[data-theme]`), embedding BookChat with its one script
+//! tag exactly as a real host would. Citation links point here when no site base URL is set.
+
+use super::book;
+use super::db::documents;
+use super::render;
+use super::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+pub async fn index(State(state): State<AppState>) -> Response {
+    match documents::list(&state.pool).await {
+        Ok(docs) => match docs.first() {
+            Some(first) => render_route(&state, &first.route.clone()).await,
+            None => page(
+                &state,
+                "BookChat",
+                "<h1>No book yet</h1><p>Run <code>bookchat ingest book/</code> to load the sample book.</p>",
+                &[],
+                "",
+            )
+            .into_response(),
+        },
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "The book is temporarily unavailable.").into_response(),
+    }
+}
+
+pub async fn doc_page(State(state): State<AppState>, Path(path): Path<String>) -> Response {
+    render_route(&state, &format!("/docs/{}", path.trim_end_matches('/'))).await
+}
+
+async fn render_route(state: &AppState, route: &str) -> Response {
+    let (doc, docs) = match tokio::try_join!(documents::by_route(&state.pool, route), documents::list(&state.pool)) {
+        Ok(v) => v,
+        Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "The book is temporarily unavailable.").into_response(),
+    };
+    let Some(doc) = doc else {
+        return (StatusCode::NOT_FOUND, Html(page(state, "Not found", "<h1>Page not found</h1>", &docs, route).0))
+            .into_response();
+    };
+    let (_, body) = book::split_front_matter(&doc.content);
+    let html = render::book_page_html(&book::strip_mdx(body));
+    page(state, &doc.title, &html, &docs, route).into_response()
+}
+
+fn page(state: &AppState, title: &str, article: &str, docs: &[documents::DocListing], current: &str) -> Html<String> {
+    let _ = state;
+    let nav: String = docs
+        .iter()
+        .map(|d| {
+            let active = if d.route == current { " class=\"active\" aria-current=\"page\"" } else { "" };
+            format!("<li><a href=\"{}\"{active}>{}</a></li>", esc(&d.route), esc(&d.title))
+        })
+        .collect();
+    Html(format!(
+        r#"<!DOCTYPE html>
+<html lang="en" data-theme="light">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} | Physical AI &amp; Humanoid Robotics</title>
+<link rel="stylesheet" href="/demo-host.css">
+<script>
+  // Docusaurus keeps the reader's theme in localStorage and on html[data-theme].
+  try {{ var t = localStorage.getItem('theme'); if (t) document.documentElement.setAttribute('data-theme', t); }} catch (e) {{}}
+</script>
+</head>
+<body>
+<nav class="navbar" data-testid="host-navbar">
+  <a class="brand" href="/">🤖 Physical AI &amp; Humanoid Robotics</a>
+  <span class="spacer"></span>
+  <button type="button" id="theme-toggle" data-testid="theme-toggle" aria-label="Switch between dark and light mode">◐</button>
+</nav>
+<div class="layout">
+  <aside class="sidebar"><ul>{nav}</ul></aside>
+  <main><article class="markdown" data-testid="host-article">{article}</article></main>
+</div>
+<script>
+  document.getElementById('theme-toggle').addEventListener('click', function () {{
+    var html = document.documentElement;
+    var next = html.getAttribute('data-theme') === 'dark' ? 'light' : 'dark';
+    html.setAttribute('data-theme', next);
+    try {{ localStorage.setItem('theme', next); }} catch (e) {{}}
+  }});
+</script>
+<script src="/embed.js" async></script>
+</body>
+</html>"#,
+        title = esc(title),
+    ))
+}

@@ -1,0 +1,90 @@
+//! Everything that only runs on the server: configuration, database, answering, routes.
+
+pub mod answer;
+pub mod auth;
+pub mod book;
+pub mod chat;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod host;
+pub mod ingest;
+pub mod render;
+pub mod state;
+
+use crate::app::{shell, App};
+use crate::error::AppError;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use state::AppState;
+use tower_http::limit::RequestBodyLimitLayer;
+
+/// Largest request body accepted (a question is at most 4,000 characters).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The whole HTTP application around a prepared state (used by `serve` and by the tests).
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let provide_state = move || provide_context(context_state.clone());
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/", get(host::index))
+        .route("/docs", get(host::index))
+        .route("/docs/{*path}", get(host::doc_page))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(&state, routes, provide_state.clone(), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
+        .layer(axum::middleware::map_response(server_fn_error_status))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Server functions answer every error with 500; give each [`AppError`] its real status
+/// (and `Retry-After` when rate limited) so clients and proxies can tell them apart.
+async fn server_fn_error_status(res: Response) -> Response {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key(server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let AppError::RateLimited { retry_after_secs } = err {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                parts.headers.insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers and every migration this build knows is applied.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let latest = db::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let applied: Result<Option<i64>, sqlx::Error> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&state.pool).await;
+    match applied {
+        Ok(Some(v)) if v >= latest => (StatusCode::OK, "ready".to_owned()),
+        Ok(_) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending".to_owned()),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable".to_owned())
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Small browser helpers. They do nothing during server rendering (there is no browser), so
+//! components may call them from event handlers and effects without `cfg` noise.
+
+use uuid::Uuid;
+
+pub const KEY_TOKEN: &str = "bookchat:token";
+pub const KEY_CONVERSATION: &str = "bookchat:conversation";
+pub const KEY_DRAFT: &str = "bookchat:draft";
+
+#[cfg(feature = "hydrate")]
+fn storage() -> Option<web_sys::Storage> {
+    // Storage can be blocked (privacy modes, some third-party iframes): degrade to memory-only.
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+pub fn storage_get(key: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        storage()?.get_item(key).ok().flatten()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = key;
+        None
+    }
+}
+
+pub fn storage_set(key: &str, value: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(s) = storage() {
+        let _ = s.set_item(key, value);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (key, value);
+}
+
+pub fn storage_remove(key: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(s) = storage() {
+        let _ = s.remove_item(key);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = key;
+}
+
+/// A random (v4) UUID from the browser's CSPRNG: the idempotency key of a message.
+pub fn new_uuid() -> Uuid {
+    #[allow(unused_mut)]
+    let mut bytes = [0u8; 16];
+    #[cfg(feature = "hydrate")]
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// Offer a text file for download.
+pub fn download(filename: &str, mime: &str, body: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(body));
+        let opts = web_sys::BlobPropertyBag::new();
+        opts.set_type(mime);
+        let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else { return };
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            if let Ok(a) = doc.create_element("a") {
+                if let Ok(a) = a.dyn_into::<web_sys::HtmlAnchorElement>() {
+                    a.set_href(&url);
+                    a.set_download(filename);
+                    a.click();
+                }
+            }
+        }
+        let _ = web_sys::Url::revoke_object_url(&url);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (filename, mime, body);
+}
+
+/// Send a message to the embedding page (the loader script), if any.
+pub fn post_to_parent(msg: &serde_json::Value) {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        if let Ok(Some(parent)) = w.parent() {
+            if parent != w {
+                if let Ok(v) = js_sys::JSON::parse(&msg.to_string()) {
+                    let target = embed_parent_origin().unwrap_or_else(|| "*".to_owned());
+                    let _ = parent.post_message(&v, &target);
+                }
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = msg;
+}
+
+/// The host page's origin, as given to the iframe by the loader (`?parent=`), checked later
+/// against the allowlist on the server.
+pub fn embed_parent_origin() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let search = web_sys::window()?.location().search().ok()?;
+        let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+        params.get("parent").filter(|p| p.starts_with("http://") || p.starts_with("https://"))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
+
+/// Mark the document once the app is interactive (tests wait for this, so they never pass on
+/// a not-yet-hydrated page).
+pub fn mark(attr: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        let _ = body.set_attribute(attr, "true");
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = attr;
+}
+
+/// The current time in the browser's zone, for "Today / Yesterday" grouping.
+pub fn now_local() -> chrono::DateTime<chrono::Local> {
+    chrono::Local::now()
+}
+
+/// Scroll an element (by id) into view.
+pub fn scroll_into_view(id: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(id)) {
+        el.scroll_into_view_with_bool(true);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
+/// The URL fragment of the current page, without `#`.
+pub fn location_hash() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let h = web_sys::window()?.location().hash().ok()?;
+        h.strip_prefix('#').map(str::to_owned).filter(|h| !h.is_empty())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}

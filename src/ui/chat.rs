@@ -1,0 +1,272 @@
+//! The conversation panel: header with actions, the message list (older messages load as you
+//! scroll up), and the composer (Enter sends, Shift+Enter adds a line).
+
+use super::browser::{self, KEY_DRAFT};
+use super::common::{describe, LinkTarget, MessageView};
+use super::state::{self, ChatState};
+use crate::model::{ConversationStatus, ExportFormat, MAX_MESSAGE_CHARS, MAX_TITLE_CHARS};
+use leptos::html;
+use leptos::prelude::*;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum PanelMode {
+    /// Inside the floating widget (standalone `/widget`, or embedded in a host page).
+    Widget { embedded: bool },
+    /// The full `/conversations/:id` page.
+    Page,
+}
+
+#[component]
+pub fn ChatPanel(
+    mode: PanelMode,
+    #[prop(optional, into)] on_history: Option<Callback<()>>,
+    #[prop(optional, into)] on_close: Option<Callback<()>>,
+    #[prop(optional, into)] on_deleted: Option<Callback<()>>,
+) -> impl IntoView {
+    let state = ChatState::expect();
+    let target = match mode {
+        PanelMode::Widget { embedded: true } => LinkTarget::Top,
+        _ => LinkTarget::Blank,
+    };
+    let draft = RwSignal::new(String::new());
+    let menu_open = RwSignal::new(false);
+    let renaming = RwSignal::new(None::<String>);
+    let confirm_delete = RwSignal::new(false);
+    let list_ref = NodeRef::<html::Div>::new();
+    let composer_ref = NodeRef::<html::Textarea>::new();
+
+    // Restore an unsent draft once the page is interactive.
+    Effect::new(move |_| {
+        if let Some(d) = browser::storage_get(KEY_DRAFT) {
+            draft.set(d);
+        }
+    });
+
+    // Keep the newest message in view as messages arrive, or the searched-for one.
+    Effect::new(move |_| {
+        let n = state.messages.with(|m| m.len());
+        let pending = state.pending.with(|p| p.is_some());
+        let focus = state.focus.get();
+        let _ = (n, pending);
+        if state.loading_older.get_untracked() {
+            return;
+        }
+        request_animation_frame(move || match focus {
+            Some(id) => browser::scroll_into_view(&format!("m-{id}")),
+            None => {
+                if let Some(el) = list_ref.get_untracked() {
+                    el.set_scroll_top(el.scroll_height());
+                }
+            }
+        });
+    });
+
+    let on_scroll = move |_| {
+        let Some(el) = list_ref.get_untracked() else { return };
+        if el.scroll_top() < 48 && state.older_cursor.get_untracked().is_some() && !state.loading_older.get_untracked() {
+            let before_height = el.scroll_height();
+            state::load_older(state, move || {
+                // Keep the reader's place: the list grew above them.
+                request_animation_frame(move || {
+                    if let Some(el) = list_ref.get_untracked() {
+                        el.set_scroll_top(el.scroll_top() + el.scroll_height() - before_height);
+                    }
+                });
+            });
+        }
+    };
+
+    let submit = move || {
+        let text = draft.get_untracked();
+        if text.trim().is_empty() || state.busy() {
+            return;
+        }
+        state::send(state, text, None);
+        draft.set(String::new());
+        browser::storage_remove(KEY_DRAFT);
+        if let Some(el) = composer_ref.get_untracked() {
+            let _ = el.focus();
+        }
+    };
+
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        // Enter sends; Shift+Enter is a newline; never send mid-IME composition.
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            submit();
+        }
+    };
+
+    let title = move || state.conversation.with(|c| c.as_ref().map(|c| c.title.clone()).unwrap_or_else(|| "Ask the book".to_owned()));
+    let has_conversation = move || state.conversation.with(|c| c.is_some());
+    let archived = move || state.conversation.with(|c| c.as_ref().is_some_and(|c| c.status == ConversationStatus::Archived));
+
+    let save_rename = move || {
+        if let Some(t) = renaming.get_untracked() {
+            state::rename(state, t, move |ok| {
+                if ok {
+                    renaming.set(None);
+                }
+            });
+        }
+    };
+
+    let header = view! {
+        <header class="bc-header">
+            {move || match renaming.get() {
+                Some(_) => view! {
+                    <form class="bc-rename" on:submit=move |ev| { ev.prevent_default(); save_rename(); }>
+                        <input
+                            data-testid="rename-input"
+                            aria-label="Conversation title"
+                            maxlength=MAX_TITLE_CHARS
+                            prop:value=move || renaming.get().unwrap_or_default()
+                            on:input=move |ev| renaming.set(Some(event_target_value(&ev)))
+                            on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { renaming.set(None); }
+                        />
+                        <button type="submit" data-testid="rename-save">"Save"</button>
+                        <button type="button" on:click=move |_| renaming.set(None)>"Cancel"</button>
+                    </form>
+                }.into_any(),
+                None => view! { <h2 class="bc-title" data-testid="conversation-title">{title}</h2> }.into_any(),
+            }}
+            <div class="bc-actions">
+                {on_history.map(|cb| view! {
+                    <button type="button" class="bc-icon" data-testid="open-history" aria-label="Your conversations" title="Your conversations"
+                        on:click=move |_| cb.run(())>"☰"</button>
+                })}
+                <button type="button" class="bc-icon" data-testid="new-conversation" aria-label="New conversation" title="New conversation"
+                    on:click=move |_| { state::new_conversation(state); menu_open.set(false); }>"＋"</button>
+                <Show when=has_conversation>
+                    <div class="bc-menu-wrap">
+                        <button type="button" class="bc-icon" data-testid="conversation-menu" aria-label="Conversation actions"
+                            aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
+                            on:click=move |_| { menu_open.update(|o| *o = !*o); confirm_delete.set(false); }>"⋯"</button>
+                        <Show when=move || menu_open.get()>
+                            <div class="bc-menu" role="menu">
+                                <button type="button" role="menuitem" data-testid="rename" on:click=move |_| {
+                                    renaming.set(state.conversation.get_untracked().map(|c| c.title));
+                                    menu_open.set(false);
+                                }>"Rename"</button>
+                                {move || if archived() {
+                                    view! { <button type="button" role="menuitem" data-testid="unarchive" on:click=move |_| {
+                                        state::set_status(state, ConversationStatus::Open); menu_open.set(false);
+                                    }>"Restore from archive"</button> }.into_any()
+                                } else {
+                                    view! { <button type="button" role="menuitem" data-testid="archive" on:click=move |_| {
+                                        state::set_status(state, ConversationStatus::Archived); menu_open.set(false);
+                                    }>"Archive"</button> }.into_any()
+                                }}
+                                <button type="button" role="menuitem" data-testid="export-md" on:click=move |_| {
+                                    state::export(state, ExportFormat::Markdown); menu_open.set(false);
+                                }>"Export as Markdown"</button>
+                                <button type="button" role="menuitem" data-testid="export-json" on:click=move |_| {
+                                    state::export(state, ExportFormat::Json); menu_open.set(false);
+                                }>"Export as JSON"</button>
+                                {move || if confirm_delete.get() {
+                                    view! { <button type="button" role="menuitem" class="bc-danger" data-testid="confirm-delete" on:click=move |_| {
+                                        menu_open.set(false);
+                                        confirm_delete.set(false);
+                                        state::delete(state, move || if let Some(cb) = on_deleted { cb.run(()) });
+                                    }>"Really delete?"</button> }.into_any()
+                                } else {
+                                    view! { <button type="button" role="menuitem" class="bc-danger" data-testid="delete" on:click=move |_| confirm_delete.set(true)>"Delete"</button> }.into_any()
+                                }}
+                            </div>
+                        </Show>
+                    </div>
+                </Show>
+                {on_close.map(|cb| view! {
+                    <button type="button" class="bc-icon" data-testid="close" aria-label="Close chat" title="Close"
+                        on:click=move |_| cb.run(())>"✕"</button>
+                })}
+            </div>
+        </header>
+    };
+
+    let pending_view = move || {
+        state.pending.get().map(|p| {
+            let failed = p.error.clone();
+            view! {
+                <article class="bc-msg bc-user bc-pending" data-testid="msg-pending">
+                    <div class="bc-text">{p.content.clone()}</div>
+                </article>
+                {match failed {
+                    None => view! {
+                        <div class="bc-typing" data-testid="answering" role="status">
+                            <span></span><span></span><span></span>
+                            <span class="bc-sr">"BookChat is answering…"</span>
+                        </div>
+                    }.into_any(),
+                    Some(e) => view! {
+                        <div class="bc-error" role="alert" data-testid="send-error">
+                            <p>{describe(&e)}</p>
+                            <button type="button" data-testid="retry" on:click=move |_| state::retry(state)>"Retry"</button>
+                            <button type="button" on:click=move |_| {
+                                // Give the text back to the composer instead of losing it.
+                                if let Some(p) = state.pending.get_untracked() { draft.set(p.content); }
+                                state.pending.set(None);
+                            }>"Edit"</button>
+                        </div>
+                    }.into_any(),
+                }}
+            }
+        })
+    };
+
+    let empty_view = move || {
+        let empty = state.messages.with(|m| m.is_empty()) && state.pending.with(|p| p.is_none()) && !state.loading.get();
+        empty.then(|| view! {
+            <div class="bc-empty" data-testid="empty-state">
+                <p class="bc-greeting">"Hi! Ask me anything about this book. I answer from its pages and show you where."</p>
+            </div>
+        })
+    };
+
+    view! {
+        <section class="bc-chat" class:bc-page=mode == PanelMode::Page data-testid="chat">
+            {header}
+            {move || state.notice.get().map(|n| view! {
+                <div class="bc-notice" role="status" data-testid="notice">
+                    <span>{n}</span>
+                    <button type="button" class="bc-icon" aria-label="Dismiss" on:click=move |_| state.notice.set(None)>"✕"</button>
+                </div>
+            })}
+            <div class="bc-messages" node_ref=list_ref on:scroll=on_scroll data-testid="messages" aria-live="polite">
+                {move || state.loading_older.get().then(|| view! { <p class="bc-muted">"Loading earlier messages…"</p> })}
+                {move || (state.conversation.with(|c| c.is_some()) && state.older_cursor.with(|c| c.is_none()) && !state.messages.with(|m| m.is_empty()))
+                    .then(|| view! { <p class="bc-muted bc-start">"Start of conversation"</p> })}
+                {move || state.loading.get().then(|| view! { <p class="bc-muted" data-testid="loading">"Loading…"</p> })}
+                {empty_view}
+                <For
+                    each=move || state.messages.get()
+                    key=|m| (m.id, m.status.as_str(), m.content.len())
+                    children=move |m| {
+                        let id = m.id;
+                        view! { <MessageView message=m target=target focused=Signal::derive(move || state.focus.get() == Some(id))/> }
+                    }
+                />
+                {pending_view}
+            </div>
+            <form class="bc-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+                <textarea
+                    node_ref=composer_ref
+                    data-testid="composer"
+                    aria-label="Ask a question about the book"
+                    placeholder="Ask about the book…  (Enter to send, Shift+Enter for a new line)"
+                    rows="2"
+                    maxlength=MAX_MESSAGE_CHARS
+                    prop:value=move || draft.get()
+                    on:input=move |ev| {
+                        let v = event_target_value(&ev);
+                        browser::storage_set(KEY_DRAFT, &v);
+                        draft.set(v);
+                    }
+                    on:keydown=on_keydown
+                ></textarea>
+                <button type="submit" class="bc-send" data-testid="send" aria-label="Send"
+                    disabled=move || !state.ready.get() || state.busy() || draft.with(|d| d.trim().is_empty())>"➤"</button>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,168 @@
+//! Pieces shared by the widget and the full pages.
+
+use crate::error::AppError;
+use crate::model::{Message, MessageStatus, Role};
+use chrono::{DateTime, Datelike, Local, Utc};
+use leptos::prelude::*;
+
+/// How a citation link opens: inside an embed it navigates the host page (the reader stays on
+/// the book, with the widget state kept); on a standalone page it opens a new tab.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum LinkTarget {
+    Top,
+    Blank,
+}
+
+impl LinkTarget {
+    pub fn attr(self) -> &'static str {
+        match self {
+            LinkTarget::Top => "_top",
+            LinkTarget::Blank => "_blank",
+        }
+    }
+}
+
+#[component]
+pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: Signal<bool>) -> impl IntoView {
+    let dom_id = format!("m-{}", message.id);
+    let role_class = match message.role {
+        Role::User => "bc-msg bc-user",
+        Role::Assistant => "bc-msg bc-assistant",
+    };
+    let time = format_time(message.created_at);
+    let status_note = match message.status {
+        MessageStatus::Complete | MessageStatus::Streaming => None,
+        MessageStatus::Stopped => Some("Stopped"),
+        MessageStatus::Failed => Some("The answer could not be completed"),
+    };
+    let quote = message.quote.clone();
+    let body = match message.role {
+        Role::User => view! { <div class="bc-text">{message.content.clone()}</div> }.into_any(),
+        Role::Assistant => {
+            let html = message.html.clone().unwrap_or_default();
+            view! { <div class="bc-md" inner_html=html></div> }.into_any()
+        }
+    };
+    let citations = message.citations.clone();
+    view! {
+        <article
+            id=dom_id
+            class=role_class
+            class:bc-focused=move || focused.get()
+            data-testid=if message.role == Role::User { "msg-user" } else { "msg-assistant" }
+            data-message-id=message.id
+        >
+            {quote.map(|q| view! { <blockquote class="bc-quote" data-testid="msg-quote">{q}</blockquote> })}
+            {body}
+            {status_note.map(|s| view! { <p class="bc-status">{s}</p> })}
+            {(!citations.is_empty()).then(|| view! {
+                <ol class="bc-sources" aria-label="Sources">
+                    {citations.into_iter().enumerate().map(|(i, c)| {
+                        let label = if c.section.is_empty() { c.title.clone() } else { format!("{} — {}", c.title, c.section) };
+                        view! {
+                            <li>
+                                <a href=c.url.clone() target=target.attr() rel="noopener" data-testid="citation" title=c.snippet.clone()>
+                                    <span class="bc-cite-n">{format!("[{}]", i + 1)}</span>" "{label}
+                                </a>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            })}
+            <time class="bc-time" datetime=message.created_at.to_rfc3339()>{time}</time>
+        </article>
+    }
+}
+
+/// A sentence a reader can act on, per error kind.
+pub fn describe(e: &AppError) -> String {
+    match e {
+        AppError::Validation { message, .. } => message.clone(),
+        AppError::RateLimited { retry_after_secs } => {
+            format!("You're sending messages quickly. Try again in {retry_after_secs} s.")
+        }
+        AppError::Network { .. } => "Couldn't reach BookChat. Check your connection and retry.".to_owned(),
+        AppError::Unavailable { message } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// "14:05" today, "Mon 14:05" this week, "3 Mar" otherwise.
+pub fn format_time(at: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&Local);
+    let now = super::browser::now_local();
+    let days = (now.date_naive() - local.date_naive()).num_days();
+    if days == 0 {
+        local.format("%H:%M").to_string()
+    } else if (1..7).contains(&days) {
+        local.format("%a %H:%M").to_string()
+    } else if local.year() == now.year() {
+        local.format("%-d %b").to_string()
+    } else {
+        local.format("%-d %b %Y").to_string()
+    }
+}
+
+/// History groups by recency, in the reader's own time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Recency {
+    Today,
+    Yesterday,
+    LastWeek,
+    Older,
+}
+
+impl Recency {
+    pub fn of(at: DateTime<Utc>, now: DateTime<Local>) -> Recency {
+        let days = (now.date_naive() - at.with_timezone(&Local).date_naive()).num_days();
+        match days {
+            i64::MIN..=0 => Recency::Today,
+            1 => Recency::Yesterday,
+            2..=7 => Recency::LastWeek,
+            _ => Recency::Older,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Recency::Today => "Today",
+            Recency::Yesterday => "Yesterday",
+            Recency::LastWeek => "Previous 7 days",
+            Recency::Older => "Older",
+        }
+    }
+}
+
+/// Render a search snippet with `[[match]]` markers as text and `<mark>` elements, never as
+/// HTML parsed from the string.
+pub fn highlighted(snippet: &str) -> impl IntoView {
+    let mut parts = Vec::new();
+    let mut rest = snippet;
+    while let Some(start) = rest.find("[[") {
+        let Some(len) = rest[start + 2..].find("]]") else { break };
+        parts.push((rest[..start].to_owned(), false));
+        parts.push((rest[start + 2..start + 2 + len].to_owned(), true));
+        rest = &rest[start + 2 + len + 2..];
+    }
+    parts.push((rest.to_owned(), false));
+    parts
+        .into_iter()
+        .map(|(text, hit)| if hit { view! { <mark>{text}</mark> }.into_any() } else { text.into_any() })
+        .collect_view()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn recency_groups() {
+        let now = Local.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let at = |d: u32, h: u32| Local.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap().with_timezone(&Utc);
+        assert_eq!(Recency::of(at(23, 1), now), Recency::Today);
+        assert_eq!(Recency::of(at(22, 23), now), Recency::Yesterday);
+        assert_eq!(Recency::of(at(16, 12), now), Recency::LastWeek);
+        assert_eq!(Recency::of(at(15, 12), now), Recency::Older);
+    }
+}

@@ -1,0 +1,256 @@
+//! The reader's past conversations: grouped by recency, loaded page by page as the list is
+//! scrolled, searchable (server-side full text over titles and messages), with an archive tab.
+
+use super::common::{describe, format_time, highlighted, Recency};
+use super::state::{with_session, ChatState};
+use crate::api;
+use crate::error::AppError;
+use crate::model::{ConversationSummary, SearchHit};
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How a conversation is opened from the list.
+#[derive(Clone, Copy)]
+pub enum OpenWith {
+    /// Full page: plain links to `/conversations/:id` (work without JavaScript too).
+    Links,
+    /// Widget: a callback (conversation, message to focus).
+    Callback(Callback<(Uuid, Option<i64>)>),
+}
+
+#[component]
+pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<Callback<()>>) -> impl IntoView {
+    let state = ChatState::expect();
+    let items = RwSignal::new(Vec::<ConversationSummary>::new());
+    let cursor = RwSignal::new(None::<String>);
+    let exhausted = RwSignal::new(false);
+    let loading = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let archived = RwSignal::new(false);
+    let query = RwSignal::new(String::new());
+    let results = RwSignal::new(None::<Vec<SearchHit>>);
+    let confirm_all = RwSignal::new(false);
+    let debounce = StoredValue::new(None::<TimeoutHandle>);
+    let list_ref = NodeRef::<html::Div>::new();
+    // Each (re)load gets a generation so a slow stale page cannot land in a newer list.
+    let generation = StoredValue::new(0u32);
+
+    let load_page = move |reset: bool| {
+        if loading.get_untracked() && !reset {
+            return;
+        }
+        if reset {
+            generation.update_value(|g| *g += 1);
+            cursor.set(None);
+            exhausted.set(false);
+        } else if exhausted.get_untracked() {
+            return;
+        }
+        let gen = generation.get_value();
+        let after = cursor.get_untracked();
+        let arch = archived.get_untracked();
+        loading.set(true);
+        spawn_local(async move {
+            let page = with_session(|| api::list_conversations(after.clone(), Some(20), Some(arch))).await;
+            if generation.get_value() != gen {
+                return;
+            }
+            match page {
+                Ok(p) => {
+                    if reset {
+                        items.set(p.items);
+                    } else {
+                        items.update(|i| i.extend(p.items));
+                    }
+                    exhausted.set(p.next_cursor.is_none());
+                    cursor.set(p.next_cursor);
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            loading.set(false);
+        });
+    };
+
+    // (Re)load when the session is ready, the tab changes, or a conversation changed.
+    Effect::new(move |_| {
+        let ready = state.ready.get();
+        state.history_version.track();
+        archived.track();
+        if ready {
+            load_page(true);
+        }
+    });
+
+    let run_search = move |q: String| {
+        if q.trim().is_empty() {
+            results.set(None);
+            return;
+        }
+        spawn_local(async move {
+            match with_session(|| api::search_history(q.clone())).await {
+                Ok(hits) => {
+                    // Only show results for what is still in the box.
+                    if query.get_untracked() == q {
+                        results.set(Some(hits));
+                    }
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+
+    let on_search_input = move |ev: leptos::ev::Event| {
+        let q = event_target_value(&ev);
+        query.set(q.clone());
+        if let Some(h) = debounce.get_value() {
+            h.clear();
+        }
+        let handle = set_timeout_with_handle(move || run_search(q), Duration::from_millis(250)).ok();
+        debounce.set_value(handle);
+    };
+
+    let on_scroll = move |_| {
+        if let Some(el) = list_ref.get_untracked() {
+            if el.scroll_top() + el.client_height() >= el.scroll_height() - 80 {
+                load_page(false);
+            }
+        }
+    };
+
+    let delete_all = move |_| {
+        confirm_all.set(false);
+        spawn_local(async move {
+            match with_session(api::delete_all_conversations).await {
+                Ok(_) => {
+                    super::state::new_conversation(state);
+                    state.notice.set(Some("All your conversations were deleted.".to_owned()));
+                    state.history_version.update(|v| *v += 1);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+
+    let item_view = move |c: ConversationSummary| {
+        let meta = format!(
+            "{} message{} · {}",
+            c.message_count,
+            if c.message_count == 1 { "" } else { "s" },
+            format_time(c.last_message_at)
+        );
+        let id = c.id;
+        match open_with {
+            OpenWith::Links => view! {
+                <li><a class="bc-conv" data-testid="history-item" href=format!("/conversations/{id}")>
+                    <span class="bc-conv-title">{c.title.clone()}</span><span class="bc-conv-meta">{meta}</span>
+                </a></li>
+            }
+            .into_any(),
+            OpenWith::Callback(cb) => view! {
+                <li><button type="button" class="bc-conv" data-testid="history-item" on:click=move |_| cb.run((id, None))>
+                    <span class="bc-conv-title">{c.title.clone()}</span><span class="bc-conv-meta">{meta}</span>
+                </button></li>
+            }
+            .into_any(),
+        }
+    };
+
+    let hit_view = move |h: SearchHit| {
+        let who = match h.role {
+            Some(crate::model::Role::User) => "You",
+            Some(crate::model::Role::Assistant) => "BookChat",
+            None => "Title",
+        };
+        let body = view! {
+            <span class="bc-conv-title">{h.conversation_title.clone()}</span>
+            <span class="bc-hit"><b>{who}": "</b>{highlighted(&h.snippet)}</span>
+        };
+        match open_with {
+            OpenWith::Links => {
+                let href = match h.message_id {
+                    Some(m) => format!("/conversations/{}#m-{m}", h.conversation_id),
+                    None => format!("/conversations/{}", h.conversation_id),
+                };
+                view! { <li><a class="bc-conv" data-testid="search-result" href=href>{body}</a></li> }.into_any()
+            }
+            OpenWith::Callback(cb) => {
+                let (cid, mid) = (h.conversation_id, h.message_id);
+                view! { <li><button type="button" class="bc-conv" data-testid="search-result" on:click=move |_| cb.run((cid, mid))>{body}</button></li> }.into_any()
+            }
+        }
+    };
+
+    let groups = move || {
+        let now = super::browser::now_local();
+        let mut out: Vec<(Recency, Vec<ConversationSummary>)> = Vec::new();
+        for c in items.get() {
+            let r = Recency::of(c.last_message_at, now);
+            match out.last_mut() {
+                Some((g, list)) if *g == r => list.push(c),
+                _ => out.push((r, vec![c])),
+            }
+        }
+        out
+    };
+
+    view! {
+        <section class="bc-history" data-testid="history">
+            <header class="bc-header">
+                {on_back.map(|cb| view! {
+                    <button type="button" class="bc-icon" data-testid="history-back" aria-label="Back to chat" on:click=move |_| cb.run(())>"←"</button>
+                })}
+                <h2 class="bc-title">"Your conversations"</h2>
+            </header>
+            <div class="bc-history-tools">
+                <input type="search" data-testid="history-search" placeholder="Search your conversations"
+                    aria-label="Search your conversations" maxlength="200"
+                    prop:value=move || query.get() on:input=on_search_input
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" { ev.prevent_default(); run_search(query.get_untracked()); }
+                />
+                <div class="bc-tabs" role="tablist">
+                    <button type="button" role="tab" data-testid="tab-active" aria-selected=move || (!archived.get()).to_string()
+                        on:click=move |_| archived.set(false)>"Active"</button>
+                    <button type="button" role="tab" data-testid="tab-archived" aria-selected=move || archived.get().to_string()
+                        on:click=move |_| archived.set(true)>"Archived"</button>
+                </div>
+            </div>
+            {move || error.get().map(|e| view! { <div class="bc-error" role="alert">{describe(&e)}</div> })}
+            <div class="bc-history-list" node_ref=list_ref on:scroll=on_scroll>
+                {move || match results.get() {
+                    Some(hits) if hits.is_empty() => view! { <p class="bc-muted" data-testid="no-results">"No matches in your conversations."</p> }.into_any(),
+                    Some(hits) => view! { <ul class="bc-list">{hits.into_iter().map(hit_view).collect_view()}</ul> }.into_any(),
+                    None => view! {
+                        {move || groups().into_iter().map(|(g, list)| view! {
+                            <h3 class="bc-group" data-testid="history-group">{g.label()}</h3>
+                            <ul class="bc-list">{list.into_iter().map(item_view).collect_view()}</ul>
+                        }).collect_view()}
+                        {move || (items.with(|i| i.is_empty()) && !loading.get() && state.ready.get()).then(|| view! {
+                            <p class="bc-muted" data-testid="history-empty">
+                                {move || if archived.get() { "Nothing archived." } else { "No conversations yet. Ask your first question!" }}
+                            </p>
+                        })}
+                        {move || loading.get().then(|| view! { <p class="bc-muted">"Loading…"</p> })}
+                        {move || (!exhausted.get() && !loading.get() && !items.with(|i| i.is_empty())).then(|| view! {
+                            <button type="button" class="bc-more" data-testid="load-more" on:click=move |_| load_page(false)>"Load more"</button>
+                        })}
+                    }.into_any(),
+                }}
+            </div>
+            <footer class="bc-history-footer">
+                {move || if confirm_all.get() {
+                    view! {
+                        <span>"Delete every conversation? This cannot be undone."</span>
+                        <button type="button" class="bc-danger" data-testid="confirm-delete-all" on:click=delete_all>"Delete all"</button>
+                        <button type="button" on:click=move |_| confirm_all.set(false)>"Cancel"</button>
+                    }.into_any()
+                } else {
+                    view! { <button type="button" class="bc-link" data-testid="delete-all" on:click=move |_| confirm_all.set(true)>"Delete all my conversations"</button> }.into_any()
+                }}
+            </footer>
+        </section>
+    }
+}

@@ -1,0 +1,9 @@
+//! Components of the hydrated app: the chat widget, the history browser and their full pages.
+
+pub mod browser;
+pub mod chat;
+pub mod common;
+pub mod history;
+pub mod pages;
+pub mod state;
+pub mod widget;

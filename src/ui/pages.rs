@@ -1,0 +1,51 @@
+//! Full pages: `/conversations` (the history browser) and `/conversations/:id` (read and
+//! continue one conversation).
+
+use super::browser;
+use super::chat::{ChatPanel, PanelMode};
+use super::history::{HistoryList, OpenWith};
+use super::state::{self, ChatState};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use uuid::Uuid;
+
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    let state = ChatState::provide();
+    Effect::new(move |_| {
+        browser::mark("data-hydrated");
+        state::init(state, || ());
+    });
+    view! {
+        <Title text="Your conversations · BookChat"/>
+        <main class="bc-fullpage">
+            {move || state.notice.get().map(|n| view! { <div class="bc-notice" role="status" data-testid="notice">{n}</div> })}
+            <HistoryList open_with=OpenWith::Links/>
+        </main>
+    }
+}
+
+#[component]
+pub fn ConversationPage() -> impl IntoView {
+    let state = ChatState::provide();
+    let params = use_params_map();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        let id = params.with(|p| p.get("id")).and_then(|s| Uuid::parse_str(&s).ok());
+        browser::mark("data-hydrated");
+        let focus = browser::location_hash().and_then(|h| h.strip_prefix("m-").and_then(|n| n.parse::<i64>().ok()));
+        state::init(state, move || match id {
+            Some(id) => state::open_conversation(state, id, focus),
+            None => state.notice.set(Some("That conversation link is not valid.".to_owned())),
+        });
+    });
+    let on_deleted = Callback::new(move |_| navigate("/conversations", Default::default()));
+    view! {
+        <Title text="Conversation · BookChat"/>
+        <main class="bc-fullpage">
+            <nav class="bc-crumbs"><a href="/conversations" data-testid="back-to-history">"← All conversations"</a></nav>
+            <ChatPanel mode=PanelMode::Page on_deleted=on_deleted/>
+        </main>
+    }
+}

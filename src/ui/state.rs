@@ -1,0 +1,307 @@
+//! Client-side state of the chat and the actions that change it. All data is fetched after
+//! hydration (the server cannot know the reader: the session token lives in browser storage).
+
+use super::browser::{self, KEY_CONVERSATION, KEY_TOKEN};
+use crate::api::{self, client::set_session_token};
+use crate::error::AppError;
+use crate::model::{ConversationStatus, ConversationSummary, ExportFormat, Message, PageContext};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::future::Future;
+use uuid::Uuid;
+
+/// A question on its way (or failed on its way): shown below the stored messages with its
+/// state, and re-sent with the same client id on retry, so the server stores it once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub client_id: Uuid,
+    pub conversation_id: Option<Uuid>,
+    pub content: String,
+    pub context: Option<PageContext>,
+    pub error: Option<AppError>,
+}
+
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    /// The session is established and calls can be made.
+    pub ready: RwSignal<bool>,
+    /// A problem that blocks the whole widget (cannot start a session).
+    pub fatal: RwSignal<Option<AppError>>,
+    pub conversation: RwSignal<Option<ConversationSummary>>,
+    pub messages: RwSignal<Vec<Message>>,
+    pub older_cursor: RwSignal<Option<i64>>,
+    pub loading: RwSignal<bool>,
+    pub loading_older: RwSignal<bool>,
+    pub pending: RwSignal<Option<Pending>>,
+    /// A short message about the last action (rename failed, exported…).
+    pub notice: RwSignal<Option<String>>,
+    /// Bumped whenever the history list should reload.
+    pub history_version: RwSignal<u32>,
+    /// Message to scroll to and highlight after opening a conversation from search.
+    pub focus: RwSignal<Option<i64>>,
+}
+
+impl ChatState {
+    pub fn new() -> Self {
+        ChatState {
+            ready: RwSignal::new(false),
+            fatal: RwSignal::new(None),
+            conversation: RwSignal::new(None),
+            messages: RwSignal::new(Vec::new()),
+            older_cursor: RwSignal::new(None),
+            loading: RwSignal::new(false),
+            loading_older: RwSignal::new(false),
+            pending: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            history_version: RwSignal::new(0),
+            focus: RwSignal::new(None),
+        }
+    }
+
+    pub fn provide() -> Self {
+        let s = ChatState::new();
+        provide_context(s);
+        s
+    }
+
+    pub fn expect() -> Self {
+        expect_context::<ChatState>()
+    }
+
+    pub fn busy(&self) -> bool {
+        self.pending.with(|p| p.as_ref().is_some_and(|p| p.error.is_none()))
+    }
+}
+
+impl Default for ChatState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Resume the stored session or start a new one, and remember its token.
+pub async fn ensure_session() -> Result<(), AppError> {
+    set_session_token(browser::storage_get(KEY_TOKEN));
+    let info = api::start_session().await?;
+    if let Some(token) = info.token {
+        browser::storage_set(KEY_TOKEN, &token);
+        set_session_token(Some(token));
+    }
+    Ok(())
+}
+
+/// Run a call; if the session expired meanwhile, start a new one and try once more.
+pub async fn with_session<T, Fut>(call: impl Fn() -> Fut) -> Result<T, AppError>
+where
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    match call().await {
+        Err(AppError::Unauthorized) => {
+            browser::storage_remove(KEY_TOKEN);
+            ensure_session().await?;
+            call().await
+        }
+        other => other,
+    }
+}
+
+/// Establish the session once per page, then run `then` (e.g. restore the open conversation).
+pub fn init(state: ChatState, then: impl FnOnce() + 'static) {
+    spawn_local(async move {
+        match ensure_session().await {
+            Ok(()) => {
+                state.ready.set(true);
+                browser::mark("data-ready");
+                then();
+            }
+            Err(e) => state.fatal.set(Some(e)),
+        }
+    });
+}
+
+pub fn new_conversation(state: ChatState) {
+    state.conversation.set(None);
+    state.messages.set(Vec::new());
+    state.older_cursor.set(None);
+    state.pending.set(None);
+    state.focus.set(None);
+    browser::storage_remove(KEY_CONVERSATION);
+}
+
+/// Open a conversation at its newest messages; with `focus`, keep loading older pages until
+/// that message is on screen (search results link to a message).
+pub fn open_conversation(state: ChatState, id: Uuid, focus: Option<i64>) {
+    state.loading.set(true);
+    state.pending.set(None);
+    state.focus.set(focus);
+    spawn_local(async move {
+        let first = with_session(|| api::load_messages(id, None, Some(30))).await;
+        match first {
+            Ok(mut page) => {
+                browser::storage_set(KEY_CONVERSATION, &id.to_string());
+                let mut cursor = page.older_cursor;
+                if let Some(target) = focus {
+                    let mut rounds = 0;
+                    while !page.messages.iter().any(|m| m.id == target) && cursor.is_some() && rounds < 20 {
+                        match with_session(|| api::load_messages(id, cursor, Some(100))).await {
+                            Ok(older) => {
+                                cursor = older.older_cursor;
+                                let mut msgs = older.messages;
+                                msgs.append(&mut page.messages);
+                                page.messages = msgs;
+                            }
+                            Err(_) => break,
+                        }
+                        rounds += 1;
+                    }
+                }
+                state.conversation.set(Some(page.conversation));
+                state.messages.set(page.messages);
+                state.older_cursor.set(cursor);
+            }
+            Err(AppError::NotFound { .. }) => {
+                // Deleted elsewhere (or never ours): start fresh rather than show an error.
+                new_conversation(state);
+            }
+            Err(e) => state.notice.set(Some(e.to_string())),
+        }
+        state.loading.set(false);
+    });
+}
+
+/// Load the page of messages before the oldest one shown.
+pub fn load_older(state: ChatState, after: impl FnOnce() + 'static) {
+    let (Some(conv), Some(cursor)) = (state.conversation.get_untracked(), state.older_cursor.get_untracked()) else {
+        return;
+    };
+    if state.loading_older.get_untracked() {
+        return;
+    }
+    state.loading_older.set(true);
+    spawn_local(async move {
+        match with_session(|| api::load_messages(conv.id, Some(cursor), Some(30))).await {
+            Ok(page) => {
+                state.messages.update(|m| {
+                    let mut older = page.messages;
+                    older.append(m);
+                    *m = older;
+                });
+                state.older_cursor.set(page.older_cursor);
+                after();
+            }
+            Err(e) => state.notice.set(Some(e.to_string())),
+        }
+        state.loading_older.set(false);
+    });
+}
+
+/// Send a question (or re-send the failed pending one with its original client id).
+pub fn send(state: ChatState, content: String, context: Option<PageContext>) {
+    if state.busy() || content.trim().is_empty() {
+        return;
+    }
+    let pending = Pending {
+        client_id: browser::new_uuid(),
+        conversation_id: state.conversation.get_untracked().map(|c| c.id),
+        content,
+        context,
+        error: None,
+    };
+    dispatch(state, pending);
+}
+
+pub fn retry(state: ChatState) {
+    if let Some(mut p) = state.pending.get_untracked() {
+        p.error = None;
+        dispatch(state, p);
+    }
+}
+
+fn dispatch(state: ChatState, p: Pending) {
+    state.pending.set(Some(p.clone()));
+    spawn_local(async move {
+        let result = with_session(|| api::send_message(p.conversation_id, p.client_id, p.content.clone(), p.context.clone())).await;
+        match result {
+            Ok(r) => {
+                let new_conversation = state.conversation.get_untracked().map(|c| c.id) != Some(r.conversation.id);
+                browser::storage_set(KEY_CONVERSATION, &r.conversation.id.to_string());
+                state.conversation.set(Some(r.conversation));
+                state.messages.update(|m| {
+                    if new_conversation {
+                        m.clear();
+                    }
+                    m.retain(|x| x.id != r.question.id && x.id != r.answer.id);
+                    m.push(r.question);
+                    m.push(r.answer.clone());
+                });
+                state.pending.set(None);
+                state.history_version.update(|v| *v += 1);
+                browser::post_to_parent(&serde_json::json!({
+                    "source": "bookchat", "v": 1, "type": "message",
+                    "payload": { "role": "assistant", "id": r.answer.id }
+                }));
+            }
+            Err(e) => state.pending.set(Some(Pending { error: Some(e), ..p })),
+        }
+    });
+}
+
+pub fn rename(state: ChatState, title: String, done: impl FnOnce(bool) + 'static) {
+    let Some(conv) = state.conversation.get_untracked() else { return };
+    spawn_local(async move {
+        match with_session(|| api::rename_conversation(conv.id, title.clone())).await {
+            Ok(c) => {
+                state.conversation.set(Some(c));
+                state.notice.set(None);
+                state.history_version.update(|v| *v += 1);
+                done(true);
+            }
+            Err(e) => {
+                state.notice.set(Some(e.to_string()));
+                done(false);
+            }
+        }
+    });
+}
+
+pub fn set_status(state: ChatState, status: ConversationStatus) {
+    let Some(conv) = state.conversation.get_untracked() else { return };
+    spawn_local(async move {
+        match with_session(|| api::set_conversation_status(conv.id, status)).await {
+            Ok(c) => {
+                state.notice.set(Some(match status {
+                    ConversationStatus::Archived => "Conversation archived.".to_owned(),
+                    _ => "Conversation restored.".to_owned(),
+                }));
+                state.conversation.set(Some(c));
+                state.history_version.update(|v| *v += 1);
+            }
+            Err(e) => state.notice.set(Some(e.to_string())),
+        }
+    });
+}
+
+pub fn delete(state: ChatState, done: impl FnOnce() + 'static) {
+    let Some(conv) = state.conversation.get_untracked() else { return };
+    spawn_local(async move {
+        match with_session(|| api::delete_conversation(conv.id)).await {
+            Ok(()) | Err(AppError::NotFound { .. }) => {
+                new_conversation(state);
+                state.history_version.update(|v| *v += 1);
+                state.notice.set(Some("Conversation deleted.".to_owned()));
+                done();
+            }
+            Err(e) => state.notice.set(Some(e.to_string())),
+        }
+    });
+}
+
+pub fn export(state: ChatState, format: ExportFormat) {
+    let Some(conv) = state.conversation.get_untracked() else { return };
+    spawn_local(async move {
+        match with_session(|| api::export_conversation(conv.id, format)).await {
+            Ok(file) => browser::download(&file.filename, &file.mime, &file.body),
+            Err(e) => state.notice.set(Some(e.to_string())),
+        }
+    });
+}

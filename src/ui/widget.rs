@@ -1,0 +1,82 @@
+//! `/widget`: the chat widget. Standalone it draws its own floating launcher; embedded in a host
+//! page (`?embed=1`, loaded by `embed.js`) the loader owns the launcher and this page is the
+//! panel, talking to the loader through a small versioned postMessage protocol.
+
+use super::browser::{self, KEY_CONVERSATION};
+use super::chat::{ChatPanel, PanelMode};
+use super::history::{HistoryList, OpenWith};
+use super::state::{self, ChatState};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use uuid::Uuid;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pane {
+    Chat,
+    History,
+}
+
+#[component]
+pub fn WidgetPage() -> impl IntoView {
+    let state = ChatState::provide();
+    let query = use_query_map();
+    let embedded = query.with_untracked(|q| q.get("embed").is_some());
+    let open = RwSignal::new(embedded);
+    let pane = RwSignal::new(Pane::Chat);
+
+    Effect::new(move |_| {
+        browser::mark("data-hydrated");
+        state::init(state, move || {
+            if let Some(id) = browser::storage_get(KEY_CONVERSATION).and_then(|s| Uuid::parse_str(&s).ok()) {
+                state::open_conversation(state, id, None);
+            }
+        });
+        browser::post_to_parent(&serde_json::json!({ "source": "bookchat", "v": 1, "type": "ready" }));
+    });
+
+    let close = move || {
+        if embedded {
+            browser::post_to_parent(&serde_json::json!({ "source": "bookchat", "v": 1, "type": "close" }));
+        } else {
+            open.set(false);
+        }
+    };
+
+    let open_from_history = Callback::new(move |(id, focus): (Uuid, Option<i64>)| {
+        state::open_conversation(state, id, focus);
+        pane.set(Pane::Chat);
+    });
+
+    view! {
+        <Title text="BookChat"/>
+        <div class="bc-widget" class:bc-embedded=embedded class:bc-open=move || open.get()
+            on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close(); }>
+            {(!embedded).then(|| view! {
+                <button type="button" class="bc-launcher" data-testid="launcher"
+                    aria-label=move || if open.get() { "Close BookChat" } else { "Ask the book (open BookChat)" }
+                    aria-expanded=move || open.get().to_string()
+                    on:click=move |_| open.update(|o| *o = !*o)>
+                    {move || if open.get() { "✕" } else { "💬" }}
+                </button>
+            })}
+            <div class="bc-panel" data-testid="panel" role="dialog" aria-label="BookChat" hidden=move || !open.get()>
+                {move || state.fatal.get().map(|e| view! {
+                    <div class="bc-error" role="alert" data-testid="fatal">{super::common::describe(&e)}</div>
+                })}
+                {move || match pane.get() {
+                    Pane::Chat => view! {
+                        <ChatPanel
+                            mode=PanelMode::Widget { embedded }
+                            on_history=Callback::new(move |_| pane.set(Pane::History))
+                            on_close=Callback::new(move |_| close())
+                        />
+                    }.into_any(),
+                    Pane::History => view! {
+                        <HistoryList open_with=OpenWith::Callback(open_from_history) on_back=Callback::new(move |_| pane.set(Pane::Chat))/>
+                    }.into_any(),
+                }}
+            </div>
+        </div>
+    }
+}
