@@ -1,3 +1,6 @@
 DROP AGGREGATE IF EXISTS tsquery_or_agg(tsquery);
 DROP TABLE IF EXISTS chunks;
+DROP FUNCTION IF EXISTS tsv_weighted_length(tsvector);
+DROP FUNCTION IF EXISTS bm25_weight(TEXT);
+DROP FUNCTION IF EXISTS chunk_tsv(TEXT, TEXT, TEXT);
 DROP TABLE IF EXISTS documents;

@@ -102,6 +102,11 @@ async fn ingest(cfg: &DbConfig, dir: &std::path::Path, prune: bool) -> anyhow::R
 }
 
 async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
+    // cargo-leptos bakes LEPTOS_OUTPUT_NAME into the binary it builds; a binary built by plain
+    // cargo (e.g. for integration tests) has none, so fall back to the crate's bundle name.
+    if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none() && option_env!("LEPTOS_OUTPUT_NAME").is_none() {
+        std::env::set_var("LEPTOS_OUTPUT_NAME", "bookchat");
+    }
     let conf = leptos::config::get_configuration(None).context("reading Leptos options")?;
     let leptos_options = conf.leptos_options;
     let addr: SocketAddr = leptos_options.site_addr;

@@ -37,10 +37,10 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
     };
     let quote = message.quote.clone();
     let body = match message.role {
-        Role::User => view! { <div class="bc-text">{message.content.clone()}</div> }.into_any(),
+        Role::User => view! { <div class="bc-text" data-testid="msg-body">{message.content.clone()}</div> }.into_any(),
         Role::Assistant => {
             let html = message.html.clone().unwrap_or_default();
-            view! { <div class="bc-md" inner_html=html></div> }.into_any()
+            view! { <div class="bc-md" data-testid="msg-body" inner_html=html></div> }.into_any()
         }
     };
     let citations = message.citations.clone();

@@ -38,10 +38,19 @@ pub fn select_passages<'a>(r: &'a Retrieval, min_coverage: f32) -> Vec<&'a Passa
         .collect()
 }
 
+/// The section name worth showing: none for a page's top (its heading is the page title).
+fn section_label(p: &Passage) -> &str {
+    if p.heading == p.doc_title {
+        ""
+    } else {
+        &p.heading
+    }
+}
+
 pub fn citation(p: &Passage, url: String) -> Citation {
     Citation {
         title: p.doc_title.clone(),
-        section: p.heading.clone(),
+        section: section_label(p).to_owned(),
         url,
         snippet: truncate_chars(&plain_text(&p.body), 220),
         score: p.score,
@@ -72,7 +81,7 @@ pub fn compose(r: &Retrieval, url_for: impl Fn(&str, &str) -> String) -> Compose
     if paragraphs.is_empty() {
         return refusal(r, relevance, &url_for);
     }
-    let lead = match chosen[0].heading.as_str() {
+    let lead = match section_label(chosen[0]) {
         "" => format!("From *{}*:", chosen[0].doc_title),
         h => format!("From *{}*, section “{}”:", chosen[0].doc_title, h),
     };
@@ -98,7 +107,10 @@ fn refusal(r: &Retrieval, relevance: f32, url_for: &impl Fn(&str, &str) -> Strin
     } else {
         md.push_str(" These sections look closest to what you asked:\n");
         for p in &related {
-            let label = if p.heading.is_empty() { p.doc_title.clone() } else { format!("{} — {}", p.doc_title, p.heading) };
+            let label = match section_label(p) {
+                "" => p.doc_title.clone(),
+                s => format!("{} — {}", p.doc_title, s),
+            };
             md.push_str(&format!("\n- [{}]({})", escape_link_text(&label), url_for(&p.route, &p.anchor)));
         }
     }

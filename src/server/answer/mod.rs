@@ -23,7 +23,7 @@ pub struct Answer {
 
 /// The offline default: retrieve with Postgres full-text search, compose extractively.
 pub async fn answer_offline(pool: &PgPool, config: &AppConfig, question: &str) -> Result<Answer, AppError> {
-    let retrieval = retrieve::retrieve(pool, question, CANDIDATES).await?;
+    let retrieval = retrieve::retrieve(pool, question, CANDIDATES, retrieve::Ranking::Bm25).await?;
     let c = compose::compose(&retrieval, |route, anchor| config.citation_url(route, anchor));
     Ok(Answer {
         markdown: c.markdown,

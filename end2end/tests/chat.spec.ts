@@ -1,0 +1,64 @@
+import { expect, test } from '@playwright/test';
+import { ask, openWidget, widgetFrame } from './helpers';
+
+test('the host page loads no widget until the reader shows intent', async ({ page }) => {
+  const widgetRequests: string[] = [];
+  page.on('request', (r) => {
+    if (/\/widget|\.wasm|\/pkg\//.test(r.url())) widgetRequests.push(r.url());
+  });
+  await page.goto('/');
+  await expect(page.getByTestId('host-article')).toBeVisible();
+  await expect(page.getByTestId('bookchat-launcher')).toBeVisible();
+  await page.waitForTimeout(500);
+  expect(await page.locator('[data-testid=bookchat-iframe]').count()).toBe(0);
+  expect(widgetRequests).toEqual([]);
+});
+
+test('ask a question, follow the citation, reload and find the conversation again', async ({ page }) => {
+  const frame = await openWidget(page);
+  await ask(frame, 'What is the zero moment point?');
+
+  const answer = frame.getByTestId('msg-assistant').last();
+  await expect(answer).toContainText('Zero-Moment Point');
+  const citation = answer.getByTestId('citation').first();
+  await expect(citation).toContainText('The Zero-Moment Point');
+  const href = await citation.getAttribute('href');
+  expect(href).toMatch(/\/docs\/locomotion\/bipedal-walking#the-zero-moment-point$/);
+
+  // The link lands on the cited section of the book.
+  const response = await page.request.get(href!.split('#')[0]);
+  expect(response.status()).toBe(200);
+  expect(await response.text()).toContain('id="the-zero-moment-point"');
+
+  // Reload: the session, the open widget and the conversation are all restored.
+  await page.reload();
+  const again = await widgetFrame(page);
+  await expect(again.getByTestId('msg-user')).toHaveCount(1);
+  await expect(again.getByTestId('msg-user').getByTestId('msg-body')).toHaveText('What is the zero moment point?');
+  await expect(again.getByTestId('msg-assistant')).toHaveCount(1);
+  await expect(again.getByTestId('conversation-title')).toHaveText('What is the zero moment point?');
+});
+
+test('Shift+Enter adds a newline instead of sending', async ({ page }) => {
+  const frame = await openWidget(page);
+  const composer = frame.getByTestId('composer');
+  await composer.fill('first line');
+  await composer.press('Shift+Enter');
+  await composer.type('second line');
+  await expect(composer).toHaveValue('first line\nsecond line');
+  await expect(frame.getByTestId('msg-user')).toHaveCount(0);
+  await composer.press('Enter');
+  await expect(frame.getByTestId('msg-user').getByTestId('msg-body')).toHaveText('first line\nsecond line');
+});
+
+test('an HTML/script payload is shown as text and never runs', async ({ page }) => {
+  const frame = await openWidget(page);
+  const payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> what are sensors?';
+  await ask(frame, payload);
+  await expect(frame.getByTestId('msg-user').getByTestId('msg-body')).toHaveText(payload);
+  const iframe = page.frames().find((f) => f.url().includes('/widget'))!;
+  expect(await iframe.evaluate(() => (window as any).__xss)).toBeUndefined();
+  expect(await frame.locator('.bc-user img').count()).toBe(0);
+  // The title made from it is text too.
+  await expect(frame.getByTestId('conversation-title')).toContainText('<img src=x');
+});

@@ -1,0 +1,104 @@
+# Shared by scripts/run, scripts/test and the bench scripts. Sourced, not executed.
+# Everything here is idempotent: tools are installed only when missing, the Postgres cluster is
+# created once and reused, builds are incremental.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DATA="$ROOT/.data"
+PG_PORT=${BOOKCHAT_PG_PORT:-5433}
+export PATH="$HOME/.cargo/bin:/usr/local/bin:$PATH"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31mbookchat:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
+
+ensure_apt() {
+  local missing=() p
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]} (apt)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+ensure_tools() {
+  ensure_apt postgresql chromium build-essential pkg-config brotli ca-certificates
+  command -v node >/dev/null || ensure_apt nodejs npm
+  command -v cargo >/dev/null || die "Rust is required: install rustup (https://rustup.rs), then re-run."
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || {
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  }
+  # Pinned: 0.3.6 builds on this toolchain; no_downloads because only crates.io/npm are reachable.
+  if [ "$(cargo leptos --version 2>/dev/null)" != "cargo-leptos 0.3.6" ]; then
+    log "installing cargo-leptos 0.3.6 (one-off, ~15 min)"
+    cargo install cargo-leptos --locked --version 0.3.6 --features no_downloads
+  fi
+  # Must equal the wasm-bindgen crate version in Cargo.lock exactly.
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "0.2.130" ]; then
+    log "installing wasm-bindgen-cli 0.2.130 (one-off, ~3 min)"
+    cargo install wasm-bindgen-cli --version 0.2.130 --force
+  fi
+  # wasm-opt from npm (binaryen 132). Debian's binaryen 108 emits bundles that crash at hydration.
+  local npm_bin
+  npm_bin="$(npm prefix -g 2>/dev/null)/bin"
+  export PATH="$npm_bin:$PATH"
+  if ! wasm-opt --version 2>/dev/null | grep -q 'version 132'; then
+    log "installing binaryen 132 (wasm-opt) from npm"
+    npm install -g --no-audit --no-fund binaryen@132.0.0 >/dev/null
+  fi
+  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
+    log "installing Playwright (test runner only; it drives Debian's Chromium)"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >/dev/null)
+  fi
+}
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }
+
+# Start (or reuse) the repo's own Postgres cluster unless DATABASE_URL points elsewhere.
+# Exports DATABASE_URL (database "bookchat") and ADMIN_URL (database "postgres").
+ensure_db() {
+  if [ -n "${DATABASE_URL:-}" ]; then
+    export ADMIN_URL="${ADMIN_URL:-$DATABASE_URL}"
+    return
+  fi
+  local bin
+  bin=$(pg_bin)
+  mkdir -p "$DATA"
+  if ! as_postgres test -x "$DATA"; then
+    # initdb runs as the postgres user, who must be able to reach the repo (e.g. in a mktemp dir).
+    local d="$DATA"
+    while [ "$d" != "/" ]; do chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done
+  fi
+  if [ ! -f "$DATA/pg/PG_VERSION" ]; then
+    log "creating a local Postgres cluster in .data/pg"
+    rm -rf "$DATA/pg"
+    mkdir -p "$DATA/pg" "$DATA/sock"
+    chown postgres:postgres "$DATA/pg" "$DATA/sock" 2>/dev/null || as_root chown postgres:postgres "$DATA/pg" "$DATA/sock"
+    as_postgres "$bin/initdb" -D "$DATA/pg" --auth=trust -U postgres -E UTF8 >/dev/null
+  fi
+  if ! as_postgres "$bin/pg_ctl" -D "$DATA/pg" status >/dev/null 2>&1; then
+    log "starting Postgres on 127.0.0.1:$PG_PORT"
+    as_postgres "$bin/pg_ctl" -D "$DATA/pg" -l "$DATA/pg/server.log" -w \
+      -o "-p $PG_PORT -k $DATA/sock -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null
+  fi
+  export ADMIN_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/bookchat"
+  psql "$ADMIN_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = 'bookchat'" | grep -q 1 ||
+    psql "$ADMIN_URL" -qc "CREATE DATABASE bookchat"
+}
+
+# Replace the database part of a connection URL.
+db_url_for() {
+  local base="${1%%\?*}" name="$2" query=""
+  [[ "$1" == *\?* ]] && query="?${1#*\?}"
+  echo "${base%/*}/$name$query"
+}
+
+recreate_db() {
+  local name="$1"
+  psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" -c "CREATE DATABASE \"$name\""
+}

@@ -1,0 +1,106 @@
+use bookchat::server::config::{AppConfig, DbConfig};
+use bookchat::server::state::AppState;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    /// The app around this test's database, with the sample book ingested.
+    pub async fn spawn(pool: PgPool) -> TestApp {
+        let book = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("book/docs");
+        bookchat::server::ingest::ingest_dir(&pool, &book, false, false).await.expect("ingest sample book");
+        Self::spawn_without_book(pool).await
+    }
+
+    pub async fn spawn_without_book(pool: PgPool) -> TestApp {
+        let config = AppConfig {
+            db: DbConfig {
+                database_url: String::new(),
+                database_read_url: None,
+                database_max_connections: 5,
+                database_acquire_timeout_secs: 5,
+                database_disable_statement_cache: false,
+            },
+            site_base_url: "https://book.example".into(),
+            book_dir: String::new(),
+        };
+        let leptos_options = leptos::config::LeptosOptions::builder().output_name("bookchat").site_root("target/site").build();
+        let state = AppState { leptos_options, pool: pool.clone(), read_pool: pool.clone(), config: Arc::new(config) };
+        let app = bookchat::server::router(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("serve");
+        });
+        TestApp { base: format!("http://{addr}"), http: reqwest::Client::new() }
+    }
+
+    /// POST JSON to an endpoint with an optional session token; returns status and JSON body.
+    pub async fn call(&self, token: Option<&str>, endpoint: &str, body: Value) -> (StatusCode, Value) {
+        let mut req = self.http.post(format!("{}/api/{endpoint}", self.base)).json(&body);
+        if let Some(t) = token {
+            req = req.header("X-BookChat-Session", t);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub async fn raw(&self, token: Option<&str>, endpoint: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, String) {
+        let mut req = self.http.post(format!("{}/api/{endpoint}", self.base)).header("content-type", content_type).body(body);
+        if let Some(t) = token {
+            req = req.header("X-BookChat-Session", t);
+        }
+        let res = req.send().await.expect("request");
+        (res.status(), res.text().await.expect("body"))
+    }
+
+    pub async fn guest(&self) -> Reader<'_> {
+        let (status, body) = self.call(None, "session/start", json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let token = body["token"].as_str().expect("new session has a token").to_owned();
+        Reader { app: self, token, session_id: body["session_id"].as_str().expect("id").parse().expect("uuid") }
+    }
+}
+
+/// A browser session talking to the app.
+pub struct Reader<'a> {
+    pub app: &'a TestApp,
+    pub token: String,
+    pub session_id: Uuid,
+}
+
+impl Reader<'_> {
+    pub async fn call(&self, endpoint: &str, body: Value) -> (StatusCode, Value) {
+        self.app.call(Some(&self.token), endpoint, body).await
+    }
+
+    /// Send a question and insist it succeeds.
+    pub async fn ask(&self, conversation: Option<&str>, text: &str) -> Value {
+        let (status, body) = self
+            .call("chat/send", json!({ "conversation_id": conversation, "client_id": Uuid::new_v4(), "content": text }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    pub async fn list(&self, cursor: Option<&str>, limit: u32, archived: bool) -> Value {
+        let (status, body) =
+            self.call("conversations/list", json!({ "cursor": cursor, "limit": limit, "archived": archived })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+pub fn id_of(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_owned()
+}

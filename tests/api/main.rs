@@ -1,0 +1,11 @@
+//! Integration tests: the real axum app (server functions, middleware) on a loopback port,
+//! against a real Postgres. `#[sqlx::test]` gives every test its own fresh, migrated database.
+
+mod helpers;
+
+mod conversations;
+mod isolation;
+mod pagination;
+mod schema;
+mod send;
+mod session;

@@ -1,0 +1,90 @@
+use crate::helpers::{id_of, TestApp};
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+use std::collections::HashSet;
+
+/// Walk the whole list with small pages: every conversation exactly once, newest first, even
+/// when several share the same last-activity timestamp.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn conversation_pages_have_no_gaps_or_repeats(pool: PgPool) {
+    let app = TestApp::spawn_without_book(pool.clone()).await;
+    let g = app.guest().await;
+    sqlx::query(
+        "INSERT INTO conversations (session_id, title, created_at, last_message_at)
+         SELECT $1, 'c' || i, now() - interval '10 days',
+                now() - (i / 3) * interval '1 minute'   -- groups of three share a timestamp
+           FROM generate_series(1, 47) AS i",
+    )
+    .bind(g.session_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = g.list(cursor.as_deref(), 7, false).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 7);
+        seen.extend(items.iter().map(|c| (c["last_message_at"].as_str().unwrap().to_owned(), id_of(c))));
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 7);
+    assert_eq!(seen.len(), 47);
+    assert_eq!(seen.iter().map(|(_, id)| id).collect::<HashSet<_>>().len(), 47, "no repeats");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "newest first, id breaking ties");
+
+    let (s, b) = g.call("conversations/list", json!({"cursor": "garbage"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    for limit in [0, 101] {
+        let (s, _) = g.call("conversations/list", json!({"limit": limit})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
+/// The newest window first, then older windows by cursor, oldest-first inside each window.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn message_windows_walk_back_without_gaps(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let g = app.guest().await;
+    let conv = id_of(&g.ask(None, "What is ROS 2?").await["conversation"]);
+    sqlx::query(
+        "INSERT INTO messages (client_id, conversation_id, role, content)
+         SELECT gen_random_uuid(), $1, CASE WHEN i % 2 = 0 THEN 'user' ELSE 'assistant' END, 'message ' || i
+           FROM generate_series(1, 93) AS i",
+    )
+    .bind(uuid::Uuid::parse_str(&conv).unwrap())
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let mut all: Vec<i64> = Vec::new();
+    let mut before: Option<i64> = None;
+    loop {
+        let (s, page) = g.call("conversations/messages", json!({"conversation_id": conv, "before": before, "limit": 20})).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert_eq!(page["conversation"]["message_count"], 95);
+        let ids: Vec<i64> = page["messages"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first within a window");
+        if let Some(&first) = all.first() {
+            assert!(ids.last().copied().unwrap() < first, "each window is older than the last");
+        }
+        let mut next = ids.clone();
+        next.append(&mut all);
+        all = next;
+        match page["older_cursor"].as_i64() {
+            Some(c) => before = Some(c),
+            None => break,
+        }
+    }
+    let db_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM messages ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(all, db_ids);
+}
