@@ -111,3 +111,32 @@ test('an expired or unknown conversation link shows a clean empty state', async 
   await expect(page.locator('body[data-ready="true"]')).toBeAttached();
   await expect(page.getByTestId('empty-state')).toBeVisible();
 });
+
+test('a long conversation opens at its newest messages and loads older ones on scrolling up', async ({ page }) => {
+  await page.goto('/widget');
+  await expect(page.locator('body[data-ready="true"]')).toBeAttached();
+  const token = await page.evaluate(() => localStorage.getItem('bookchat:token'));
+  const headers = { 'X-BookChat-Session': token!, 'content-type': 'application/json' };
+  let conversation: string | null = null;
+  for (let i = 1; i <= 35; i++) {
+    const res = await page.request.post('/api/chat/send', {
+      headers,
+      data: { conversation_id: conversation, client_id: crypto.randomUUID(), content: `Question number ${i} about sensors?` },
+    });
+    expect(res.status()).toBe(200);
+    conversation = (await res.json()).conversation.id;
+  }
+  await page.goto(`/conversations/${conversation}`);
+  await expect(page.locator('body[data-ready="true"]')).toBeAttached();
+  const messages = page.getByTestId('messages');
+  await expect(page.getByTestId('msg-user').getByTestId('msg-body').last()).toHaveText('Question number 35 about sensors?');
+  await expect(page.locator('.bc-msg:not(.bc-pending)')).toHaveCount(30);
+  await expect(page.getByText('Start of conversation')).toHaveCount(0);
+  for (const expected of [60, 70]) {
+    await messages.evaluate((el) => el.scrollTo(0, 0));
+    await messages.dispatchEvent('scroll');
+    await expect(page.locator('.bc-msg:not(.bc-pending)')).toHaveCount(expected);
+  }
+  await expect(page.getByText('Start of conversation')).toBeVisible();
+  await expect(page.getByTestId('msg-user').getByTestId('msg-body').first()).toHaveText('Question number 1 about sensors?');
+});

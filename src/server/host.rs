@@ -73,7 +73,7 @@ fn page(state: &AppState, title: &str, article: &str, docs: &[documents::DocList
 </head>
 <body>
 <nav class="navbar" data-testid="host-navbar">
-  <a class="brand" href="/">🤖 Physical AI &amp; Humanoid Robotics</a>
+  <a class="brand" href="/">Physical AI &amp; Humanoid Robotics</a>
   <span class="spacer"></span>
   <button type="button" id="theme-toggle" data-testid="theme-toggle" aria-label="Switch between dark and light mode">◐</button>
 </nav>

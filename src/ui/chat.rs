@@ -136,7 +136,7 @@ pub fn ChatPanel(
                         on:click=move |_| cb.run(())>"☰"</button>
                 })}
                 <button type="button" class="bc-icon" data-testid="new-conversation" aria-label="New conversation" title="New conversation"
-                    on:click=move |_| { state::new_conversation(state); menu_open.set(false); }>"＋"</button>
+                    on:click=move |_| { state::new_conversation(state); menu_open.set(false); }>"+"</button>
                 <Show when=has_conversation>
                     <div class="bc-menu-wrap">
                         <button type="button" class="bc-icon" data-testid="conversation-menu" aria-label="Conversation actions"

@@ -57,7 +57,15 @@ pub fn WidgetPage() -> impl IntoView {
                     aria-label=move || if open.get() { "Close BookChat" } else { "Ask the book (open BookChat)" }
                     aria-expanded=move || open.get().to_string()
                     on:click=move |_| open.update(|o| *o = !*o)>
-                    {move || if open.get() { "✕" } else { "💬" }}
+                    {move || if open.get() {
+                        view! { <span aria-hidden="true">"✕"</span> }.into_any()
+                    } else {
+                        view! {
+                            <svg width="26" height="26" viewBox="0 0 24 24" aria-hidden="true">
+                                <path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/>
+                            </svg>
+                        }.into_any()
+                    }}
                 </button>
             })}
             <div class="bc-panel" data-testid="panel" role="dialog" aria-label="BookChat" hidden=move || !open.get()>
