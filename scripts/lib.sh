@@ -5,7 +5,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DATA="$ROOT/.data"
-PG_PORT=${BOOKCHAT_PG_PORT:-5433}
 export PATH="$HOME/.cargo/bin:/usr/local/bin:$PATH"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
@@ -56,6 +55,8 @@ ensure_tools() {
   fi
 }
 
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }
 
 # Start (or reuse) the repo's own Postgres cluster unless DATABASE_URL points elsewhere.
@@ -80,7 +81,12 @@ ensure_db() {
     chown postgres:postgres "$DATA/pg" "$DATA/sock" 2>/dev/null || as_root chown postgres:postgres "$DATA/pg" "$DATA/sock"
     as_postgres "$bin/initdb" -D "$DATA/pg" --auth=trust -U postgres -E UTF8 >/dev/null
   fi
+  local PG_PORT
+  PG_PORT=$(cat "$DATA/pg.port" 2>/dev/null || echo "${BOOKCHAT_PG_PORT:-5433}")
   if ! as_postgres "$bin/pg_ctl" -D "$DATA/pg" status >/dev/null 2>&1; then
+    # Another cluster (e.g. a second checkout) may hold the port: take the next free one.
+    while port_in_use "$PG_PORT"; do PG_PORT=$((PG_PORT + 1)); done
+    echo "$PG_PORT" >"$DATA/pg.port"
     log "starting Postgres on 127.0.0.1:$PG_PORT"
     as_postgres "$bin/pg_ctl" -D "$DATA/pg" -l "$DATA/pg/server.log" -w \
       -o "-p $PG_PORT -k $DATA/sock -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null
