@@ -6,12 +6,12 @@ pub mod client;
 
 use crate::error::AppError;
 use crate::model::{
-    ConversationPage, ConversationStatus, ConversationSummary, ExportFile, ExportFormat, MessagePage, PageContext,
-    SearchHit, SendResult, SessionInfo,
+    ConversationPage, ConversationStatus, ConversationSummary, ExportFile, ExportFormat, Message, MessagePage,
+    PageContext, SearchHit, SendResult, SessionInfo, Suggestions,
 };
 use client::BookChatClient;
 use leptos::server;
-use server_fn::codec::Json;
+use server_fn::codec::{Json, StreamingText, TextStream};
 use uuid::Uuid;
 
 /// Default and maximum page sizes for lists.
@@ -45,18 +45,65 @@ pub async fn start_session() -> Result<SessionInfo, AppError> {
 }
 
 /// Ask a question. Creates the conversation when `conversation_id` is absent (titled from the
-/// question), stores question and answer, and is idempotent by `client_id`.
+/// question), stores question and answer, and is idempotent by `client_id`. With `wait: false`
+/// it returns at once with the answer `streaming`; follow it with [`stream_answer`].
 #[server(endpoint = "chat/send", input = Json, client = BookChatClient)]
 pub async fn send_message(
     conversation_id: Option<Uuid>,
     client_id: Uuid,
     content: String,
     #[server(default)] context: Option<PageContext>,
+    #[server(default)] wait: Option<bool>,
 ) -> Result<SendResult, AppError> {
     use crate::server::{auth, chat};
     let (state, caller) = auth::caller().await?;
     let question = chat::NewQuestion::parse(conversation_id, client_id, &content, context)?;
-    chat::send(&state, &caller, question).await
+    chat::send(&state, &caller, question, wait.unwrap_or(true)).await
+}
+
+/// The answer's text as it is generated: newline-separated JSON [`StreamEvent`]s, starting with
+/// everything written so far (so a reloaded page catches up) and ending with the stored message.
+#[server(endpoint = "chat/stream", input = Json, output = StreamingText, client = BookChatClient)]
+pub async fn stream_answer(message_id: i64) -> Result<TextStream<AppError>, AppError> {
+    use crate::server::{auth, chat};
+    let (state, caller) = auth::caller().await?;
+    let events = chat::follow(&state, &caller, message_id).await?;
+    Ok(TextStream::new(events))
+}
+
+/// Stop an answer being written. The text so far is kept, marked `stopped`.
+#[server(endpoint = "chat/stop", input = Json, client = BookChatClient)]
+pub async fn stop_answer(message_id: i64) -> Result<Message, AppError> {
+    use crate::server::{auth, chat};
+    let (state, caller) = auth::caller().await?;
+    chat::stop(&state, &caller, message_id).await
+}
+
+/// Write an answer again. Returns it `streaming`; follow it with [`stream_answer`].
+#[server(endpoint = "chat/regenerate", input = Json, client = BookChatClient)]
+pub async fn regenerate_answer(message_id: i64) -> Result<Message, AppError> {
+    use crate::server::{auth, chat};
+    let (state, caller) = auth::caller().await?;
+    chat::regenerate(&state, &caller, message_id).await
+}
+
+/// Rate an answer: `rating` 1 (helpful), -1 (not helpful) or 0 (clear); optional comment.
+#[server(endpoint = "chat/feedback", input = Json, client = BookChatClient)]
+pub async fn rate_answer(message_id: i64, rating: i16, #[server(default)] comment: Option<String>) -> Result<Message, AppError> {
+    use crate::server::{auth, chat};
+    let (state, caller) = auth::caller().await?;
+    chat::feedback(&state, &caller, message_id, rating, comment).await
+}
+
+/// Questions to suggest for an empty conversation, drawn from the headings of `page_url`.
+#[server(endpoint = "chat/suggestions", input = Json, client = BookChatClient)]
+pub async fn suggest_questions(#[server(default)] page_url: Option<String>) -> Result<Suggestions, AppError> {
+    use crate::server::{auth, chat};
+    let (state, _caller) = auth::caller().await?;
+    if page_url.as_ref().is_some_and(|u| u.len() > 2_000) {
+        return Err(AppError::validation("page_url", "The page URL is too long."));
+    }
+    chat::suggestions(&state, page_url.as_deref()).await
 }
 
 /// The caller's conversations, newest activity first, keyset-paginated.

@@ -143,7 +143,30 @@ pub struct Message {
     pub citations: Vec<Citation>,
     /// For user messages: the selected passage the question was about.
     pub quote: Option<String>,
+    /// For failed answers: why, in words for the reader.
+    pub error: Option<String>,
+    /// True when the answerer found nothing relevant in the book and said so.
+    pub refused: bool,
+    /// The reader's rating of an answer, if any.
+    pub feedback: Option<Feedback>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Thumbs up (`1`) or down (`-1`) on an answer, with an optional comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub rating: i16,
+    pub comment: Option<String>,
+}
+
+/// One event of an answer's token stream (`chat/stream`), sent as a JSON line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum StreamEvent {
+    /// More text: `text` goes at character `offset` of the answer (earlier text was sent before).
+    Delta { offset: usize, text: String },
+    /// The answer is finished (complete, stopped or failed): the stored message.
+    Done { message: Message },
 }
 
 /// A conversation in the history list.
@@ -189,6 +212,12 @@ pub struct UserInfo {
     pub external_id: String,
     pub email: Option<String>,
     pub name: Option<String>,
+}
+
+/// Suggested questions for an empty conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suggestions {
+    pub questions: Vec<String>,
 }
 
 /// The outcome of sending a question: the stored question and its answer.

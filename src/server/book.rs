@@ -296,8 +296,62 @@ pub fn parse_page(rel_path: &str, src: &str) -> Page {
     }
 }
 
+/// Acronyms a text defines as "Long Form (LF)": (acronym, long form) pairs. The long form is
+/// the words before the parenthesis whose initials spell the acronym ("Zero-Moment Point (ZMP)",
+/// "Quality of Service (QoS)").
+pub fn find_acronyms(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    let mut consumed = 0;
+    while let Some(open) = rest.find('(') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find(')') else { break };
+        let acr = &after[..close];
+        let upper = acr.chars().filter(char::is_ascii_uppercase).count();
+        let valid = (2..=6).contains(&acr.len()) && upper >= 2 && acr.chars().all(|c| c.is_ascii_alphanumeric());
+        if valid {
+            let before = &text[..consumed + open];
+            let words: Vec<&str> = before
+                .split(|c: char| c.is_whitespace() || c == '-')
+                .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+                .filter(|w| !w.is_empty())
+                .collect();
+            let letters: Vec<char> = acr.chars().filter(|c| c.is_ascii_alphabetic()).map(|c| c.to_ascii_lowercase()).collect();
+            let n = letters.len();
+            if words.len() >= n {
+                let tail = &words[words.len() - n..];
+                let initials: Vec<char> = tail.iter().filter_map(|w| w.chars().next()).map(|c| c.to_ascii_lowercase()).collect();
+                if initials == letters {
+                    out.push((acr.to_owned(), tail.join(" ")));
+                }
+            }
+        }
+        consumed += open + 1;
+        rest = &text[consumed..];
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn acronyms_are_found_with_their_long_form() {
+        let found = find_acronyms(
+            "The Zero-Moment Point (ZMP) is key. An inertial measurement unit (IMU) drifts. \
+             Quality of Service (QoS) matters. A LiDAR (light detection and ranging) sensor. (x) (ABC)",
+        );
+        assert_eq!(
+            found,
+            vec![
+                ("IMU".to_owned(), "inertial measurement unit".to_owned()),
+                ("QoS".to_owned(), "Quality of Service".to_owned()),
+                ("ZMP".to_owned(), "Zero Moment Point".to_owned()),
+            ]
+        );
+    }
+
     use super::*;
 
     #[test]

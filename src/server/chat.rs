@@ -1,15 +1,16 @@
 //! The chat flows that span several tables: sending a question (idempotently) and getting it
 //! answered, reading a conversation window, exporting a conversation.
 
-use super::answer;
+use super::answer::job;
 use super::db::messages::{self, Metadata, MessageRow};
-use super::db::{conversations, Caller};
+use super::db::{conversations, documents, Caller};
 use super::state::AppState;
 use crate::error::AppError;
 use crate::model::{
-    ConversationStatus, ExportFile, ExportFormat, MessagePage, MessageStatus, MessageText, PageContext, Role,
-    SendResult, Title, MAX_PASSAGE_CHARS,
+    ConversationStatus, ExportFile, ExportFormat, Message, MessagePage, MessageStatus, MessageText, PageContext, Role,
+    SendResult, StreamEvent, Suggestions, Title, MAX_PASSAGE_CHARS,
 };
+use std::time::Duration;
 use uuid::Uuid;
 
 /// A validated question.
@@ -53,11 +54,19 @@ impl NewQuestion {
     }
 }
 
-/// Store the question (creating the conversation on the first one), answer it, store the
-/// answer. Sending the same `client_id` again returns what was stored the first time.
-pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion) -> Result<SendResult, AppError> {
+/// How long `chat/send` waits for the answer when asked to (the widget streams instead).
+const SEND_WAIT: Duration = Duration::from_secs(120);
+
+/// Store the question (creating the conversation on the first one) and an empty answer, then
+/// start generating the answer in the background. With `wait`, return once it is finished;
+/// otherwise return at once with the answer still `streaming` (follow it with `chat/stream`).
+/// Sending the same `client_id` again returns what was stored the first time.
+pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool) -> Result<SendResult, AppError> {
+    if state.hub.is_shutting_down() {
+        return Err(AppError::unavailable("BookChat is restarting. Please send your question again in a moment."));
+    }
     if let Some(existing) = messages::by_client_id(&state.pool, q.client_id).await? {
-        return replay(state, caller, existing, &q).await;
+        return replay(state, caller, existing, &q, wait).await;
     }
     let mut tx = state.pool.begin().await?;
     let conversation = match q.conversation_id {
@@ -88,43 +97,245 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion) -> Result<S
         // A concurrent retry of this very send committed first; answer from its row.
         tx.rollback().await?;
         let existing = messages::by_client_id(&state.pool, q.client_id).await?.ok_or(AppError::Internal)?;
-        return replay(state, caller, existing, &q).await;
+        return replay(state, caller, existing, &q, wait).await;
     };
+    // The question and its (empty, streaming) answer are stored together: an answer row always
+    // exists for a question, so a crash can never leave a question nobody will answer.
+    let answer = messages::insert_answer(&mut *tx, conversation.id, question.id, "", MessageStatus::Streaming, &Metadata::default())
+        .await?
+        .ok_or(AppError::Internal)?;
     tx.commit().await?;
-    let answer = answer_and_store(state, &question).await?;
-    finish(state, caller, question, answer).await
+    start_job(state, caller, &question, answer.id, q.context.clone());
+    finish(state, caller, question, answer.id, wait).await
 }
 
-/// A send whose client id is already stored: same caller and same text → the stored result
-/// (answering it now if the first attempt died before its answer was stored).
-async fn replay(state: &AppState, caller: &Caller, existing: MessageRow, q: &NewQuestion) -> Result<SendResult, AppError> {
+fn start_job(state: &AppState, caller: &Caller, question: &MessageRow, answer_id: i64, context: PageContext) {
+    state.hub.start(
+        state.pool.clone(),
+        state.config.clone(),
+        job::Request {
+            answer_id,
+            conversation_id: question.conversation_id,
+            session_id: Some(caller.session_id),
+            question_id: question.id,
+            question: question.content.clone(),
+            context,
+        },
+    );
+}
+
+/// A send whose client id is already stored: same caller and same text → the stored result.
+async fn replay(
+    state: &AppState,
+    caller: &Caller,
+    existing: MessageRow,
+    q: &NewQuestion,
+    wait: bool,
+) -> Result<SendResult, AppError> {
     // Someone else's message id is indistinguishable from an unknown conversation.
     conversations::get(&state.pool, caller, existing.conversation_id).await?;
     if existing.role != Role::User.as_str() || existing.content != q.text.as_str() {
         return Err(AppError::validation("client_id", "This message id was already used for a different message."));
     }
-    let answer = match messages::answer_to(&state.pool, existing.id).await? {
-        Some(a) => a,
-        None => answer_and_store(state, &existing).await?,
+    let answer_id = match messages::answer_to(&state.pool, existing.id).await? {
+        Some(a) => a.id,
+        None => {
+            let a = messages::insert_answer(&state.pool, existing.conversation_id, existing.id, "", MessageStatus::Streaming, &Metadata::default()).await?;
+            match a {
+                Some(a) => {
+                    start_job(state, caller, &existing, a.id, q.context.clone());
+                    a.id
+                }
+                None => messages::answer_to(&state.pool, existing.id).await?.ok_or(AppError::Internal)?.id,
+            }
+        }
     };
-    finish(state, caller, existing, answer).await
+    finish(state, caller, existing, answer_id, wait).await
 }
 
-async fn finish(state: &AppState, caller: &Caller, question: MessageRow, answer: MessageRow) -> Result<SendResult, AppError> {
+async fn finish(state: &AppState, caller: &Caller, question: MessageRow, answer_id: i64, wait: bool) -> Result<SendResult, AppError> {
+    if wait {
+        state.hub.wait(&state.pool, answer_id, SEND_WAIT).await?;
+    }
+    let answer = messages::by_id(&state.pool, answer_id).await?.ok_or(AppError::Internal)?;
     let conversation = conversations::get(&state.pool, caller, question.conversation_id).await?;
     Ok(SendResult { conversation, question: question.into_model(), answer: answer.into_model() })
 }
 
-async fn answer_and_store(state: &AppState, question: &MessageRow) -> Result<MessageRow, AppError> {
-    let a = answer::answer_offline(&state.pool, &state.config, &question.content).await?;
-    let meta = Metadata { citations: a.citations, provider: Some(a.provider), refused: a.refused, ..Default::default() };
-    let stored =
-        messages::insert_answer(&state.pool, question.conversation_id, question.id, &a.markdown, MessageStatus::Complete, &meta)
-            .await?;
-    match stored {
-        Some(row) => Ok(row),
-        // Another attempt answered the same question first: one answer per question.
-        None => messages::answer_to(&state.pool, question.id).await?.ok_or(AppError::Internal),
+/// An answer of the caller's, or `NotFound` (also for questions: only answers qualify).
+async fn owned_answer(state: &AppState, caller: &Caller, id: i64) -> Result<MessageRow, AppError> {
+    let m = messages::owned(&state.pool, caller, id).await?;
+    if m.role != Role::Assistant.as_str() {
+        return Err(AppError::not_found("answer"));
+    }
+    Ok(m)
+}
+
+/// Generate an answer again (replacing its text, citations and rating).
+pub async fn regenerate(state: &AppState, caller: &Caller, answer_id: i64) -> Result<Message, AppError> {
+    if state.hub.is_shutting_down() {
+        return Err(AppError::unavailable("BookChat is restarting. Please try again in a moment."));
+    }
+    let answer = owned_answer(state, caller, answer_id).await?;
+    let question_id = answer.reply_to.ok_or_else(|| AppError::not_found("question"))?;
+    let question = messages::by_id(&state.pool, question_id).await?.ok_or_else(|| AppError::not_found("question"))?;
+    let reset = messages::reset_for_regenerate(&state.pool, answer_id)
+        .await?
+        .ok_or_else(|| AppError::validation("message_id", "This answer is still being written."))?;
+    let meta = question.metadata();
+    let context = PageContext { url: meta.page_url, title: meta.page_title, selection: meta.quote };
+    start_job(state, caller, &question, answer_id, context);
+    Ok(reset.into_model())
+}
+
+/// Stop an answer being written; what was written so far is kept, marked stopped.
+pub async fn stop(state: &AppState, caller: &Caller, answer_id: i64) -> Result<Message, AppError> {
+    let answer = owned_answer(state, caller, answer_id).await?;
+    if answer.status == MessageStatus::Streaming.as_str() {
+        state.hub.stop(&state.pool, answer_id).await?;
+    }
+    let row = messages::by_id(&state.pool, answer_id).await?.ok_or(AppError::Internal)?;
+    Ok(row.into_model())
+}
+
+/// Rate an answer: 1 (helpful), -1 (not helpful) or 0 (remove the rating); comment optional.
+pub async fn feedback(state: &AppState, caller: &Caller, answer_id: i64, rating: i16, comment: Option<String>) -> Result<Message, AppError> {
+    let rating = match rating {
+        1 | -1 => Some(rating),
+        0 => None,
+        _ => return Err(AppError::validation("rating", "The rating is 1 (helpful), -1 (not helpful) or 0 (none).")),
+    };
+    let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    if let Some(c) = &comment {
+        if c.chars().count() > 1_000 {
+            return Err(AppError::validation("comment", "The comment is limited to 1000 characters."));
+        }
+        if c.chars().any(|ch| ch.is_control() && !matches!(ch, '\n' | '\t')) {
+            return Err(AppError::validation("comment", "The comment contains control characters."));
+        }
+    }
+    let answer = owned_answer(state, caller, answer_id).await?;
+    if answer.status == MessageStatus::Streaming.as_str() {
+        return Err(AppError::validation("message_id", "Wait until the answer is finished to rate it."));
+    }
+    messages::set_feedback(&state.pool, answer_id, rating, comment.as_deref()).await?;
+    let row = messages::by_id(&state.pool, answer_id).await?.ok_or(AppError::Internal)?;
+    Ok(row.into_model())
+}
+
+/// The events of an answer as JSON lines: its text so far, each new piece as it is generated,
+/// then the finished message. Works for answers generated by another instance too (by reading
+/// the text the generator flushes to the database).
+pub async fn follow(
+    state: &AppState,
+    caller: &Caller,
+    answer_id: i64,
+) -> Result<futures::channel::mpsc::Receiver<Result<String, AppError>>, AppError> {
+    let answer = owned_answer(state, caller, answer_id).await?;
+    let (mut tx, rx) = futures::channel::mpsc::channel::<Result<String, AppError>>(32);
+    let state = state.clone();
+    tokio::spawn(async move {
+        use futures::SinkExt;
+        let line = |e: &StreamEvent| serde_json::to_string(e).map(|mut s| {
+            s.push('\n');
+            s
+        });
+        let mut sent = 0usize;
+        let mut streaming = answer.status == MessageStatus::Streaming.as_str();
+        if let Some(mut rx) = state.hub.subscribe(answer_id) {
+            loop {
+                let snap = rx.borrow_and_update().clone();
+                if snap.content.len() > sent && snap.content.is_char_boundary(sent) {
+                    let ev = StreamEvent::Delta { offset: sent, text: snap.content[sent..].to_owned() };
+                    sent = snap.content.len();
+                    let Ok(l) = line(&ev) else { break };
+                    if tx.send(Ok(l)).await.is_err() {
+                        return; // the reader went away; the answer goes on without them
+                    }
+                }
+                if snap.done || rx.changed().await.is_err() {
+                    break;
+                }
+            }
+            streaming = false;
+        }
+        // Generated elsewhere (or finished before we subscribed): follow the stored text. An
+        // answer nobody has touched for a while lost its generator: settle it as failed first.
+        if streaming {
+            let _ = messages::fail_stale(&state.pool, job::STALE_AFTER_SECS).await;
+        }
+        let mut idle = 0u32;
+        while streaming {
+            let Ok(Some(row)) = messages::by_id(&state.pool, answer_id).await else { break };
+            if row.content.len() > sent && row.content.is_char_boundary(sent) {
+                let ev = StreamEvent::Delta { offset: sent, text: row.content[sent..].to_owned() };
+                sent = row.content.len();
+                idle = 0;
+                let Ok(l) = line(&ev) else { break };
+                if tx.send(Ok(l)).await.is_err() {
+                    return;
+                }
+            } else {
+                idle += 1;
+            }
+            if row.status != MessageStatus::Streaming.as_str() {
+                break;
+            }
+            // No progress for a long while: the generator is gone; sweep it to failed.
+            if idle as f64 * 0.3 > job::STALE_AFTER_SECS {
+                let _ = messages::fail_stale(&state.pool, job::STALE_AFTER_SECS).await;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        if let Ok(Some(row)) = messages::by_id(&state.pool, answer_id).await {
+            if let Ok(l) = line(&StreamEvent::Done { message: row.into_model() }) {
+                let _ = tx.send(Ok(l)).await;
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// Questions to suggest for an empty conversation, from the headings of the reader's page (or
+/// of the book's first pages).
+pub async fn suggestions(state: &AppState, page_url: Option<&str>) -> Result<Suggestions, AppError> {
+    let route = page_url.and_then(|u| job::route_of(u, &state.config.site_base_url));
+    let mut headings = match &route {
+        Some(r) => documents::headings(&state.read_pool, r).await?,
+        None => Vec::new(),
+    };
+    if headings.is_empty() {
+        headings = documents::first_headings(&state.read_pool, 12).await?;
+    }
+    let questions = headings
+        .iter()
+        .filter(|h| !h.to_lowercase().starts_with("chapter") && h.chars().count() <= 80)
+        .map(|h| heading_question(h))
+        .take(4)
+        .collect();
+    Ok(Suggestions { questions })
+}
+
+/// "The Zero-Moment Point" → "What is the Zero-Moment Point?"; questions stay questions.
+pub fn heading_question(h: &str) -> String {
+    let h = h.trim().trim_end_matches(['.', ':', '?']);
+    let lower = h.to_lowercase();
+    if ["why ", "how ", "what ", "when ", "where ", "which ", "who "].iter().any(|w| lower.starts_with(w)) {
+        return format!("{h}?");
+    }
+    let article = lower.starts_with("the ") || lower.starts_with("a ") || lower.starts_with("an ");
+    let plural = lower.ends_with('s') && !lower.ends_with("ss") && !lower.ends_with("sis");
+    if h.contains(':') || h.contains(" and ") || h.contains(" with ") {
+        return format!("Can you explain “{h}”?");
+    }
+    match (article, plural) {
+        (true, _) => {
+            let mut chars = h.chars();
+            let first: String = chars.next().map(|c| c.to_lowercase().collect()).unwrap_or_default();
+            format!("What is {first}{}?", chars.as_str())
+        }
+        (false, true) => format!("What are {h}?"),
+        (false, false) => format!("What is {h}?"),
     }
 }
 
@@ -227,6 +438,15 @@ fn file_stem(title: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headings_become_questions() {
+        assert_eq!(heading_question("The Zero-Moment Point"), "What is the Zero-Moment Point?");
+        assert_eq!(heading_question("Quality of Service Policies"), "What are Quality of Service Policies?");
+        assert_eq!(heading_question("Why ROS 2 Replaced ROS 1"), "Why ROS 2 Replaced ROS 1?");
+        assert_eq!(heading_question("Nodes, Topics, Services and Actions"), "Can you explain “Nodes, Topics, Services and Actions”?");
+        assert_eq!(heading_question("Sensor Fusion"), "What is Sensor Fusion?");
+    }
 
     #[test]
     fn file_stems_are_safe() {

@@ -120,7 +120,13 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
         let r = super::ingest::ingest_dir(&pool, std::path::Path::new(&cfg.book_dir), false, false).await?;
         tracing::info!(files = r.files, new = r.inserted, updated = r.updated, "book ingested");
     }
-    let state = AppState { leptos_options, pool: pool.clone(), read_pool, config: Arc::new(cfg) };
+    // Answers left 'streaming' by a previous process that died are marked failed.
+    let swept = super::db::messages::fail_stale(&pool, super::answer::job::STALE_AFTER_SECS).await?;
+    if swept > 0 {
+        tracing::warn!(swept, "marked interrupted answers as failed");
+    }
+    let hub = super::answer::job::Hub::new();
+    let state = AppState { leptos_options, pool: pool.clone(), read_pool, config: Arc::new(cfg), hub: hub.clone() };
     let app = super::router(state);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     tracing::info!("BookChat listening on http://{addr}");
@@ -128,6 +134,8 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    // HTTP is drained; give answers being generated a moment, then persist what they have.
+    hub.shutdown(Duration::from_secs(10)).await;
     pool.close().await;
     tracing::info!("shut down cleanly");
     Ok(())

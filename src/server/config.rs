@@ -20,14 +20,47 @@ impl fmt::Debug for Secret {
     }
 }
 
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+}
+
 impl std::str::FromStr for Secret {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.trim().len() < 16 {
-            return Err("secrets must be at least 16 characters".into());
-        }
-        Ok(Secret(s.to_owned()))
+        Ok(Secret(s.trim().to_owned()))
     }
+}
+
+/// A secret this server signs or checks with: long enough not to be guessed.
+fn strong_secret(s: &str) -> Result<Secret, String> {
+    if s.trim().len() < 16 {
+        return Err("must be at least 16 characters".into());
+    }
+    Ok(Secret(s.trim().to_owned()))
+}
+
+/// An OpenAI-compatible chat-completions provider (OpenAI, Ollama, vLLM, llama.cpp server…).
+/// Unset `LLM_BASE_URL` keeps the offline extractive answerer.
+#[derive(Debug, Clone, Args)]
+pub struct LlmConfig {
+    /// Base URL including the API version, e.g. `https://api.openai.com/v1` or
+    /// `http://localhost:11434/v1`.
+    #[arg(long = "llm-base-url", env = "LLM_BASE_URL")]
+    pub base_url: Option<String>,
+
+    /// Bearer key for the provider (optional for local servers).
+    #[arg(long = "llm-api-key", env = "LLM_API_KEY", hide_env_values = true)]
+    pub api_key: Option<Secret>,
+
+    /// Model name as the provider knows it.
+    #[arg(long = "llm-model", env = "LLM_MODEL", default_value = "gpt-4o-mini")]
+    pub model: String,
+
+    /// Seconds to wait for the first token, and between tokens, before giving up.
+    #[arg(long = "llm-timeout-secs", env = "LLM_TIMEOUT_SECS", default_value_t = 30)]
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -68,6 +101,14 @@ pub struct AppConfig {
     /// Folder of Markdown/MDX pages to ingest at start-up (skipped when empty).
     #[arg(long, env = "BOOKCHAT_BOOK_DIR", default_value = "")]
     pub book_dir: String,
+
+    #[command(flatten)]
+    pub llm: LlmConfig,
+
+    /// Password of the /admin page (HTTP Basic, any user name), at least 16 characters.
+    /// Unset: the admin page does not exist.
+    #[arg(long, env = "BOOKCHAT_ADMIN_SECRET", value_parser = strong_secret, hide_env_values = true)]
+    pub admin_secret: Option<Secret>,
 }
 
 impl AppConfig {

@@ -17,6 +17,7 @@ pub struct IngestReport {
     pub unchanged: usize,
     pub duplicates: usize,
     pub pruned: u64,
+    pub acronyms: usize,
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -76,6 +77,9 @@ pub async fn ingest_dir(pool: &PgPool, dir: &Path, prune: bool, progress: bool) 
     if prune {
         report.pruned = documents::prune(pool, &kept).await.map_err(|e| anyhow::anyhow!("pruning: {e}"))?;
     }
+    let bodies = documents::all_bodies(pool).await.map_err(|e| anyhow::anyhow!("reading chunks: {e}"))?;
+    let pairs: Vec<(String, String)> = bodies.iter().flat_map(|b| book::find_acronyms(b)).collect();
+    report.acronyms = documents::rebuild_acronyms(pool, &pairs).await.map_err(|e| anyhow::anyhow!("acronyms: {e}"))?;
     bar.finish_and_clear();
     Ok(report)
 }

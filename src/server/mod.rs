@@ -1,5 +1,6 @@
 //! Everything that only runs on the server: configuration, database, answering, routes.
 
+pub mod admin;
 pub mod answer;
 pub mod auth;
 pub mod book;
@@ -40,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/docs/{*path}", get(host::doc_page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/admin", get(admin::page))
+        .route("/admin/queries.csv", get(admin::csv))
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
         .layer(axum::middleware::map_response(server_fn_error_status))

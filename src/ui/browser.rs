@@ -149,3 +149,35 @@ pub fn location_hash() -> Option<String> {
         None
     }
 }
+
+/// Put the cursor in the composer (when the panel opens).
+pub fn focus_composer() {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(el) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector("[data-testid=composer]").ok().flatten())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    }
+}
+
+/// Follow the host page's light/dark theme (`None` = the reader's system preference).
+pub fn set_theme(theme: Option<&str>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        match theme {
+            Some(t @ ("dark" | "light")) => {
+                let _ = root.set_attribute("data-theme", t);
+            }
+            _ => {
+                let _ = root.remove_attribute("data-theme");
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = theme;
+}

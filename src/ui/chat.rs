@@ -81,7 +81,7 @@ pub fn ChatPanel(
         if text.trim().is_empty() || state.busy() {
             return;
         }
-        state::send(state, text, None);
+        state::send(state, text);
         draft.set(String::new());
         browser::storage_remove(KEY_DRAFT);
         if let Some(el) = composer_ref.get_untracked() {
@@ -214,11 +214,34 @@ pub fn ChatPanel(
         })
     };
 
+    // Suggested questions from the headings of the page the reader is on.
+    let suggestions = RwSignal::new(Vec::<String>::new());
+    Effect::new(move |_| {
+        let ready = state.ready.get();
+        let url = state.page.with(|p| p.as_ref().and_then(|p| p.url.clone()));
+        if ready {
+            leptos::task::spawn_local(async move {
+                if let Ok(s) = state::with_session(|| crate::api::suggest_questions(url.clone())).await {
+                    suggestions.set(s.questions);
+                }
+            });
+        }
+    });
+
     let empty_view = move || {
         let empty = state.messages.with(|m| m.is_empty()) && state.pending.with(|p| p.is_none()) && !state.loading.get();
         empty.then(|| view! {
             <div class="bc-empty" data-testid="empty-state">
                 <p class="bc-greeting">"Hi! Ask me anything about this book. I answer from its pages and show you where."</p>
+                <div class="bc-suggestions">
+                    {move || suggestions.get().into_iter().map(|q| {
+                        let text = q.clone();
+                        view! {
+                            <button type="button" class="bc-chip" data-testid="suggestion"
+                                on:click=move |_| state::send(state, text.clone())>{q}</button>
+                        }
+                    }).collect_view()}
+                </div>
             </div>
         })
     };
@@ -240,7 +263,7 @@ pub fn ChatPanel(
                 {empty_view}
                 <For
                     each=move || state.messages.get()
-                    key=|m| (m.id, m.status.as_str(), m.content.len())
+                    key=|m| (m.id, m.status.as_str(), m.content.len(), m.feedback.as_ref().map(|f| (f.rating, f.comment.is_some())))
                     children=move |m| {
                         let id = m.id;
                         view! { <MessageView message=m target=target focused=Signal::derive(move || state.focus.get() == Some(id))/> }
@@ -248,6 +271,12 @@ pub fn ChatPanel(
                 />
                 {pending_view}
             </div>
+            {move || state.quote.get().map(|q| view! {
+                <div class="bc-quote-chip" data-testid="quote-chip">
+                    <blockquote>{q}</blockquote>
+                    <button type="button" class="bc-icon" aria-label="Remove the quoted passage" on:click=move |_| state.quote.set(None)>"✕"</button>
+                </div>
+            })}
             <form class="bc-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
                 <textarea
                     node_ref=composer_ref

@@ -24,37 +24,104 @@ impl LinkTarget {
 
 #[component]
 pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: Signal<bool>) -> impl IntoView {
-    let dom_id = format!("m-{}", message.id);
+    let state = super::state::ChatState::expect();
+    let id = message.id;
+    let dom_id = format!("m-{id}");
     let role_class = match message.role {
         Role::User => "bc-msg bc-user",
         Role::Assistant => "bc-msg bc-assistant",
     };
     let time = format_time(message.created_at);
-    let status_note = match message.status {
-        MessageStatus::Complete | MessageStatus::Streaming => None,
-        MessageStatus::Stopped => Some("Stopped"),
-        MessageStatus::Failed => Some("The answer could not be completed"),
-    };
     let quote = message.quote.clone();
-    let body = match message.role {
-        Role::User => view! { <div class="bc-text" data-testid="msg-body">{message.content.clone()}</div> }.into_any(),
-        Role::Assistant => {
+    let streaming = message.status == MessageStatus::Streaming;
+    let body = match (message.role, streaming) {
+        (Role::User, _) => view! { <div class="bc-text" data-testid="msg-body">{message.content.clone()}</div> }.into_any(),
+        // While it is being written, an answer is plain text (its Markdown is incomplete).
+        (Role::Assistant, true) => view! {
+            <div class="bc-text bc-streaming" data-testid="msg-body">{message.content.clone()}<span class="bc-caret" aria-hidden="true"></span></div>
+        }
+        .into_any(),
+        (Role::Assistant, false) => {
             let html = message.html.clone().unwrap_or_default();
             view! { <div class="bc-md" data-testid="msg-body" inner_html=html></div> }.into_any()
         }
     };
+    let status_note = match message.status {
+        MessageStatus::Stopped => Some(view! { <p class="bc-status" data-testid="msg-stopped">"Stopped"</p> }.into_any()),
+        MessageStatus::Failed => Some(
+            view! {
+                <p class="bc-status bc-failed" role="alert" data-testid="msg-error">
+                    {message.error.clone().unwrap_or_else(|| "The answer could not be completed.".to_owned())}
+                </p>
+            }
+            .into_any(),
+        ),
+        _ => None,
+    };
     let citations = message.citations.clone();
+    let rating = message.feedback.as_ref().map(|f| f.rating);
+    let has_comment = message.feedback.as_ref().is_some_and(|f| f.comment.is_some());
+    let comment_open = RwSignal::new(false);
+    let comment = RwSignal::new(String::new());
+    let actions = (message.role == Role::Assistant).then(|| {
+        if streaming {
+            view! {
+                <div class="bc-msg-actions">
+                    <button type="button" class="bc-chip" data-testid="stop" on:click=move |_| super::state::stop(state, id)>"■ Stop"</button>
+                </div>
+            }
+            .into_any()
+        } else {
+            let up = rating == Some(1);
+            let down = rating == Some(-1);
+            view! {
+                <div class="bc-msg-actions">
+                    {(message.status != MessageStatus::Failed && !message.refused).then(|| view! {
+                        <button type="button" class="bc-chip" class:bc-on=up data-testid="feedback-up" aria-pressed=up.to_string()
+                            title="Helpful" on:click=move |_| super::state::rate(state, id, if up { 0 } else { 1 }, None)>"👍︎ Helpful"</button>
+                        <button type="button" class="bc-chip" class:bc-on=down data-testid="feedback-down" aria-pressed=down.to_string()
+                            title="Not helpful" on:click=move |_| {
+                                if down {
+                                    super::state::rate(state, id, 0, None);
+                                } else {
+                                    super::state::rate(state, id, -1, None);
+                                    comment_open.set(true);
+                                }
+                            }>"👎︎ Not helpful"</button>
+                    })}
+                    <button type="button" class="bc-chip" data-testid="regenerate" title="Write this answer again"
+                        on:click=move |_| super::state::regenerate(state, id)>"↻ Regenerate"</button>
+                </div>
+                {(down && !has_comment).then(|| view! {
+                    <Show when=move || comment_open.get()>
+                        <form class="bc-comment" on:submit=move |ev| {
+                            ev.prevent_default();
+                            super::state::rate(state, id, -1, Some(comment.get_untracked()));
+                            comment_open.set(false);
+                        }>
+                            <input data-testid="feedback-comment" maxlength="1000" placeholder="What was wrong? (optional)"
+                                aria-label="What was wrong with this answer?"
+                                prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))/>
+                            <button type="submit" data-testid="feedback-comment-send">"Send"</button>
+                        </form>
+                    </Show>
+                })}
+            }
+            .into_any()
+        }
+    });
     view! {
         <article
             id=dom_id
             class=role_class
             class:bc-focused=move || focused.get()
             data-testid=if message.role == Role::User { "msg-user" } else { "msg-assistant" }
-            data-message-id=message.id
+            data-message-id=id
+            data-status=message.status.as_str()
         >
             {quote.map(|q| view! { <blockquote class="bc-quote" data-testid="msg-quote">{q}</blockquote> })}
             {body}
-            {status_note.map(|s| view! { <p class="bc-status">{s}</p> })}
+            {status_note}
             {(!citations.is_empty()).then(|| view! {
                 <ol class="bc-sources" aria-label="Sources">
                     {citations.into_iter().enumerate().map(|(i, c)| {
@@ -69,6 +136,7 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
                     }).collect_view()}
                 </ol>
             })}
+            {actions}
             <time class="bc-time" datetime=message.created_at.to_rfc3339()>{time}</time>
         </article>
     }

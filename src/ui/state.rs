@@ -4,7 +4,7 @@
 use super::browser::{self, KEY_CONVERSATION, KEY_TOKEN};
 use crate::api::{self, client::set_session_token};
 use crate::error::AppError;
-use crate::model::{ConversationStatus, ConversationSummary, ExportFormat, Message, PageContext};
+use crate::model::{ConversationStatus, ConversationSummary, ExportFormat, Message, MessageStatus, PageContext, StreamEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::future::Future;
@@ -39,6 +39,12 @@ pub struct ChatState {
     pub history_version: RwSignal<u32>,
     /// Message to scroll to and highlight after opening a conversation from search.
     pub focus: RwSignal<Option<i64>>,
+    /// The host page the reader is on (sent by the embed loader), travels with each question.
+    pub page: RwSignal<Option<PageContext>>,
+    /// A passage the reader selected on the host page, attached to the next question.
+    pub quote: RwSignal<Option<String>>,
+    /// Answers this page is currently following (so one stream per answer).
+    following: StoredValue<Vec<i64>>,
 }
 
 impl ChatState {
@@ -55,6 +61,9 @@ impl ChatState {
             notice: RwSignal::new(None),
             history_version: RwSignal::new(0),
             focus: RwSignal::new(None),
+            page: RwSignal::new(None),
+            quote: RwSignal::new(None),
+            following: StoredValue::new(Vec::new()),
         }
     }
 
@@ -68,8 +77,23 @@ impl ChatState {
         expect_context::<ChatState>()
     }
 
+    /// A question is on its way or an answer is being written: sending waits.
     pub fn busy(&self) -> bool {
-        self.pending.with(|p| p.as_ref().is_some_and(|p| p.error.is_none()))
+        self.pending.with(|p| p.as_ref().is_some_and(|p| p.error.is_none())) || self.streaming_answer().is_some()
+    }
+
+    /// The answer currently being written, if any.
+    pub fn streaming_answer(&self) -> Option<i64> {
+        self.messages
+            .with(|m| m.iter().rev().find(|m| m.status == MessageStatus::Streaming).map(|m| m.id))
+    }
+
+    fn replace_message(&self, msg: Message) {
+        self.messages.update(|list| {
+            if let Some(slot) = list.iter_mut().find(|m| m.id == msg.id) {
+                *slot = msg;
+            }
+        });
     }
 }
 
@@ -155,9 +179,15 @@ pub fn open_conversation(state: ChatState, id: Uuid, focus: Option<i64>) {
                         rounds += 1;
                     }
                 }
+                let streaming: Vec<i64> =
+                    page.messages.iter().filter(|m| m.status == MessageStatus::Streaming).map(|m| m.id).collect();
                 state.conversation.set(Some(page.conversation));
                 state.messages.set(page.messages);
                 state.older_cursor.set(cursor);
+                // An answer still being written (e.g. the page was reloaded meanwhile): resume it.
+                for id in streaming {
+                    follow(state, id);
+                }
             }
             Err(AppError::NotFound { .. }) => {
                 // Deleted elsewhere (or never ours): start fresh rather than show an error.
@@ -195,11 +225,16 @@ pub fn load_older(state: ChatState, after: impl FnOnce() + 'static) {
     });
 }
 
-/// Send a question (or re-send the failed pending one with its original client id).
-pub fn send(state: ChatState, content: String, context: Option<PageContext>) {
+/// Send a question (or re-send the failed pending one with its original client id). The host
+/// page and any selected passage travel with it.
+pub fn send(state: ChatState, content: String) {
     if state.busy() || content.trim().is_empty() {
         return;
     }
+    let mut context = state.page.get_untracked().unwrap_or_default();
+    context.selection = state.quote.get_untracked();
+    let context = (context != PageContext::default()).then_some(context);
+    state.quote.set(None);
     let pending = Pending {
         client_id: browser::new_uuid(),
         conversation_id: state.conversation.get_untracked().map(|c| c.id),
@@ -220,7 +255,9 @@ pub fn retry(state: ChatState) {
 fn dispatch(state: ChatState, p: Pending) {
     state.pending.set(Some(p.clone()));
     spawn_local(async move {
-        let result = with_session(|| api::send_message(p.conversation_id, p.client_id, p.content.clone(), p.context.clone())).await;
+        let result =
+            with_session(|| api::send_message(p.conversation_id, p.client_id, p.content.clone(), p.context.clone(), Some(false)))
+                .await;
         match result {
             Ok(r) => {
                 let new_conversation = state.conversation.get_untracked().map(|c| c.id) != Some(r.conversation.id);
@@ -236,10 +273,11 @@ fn dispatch(state: ChatState, p: Pending) {
                 });
                 state.pending.set(None);
                 state.history_version.update(|v| *v += 1);
-                browser::post_to_parent(&serde_json::json!({
-                    "source": "bookchat", "v": 1, "type": "message",
-                    "payload": { "role": "assistant", "id": r.answer.id }
-                }));
+                if r.answer.status == MessageStatus::Streaming {
+                    follow(state, r.answer.id);
+                } else {
+                    announce(&r.answer);
+                }
             }
             Err(e) => state.pending.set(Some(Pending { error: Some(e), ..p })),
         }
@@ -301,6 +339,112 @@ pub fn export(state: ChatState, format: ExportFormat) {
     spawn_local(async move {
         match with_session(|| api::export_conversation(conv.id, format)).await {
             Ok(file) => browser::download(&file.filename, &file.mime, &file.body),
+            Err(e) => state.notice.set(Some(e.to_string())),
+        }
+    });
+}
+
+/// Tell the host page an answer arrived (the loader shows an unread badge when closed).
+fn announce(answer: &Message) {
+    browser::post_to_parent(&serde_json::json!({
+        "source": "bookchat", "v": 1, "type": "message",
+        "payload": { "role": "assistant", "id": answer.id, "status": answer.status }
+    }));
+}
+
+/// Show an answer's text as it is written. Reconnects if the stream breaks (the answer keeps
+/// being generated on the server regardless).
+pub fn follow(state: ChatState, id: i64) {
+    if state.following.with_value(|f| f.contains(&id)) {
+        return;
+    }
+    state.following.update_value(|f| f.push(id));
+    spawn_local(async move {
+        use futures::StreamExt;
+        let mut attempts = 0;
+        loop {
+            let mut finished = false;
+            match with_session(|| api::stream_answer(id)).await {
+                Ok(stream) => {
+                    let mut stream = stream.into_inner();
+                    let mut buf = String::new();
+                    while let Some(chunk) = stream.next().await {
+                        let Ok(chunk) = chunk else { break };
+                        buf.push_str(&chunk);
+                        while let Some(nl) = buf.find('\n') {
+                            let line: String = buf.drain(..=nl).collect();
+                            match serde_json::from_str::<StreamEvent>(line.trim()) {
+                                Ok(StreamEvent::Delta { offset, text }) => state.messages.update(|list| {
+                                    if let Some(m) = list.iter_mut().find(|m| m.id == id) {
+                                        if offset == 0 {
+                                            m.content = text;
+                                        } else if offset == m.content.len() {
+                                            m.content.push_str(&text);
+                                        }
+                                    }
+                                }),
+                                Ok(StreamEvent::Done { message }) => {
+                                    announce(&message);
+                                    state.replace_message(message);
+                                    finished = true;
+                                }
+                                Err(_) => {}
+                            }
+                        }
+                    }
+                }
+                Err(AppError::NotFound { .. }) => finished = true,
+                Err(_) => {}
+            }
+            attempts += 1;
+            if finished || attempts >= 20 {
+                break;
+            }
+            sleep(std::time::Duration::from_millis(500 * attempts.min(6))).await;
+        }
+        state.following.update_value(|f| f.retain(|x| *x != id));
+    });
+}
+
+async fn sleep(d: std::time::Duration) {
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    set_timeout(
+        move || {
+            let _ = tx.send(());
+        },
+        d,
+    );
+    let _ = rx.await;
+}
+
+/// Stop the answer being written; its text so far stays.
+pub fn stop(state: ChatState, id: i64) {
+    spawn_local(async move {
+        match with_session(|| api::stop_answer(id)).await {
+            Ok(m) => state.replace_message(m),
+            Err(e) => state.notice.set(Some(e.to_string())),
+        }
+    });
+}
+
+/// Write an answer again.
+pub fn regenerate(state: ChatState, id: i64) {
+    spawn_local(async move {
+        match with_session(|| api::regenerate_answer(id)).await {
+            Ok(m) => {
+                state.replace_message(m);
+                follow(state, id);
+            }
+            Err(e) => state.notice.set(Some(e.to_string())),
+        }
+    });
+}
+
+/// Rate an answer (1, -1, or 0 to clear), optionally with a comment.
+pub fn rate(state: ChatState, id: i64, rating: i16, comment: Option<String>) {
+    spawn_local(async move {
+        match with_session(|| api::rate_answer(id, rating, comment.clone())).await {
+            Ok(m) => state.replace_message(m),
             Err(e) => state.notice.set(Some(e.to_string())),
         }
     });

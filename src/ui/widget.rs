@@ -35,6 +35,8 @@ pub fn WidgetPage() -> impl IntoView {
         browser::post_to_parent(&serde_json::json!({ "source": "bookchat", "v": 1, "type": "ready" }));
     });
 
+    listen_to_host(state);
+
     let close = move || {
         if embedded {
             browser::post_to_parent(&serde_json::json!({ "source": "bookchat", "v": 1, "type": "close" }));
@@ -87,4 +89,47 @@ pub fn WidgetPage() -> impl IntoView {
             </div>
         </div>
     }
+}
+
+/// Messages from the embed loader on the host page: protocol v1, accepted only from the origin
+/// the loader declared (and that the server allowed to frame us).
+fn listen_to_host(state: ChatState) {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(parent) = browser::embed_parent_origin() else { return };
+        let handle = window_event_listener(leptos::ev::message, move |ev: leptos::web_sys::MessageEvent| {
+            if ev.origin() != parent {
+                return;
+            }
+            let Some(json) = js_sys::JSON::stringify(&ev.data()).ok().and_then(|s| s.as_string()) else { return };
+            let Ok(msg) = serde_json::from_str::<serde_json::Value>(&json) else { return };
+            if msg["source"] != "bookchat" || msg["v"] != 1 {
+                return;
+            }
+            let payload = &msg["payload"];
+            match msg["type"].as_str() {
+                Some("open") => browser::focus_composer(),
+                Some("context") => state.page.set(Some(crate::model::PageContext {
+                    url: payload["url"].as_str().map(str::to_owned),
+                    title: payload["title"].as_str().map(str::to_owned),
+                    selection: None,
+                })),
+                Some("ask") => {
+                    if let Some(sel) = payload["selection"].as_str().filter(|s| !s.trim().is_empty()) {
+                        let sel: String = sel.trim().chars().take(crate::model::MAX_PASSAGE_CHARS).collect();
+                        state.quote.set(Some(sel));
+                    }
+                    match payload["text"].as_str().filter(|t| !t.trim().is_empty()) {
+                        Some(text) => state::send(state, text.to_owned()),
+                        None => browser::focus_composer(),
+                    }
+                }
+                Some("theme") => browser::set_theme(payload["theme"].as_str()),
+                _ => {}
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = state;
 }

@@ -1,4 +1,4 @@
-use bookchat::server::config::{AppConfig, DbConfig};
+use bookchat::server::config::{AppConfig, DbConfig, LlmConfig};
 use bookchat::server::state::AppState;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -14,13 +14,20 @@ pub struct TestApp {
 impl TestApp {
     /// The app around this test's database, with the sample book ingested.
     pub async fn spawn(pool: PgPool) -> TestApp {
-        let book = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("book/docs");
-        bookchat::server::ingest::ingest_dir(&pool, &book, false, false).await.expect("ingest sample book");
-        Self::spawn_without_book(pool).await
+        Self::spawn_with(pool, true, |_| {}).await
     }
 
     pub async fn spawn_without_book(pool: PgPool) -> TestApp {
-        let config = AppConfig {
+        Self::spawn_with(pool, false, |_| {}).await
+    }
+
+    /// The app with a configuration tweak (e.g. a language model provider).
+    pub async fn spawn_with(pool: PgPool, with_book: bool, tweak: impl FnOnce(&mut AppConfig)) -> TestApp {
+        if with_book {
+            let book = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("book/docs");
+            bookchat::server::ingest::ingest_dir(&pool, &book, false, false).await.expect("ingest sample book");
+        }
+        let mut config = AppConfig {
             db: DbConfig {
                 database_url: String::new(),
                 database_read_url: None,
@@ -30,9 +37,18 @@ impl TestApp {
             },
             site_base_url: "https://book.example".into(),
             book_dir: String::new(),
+            llm: LlmConfig { base_url: None, api_key: None, model: "test-model".into(), timeout_secs: 5 },
+            admin_secret: None,
         };
+        tweak(&mut config);
         let leptos_options = leptos::config::LeptosOptions::builder().output_name("bookchat").site_root("target/site").build();
-        let state = AppState { leptos_options, pool: pool.clone(), read_pool: pool.clone(), config: Arc::new(config) };
+        let state = AppState {
+            leptos_options,
+            pool: pool.clone(),
+            read_pool: pool.clone(),
+            config: Arc::new(config),
+            hub: bookchat::server::answer::job::Hub::new(),
+        };
         let app = bookchat::server::router(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -64,6 +80,14 @@ impl TestApp {
         (res.status(), res.text().await.expect("body"))
     }
 
+    pub async fn get(&self, path: &str, auth: Option<(&str, &str)>) -> reqwest::Response {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some((u, p)) = auth {
+            req = req.basic_auth(u, Some(p));
+        }
+        req.send().await.expect("request")
+    }
+
     pub async fn guest(&self) -> Reader<'_> {
         let (status, body) = self.call(None, "session/start", json!({})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -91,6 +115,34 @@ impl Reader<'_> {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
+    }
+
+    /// Send without waiting for the answer (it comes back `streaming`).
+    pub async fn ask_streaming(&self, conversation: Option<&str>, text: &str) -> Value {
+        let (status, body) = self
+            .call(
+                "chat/send",
+                json!({ "conversation_id": conversation, "client_id": Uuid::new_v4(), "content": text, "wait": false }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Read a whole `chat/stream` response: its events, parsed.
+    pub async fn stream(&self, message_id: i64) -> Vec<Value> {
+        let res = self
+            .app
+            .http
+            .post(format!("{}/api/chat/stream", self.app.base))
+            .header("X-BookChat-Session", &self.token)
+            .json(&json!({ "message_id": message_id }))
+            .send()
+            .await
+            .expect("stream request");
+        assert_eq!(res.status(), StatusCode::OK);
+        let text = res.text().await.expect("stream body");
+        text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("event json")).collect()
     }
 
     pub async fn list(&self, cursor: Option<&str>, limit: u32, archived: bool) -> Value {

@@ -1,7 +1,11 @@
 //! Integration tests: the real axum app (server functions, middleware) on a loopback port,
 //! against a real Postgres. `#[sqlx::test]` gives every test its own fresh, migrated database.
 
+mod fake_llm;
 mod helpers;
+
+mod admin;
+mod answers;
 
 mod conversations;
 mod isolation;

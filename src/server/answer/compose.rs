@@ -26,13 +26,13 @@ pub struct Composed {
 /// from different sections that score at least half as well.
 pub fn select_passages<'a>(r: &'a Retrieval, min_coverage: f32) -> Vec<&'a Passage> {
     let Some(best) = r.passages.first() else { return Vec::new() };
-    if best.coverage(&r.query_lexemes) < min_coverage {
+    if best.coverage(&r.terms) < min_coverage {
         return Vec::new();
     }
     let mut seen = HashSet::new();
     r.passages
         .iter()
-        .filter(|p| p.score >= best.score * 0.5 && p.coverage(&r.query_lexemes) >= min_coverage * 0.8)
+        .filter(|p| p.score >= best.score * 0.5 && p.coverage(&r.terms) >= min_coverage * 0.8)
         .filter(|p| seen.insert((p.route.as_str(), p.anchor.as_str())))
         .take(MAX_PASSAGES)
         .collect()
@@ -59,13 +59,14 @@ pub fn citation(p: &Passage, url: String) -> Citation {
 
 /// Compose an answer from the retrieved passages. `url_for(route, anchor)` builds citation links.
 pub fn compose(r: &Retrieval, url_for: impl Fn(&str, &str) -> String) -> Composed {
-    let relevance = r.passages.first().map(|p| p.coverage(&r.query_lexemes)).unwrap_or(0.0);
+    let relevance = r.relevance();
     let chosen = select_passages(r, MIN_COVERAGE);
     if chosen.is_empty() {
         return refusal(r, relevance, &url_for);
     }
     let stemmer = Stemmer::create(Algorithm::English);
-    let query: HashSet<&str> = r.query_lexemes.iter().map(String::as_str).collect();
+    let lexemes = r.lexemes();
+    let query: HashSet<&str> = lexemes.iter().map(String::as_str).collect();
     let mut paragraphs = Vec::new();
     let mut citations = Vec::new();
     for (i, p) in chosen.iter().enumerate() {
@@ -251,7 +252,7 @@ mod tests {
     #[test]
     fn answers_with_the_sentences_that_match_and_cites_them() {
         let r = Retrieval {
-            query_lexemes: vec!["dds".into(), "discoveri".into()],
+            terms: vec![vec!["dds".into()], vec!["discoveri".into()]],
             passages: vec![passage(
                 "Discovery",
                 "ROS 2 nodes find each other without a master. DDS discovery announces participants on the network by multicast. The weather is nice today for a walk.",
@@ -271,7 +272,7 @@ mod tests {
     #[test]
     fn refuses_when_coverage_is_weak_and_suggests_sections() {
         let r = Retrieval {
-            query_lexemes: vec!["bake".into(), "bread".into(), "sourdough".into()],
+            terms: vec![vec!["bake".into()], vec!["bread".into()], vec!["sourdough".into()]],
             passages: vec![passage("Bread Boards", "Prototype circuits on a breadboard before soldering them.", 0.1, &["bread"])],
         };
         let a = compose(&r, url);
@@ -283,7 +284,7 @@ mod tests {
 
     #[test]
     fn refuses_with_no_passages() {
-        let a = compose(&Retrieval { query_lexemes: vec!["x".into()], passages: vec![] }, url);
+        let a = compose(&Retrieval { terms: vec![vec!["x".into()]], passages: vec![] }, url);
         assert!(a.refused);
         assert!(a.markdown.contains("rephrasing"));
     }

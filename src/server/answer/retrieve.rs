@@ -17,21 +17,39 @@ pub struct Passage {
     pub lexemes: Vec<String>,
 }
 
-/// The question's lexemes and the best passages, best first.
+/// The question's terms and the best passages, best first.
 #[derive(Debug, Clone, Default)]
 pub struct Retrieval {
-    pub query_lexemes: Vec<String>,
+    /// One group per content term of the question: the term's lexeme, plus the lexemes of its
+    /// acronym or expansion when the book defines one ("imu" ↔ "inerti", "measur", "unit").
+    pub terms: Vec<Vec<String>>,
     pub passages: Vec<Passage>,
 }
 
+impl Retrieval {
+    /// Every lexeme searched for, deduplicated.
+    pub fn lexemes(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.terms.iter().flatten().cloned().collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// Relevance of the answer's evidence: the best passage's coverage, in [0, 1].
+    pub fn relevance(&self) -> f32 {
+        self.passages.first().map(|p| p.coverage(&self.terms)).unwrap_or(0.0)
+    }
+}
+
 impl Passage {
-    /// Share of the question's lexemes that occur in this passage, in [0, 1].
-    pub fn coverage(&self, query_lexemes: &[String]) -> f32 {
-        if query_lexemes.is_empty() {
+    /// Share of the question's terms that occur in this passage, in [0, 1] (a term counts when
+    /// any of its forms occurs).
+    pub fn coverage(&self, terms: &[Vec<String>]) -> f32 {
+        if terms.is_empty() {
             return 0.0;
         }
-        let hit = query_lexemes.iter().filter(|q| self.lexemes.binary_search(q).is_ok()).count();
-        hit as f32 / query_lexemes.len() as f32
+        let hit = terms.iter().filter(|g| g.iter().any(|q| self.lexemes.binary_search(q).is_ok())).count();
+        hit as f32 / terms.len() as f32
     }
 }
 
@@ -57,10 +75,57 @@ async fn query_lexemes(pool: &PgPool, question: &str) -> Result<Vec<String>, App
     Ok(lexemes)
 }
 
+/// What to search for.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    pub text: &'a str,
+    pub limit: i64,
+    pub ranking: Ranking,
+    /// Expand acronyms the book defines.
+    pub expand: bool,
+    /// Route of the page the reader is on: its passages get a boost.
+    pub prefer_route: Option<&'a str>,
+}
+
+impl<'a> Query<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Query { text, limit: super::CANDIDATES, ranking: Ranking::Bm25, expand: true, prefer_route: None }
+    }
+}
+
+/// Boost for passages of the page the reader is on.
+const CURRENT_PAGE_BOOST: f64 = 1.3;
+
+/// Term groups for the question: each lexeme, with the acronym forms the book defines.
+async fn query_terms(pool: &PgPool, question: &str, expand: bool) -> Result<Vec<Vec<String>>, AppError> {
+    let lexemes = query_lexemes(pool, question).await?;
+    let mut terms: Vec<Vec<String>> = lexemes.iter().map(|l| vec![l.clone()]).collect();
+    if expand && !lexemes.is_empty() {
+        let pairs = sqlx::query!("SELECT acronym, expansion FROM book_acronyms").fetch_all(pool).await?;
+        for p in pairs {
+            let expansion: Vec<String> = p.expansion.split(' ').map(str::to_owned).collect();
+            if let Some(g) = terms.iter_mut().find(|g| g[0] == p.acronym) {
+                // "IMU" in the question also finds "inertial measurement unit".
+                g.extend(expansion);
+            } else if expansion.iter().all(|e| lexemes.contains(e)) {
+                // "zero moment point" in the question also finds "ZMP".
+                if let Some(g) = terms.iter_mut().find(|g| g[0] == expansion[0]) {
+                    g.push(p.acronym.clone());
+                }
+            }
+        }
+    }
+    Ok(terms)
+}
+
 /// Search the book. The question becomes an OR of its lexemes (natural questions almost never
 /// match with AND); candidates come from the GIN index, then `ranking` orders them.
-pub async fn retrieve(pool: &PgPool, question: &str, limit: i64, ranking: Ranking) -> Result<Retrieval, AppError> {
-    let query_lexemes = query_lexemes(pool, question).await?;
+pub async fn retrieve(pool: &PgPool, q: Query<'_>) -> Result<Retrieval, AppError> {
+    let Query { text: question, limit, ranking, expand, prefer_route } = q;
+    let terms = query_terms(pool, question, expand).await?;
+    let mut query_lexemes: Vec<String> = terms.iter().flatten().cloned().collect();
+    query_lexemes.sort();
+    query_lexemes.dedup();
     if query_lexemes.is_empty() {
         return Ok(Retrieval::default());
     }
@@ -74,24 +139,27 @@ pub async fn retrieve(pool: &PgPool, question: &str, limit: i64, ranking: Rankin
                           FROM q
                     ),
                     cand AS (
-                        SELECT c.id, c.tsv, c.doc_len FROM chunks c
+                        SELECT c.id, c.tsv, c.doc_len, d.route FROM chunks c JOIN documents d ON d.id = c.document_id
                          WHERE c.tsv @@ (SELECT tsquery_or_agg(plainto_tsquery('simple', lex)) FROM q)
                     ),
                     tf AS (
-                        SELECT cand.id, u.lexeme, cand.doc_len,
+                        SELECT cand.id, u.lexeme, cand.doc_len, cand.route,
                                (SELECT sum(bm25_weight(w)) FROM unnest(u.weights) AS w) AS tf
                           FROM cand, unnest(cand.tsv) AS u
                          WHERE u.lexeme = ANY($1)
                     )
                SELECT tf.id AS "id!",
-                      sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
-                          * tf.tf * 2.2 / (tf.tf + 1.2 * (0.25 + 0.75 * tf.doc_len / stats.avgdl)))::real AS "score!"
+                      (sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
+                          * tf.tf * 2.2 / (tf.tf + 1.2 * (0.25 + 0.75 * tf.doc_len / stats.avgdl)))
+                       * CASE WHEN tf.route = $3 THEN $4::float8 ELSE 1.0::float8 END)::real AS "score!"
                  FROM tf JOIN df ON df.lex = tf.lexeme, stats
-                GROUP BY tf.id
+                GROUP BY tf.id, tf.route
                 ORDER BY 2 DESC, 1
                 LIMIT $2"#,
             &query_lexemes,
             limit,
+            prefer_route,
+            CURRENT_PAGE_BOOST,
         )
         .fetch_all(pool)
         .await?
@@ -143,5 +211,5 @@ pub async fn retrieve(pool: &PgPool, question: &str, limit: i64, ranking: Rankin
         })
         .collect();
     passages.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk_id.cmp(&b.chunk_id)));
-    Ok(Retrieval { query_lexemes, passages })
+    Ok(Retrieval { terms, passages })
 }

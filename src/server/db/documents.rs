@@ -125,3 +125,45 @@ pub async fn headings(pool: &PgPool, route: &str) -> Result<Vec<String>, AppErro
     .fetch_all(pool)
     .await?)
 }
+
+/// Replace the acronym table with pairs found in the whole book, stored as lexemes.
+pub async fn rebuild_acronyms(pool: &PgPool, pairs: &[(String, String)]) -> Result<usize, AppError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("DELETE FROM book_acronyms").execute(&mut *tx).await?;
+    let mut n = 0;
+    for (acronym, long_form) in pairs {
+        let done = sqlx::query!(
+            r#"INSERT INTO book_acronyms (acronym, expansion)
+               SELECT a, e FROM (
+                   SELECT (SELECT string_agg(lexeme, ' ' ORDER BY positions[1]) FROM unnest(to_tsvector('english', $1))) AS a,
+                          (SELECT string_agg(lexeme, ' ' ORDER BY positions[1]) FROM unnest(to_tsvector('english', $2))) AS e
+               ) x
+               WHERE a IS NOT NULL AND e IS NOT NULL AND strpos(a, ' ') = 0
+               ON CONFLICT DO NOTHING"#,
+            acronym,
+            long_form,
+        )
+        .execute(&mut *tx)
+        .await?;
+        n += done.rows_affected() as usize;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Every chunk's text (acronym discovery runs over the whole book).
+pub async fn all_bodies(pool: &PgPool) -> Result<Vec<String>, AppError> {
+    Ok(sqlx::query_scalar!("SELECT body FROM chunks ORDER BY id").fetch_all(pool).await?)
+}
+
+/// Section headings from the first pages of the book (suggestions when the page is unknown).
+pub async fn first_headings(pool: &PgPool, limit: i64) -> Result<Vec<String>, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT c.heading FROM chunks c JOIN documents d ON d.id = c.document_id
+           WHERE c.heading <> '' AND c.heading <> d.title
+           ORDER BY d.source_path, c.ordinal LIMIT $1"#,
+        limit
+    )
+    .fetch_all(pool)
+    .await?)
+}

@@ -2,7 +2,7 @@
 //! already authorised by `conversations::get`/`lock`), writes are idempotent by `client_id`.
 
 use crate::error::AppError;
-use crate::model::{Citation, Message, MessageStatus, Role};
+use crate::model::{Citation, Feedback, Message, MessageStatus, Role};
 use crate::server::render;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,8 @@ pub struct MessageRow {
     pub reply_to: Option<i64>,
     pub metadata: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
+    pub rating: Option<i16>,
+    pub feedback_comment: Option<String>,
 }
 
 /// What `messages.metadata` holds. Unknown fields are kept out of the model on purpose.
@@ -39,6 +41,9 @@ pub struct Metadata {
     /// Why an answer failed, in words fit for the reader.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The model that produced an answer, when a language model did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// True when the answerer found nothing relevant in the book.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refused: bool,
@@ -75,6 +80,9 @@ impl MessageRow {
             status: MessageStatus::parse(&self.status).unwrap_or(MessageStatus::Complete),
             citations: meta.citations,
             quote: meta.quote,
+            error: meta.error,
+            refused: meta.refused,
+            feedback: self.rating.map(|rating| Feedback { rating, comment: self.feedback_comment.clone() }),
             created_at: self.created_at,
         }
     }
@@ -84,8 +92,10 @@ impl MessageRow {
 pub async fn by_client_id(db: impl PgExecutor<'_>, client_id: Uuid) -> Result<Option<MessageRow>, AppError> {
     Ok(sqlx::query_as!(
         MessageRow,
-        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at
-             FROM messages WHERE client_id = $1"#,
+        r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
+                  m.created_at, f.rating AS "rating?", f.comment AS "feedback_comment?"
+             FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
+            WHERE m.client_id = $1"#,
         client_id,
     )
     .fetch_optional(db)
@@ -106,7 +116,8 @@ pub async fn insert_question(
         r#"INSERT INTO messages (client_id, conversation_id, role, content, metadata)
            VALUES ($1, $2, 'user', $3, $4)
            ON CONFLICT (client_id) DO NOTHING
-           RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at"#,
+           RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at,
+                     NULL::smallint AS "rating?", NULL::text AS "feedback_comment?""#,
         client_id,
         conversation_id,
         content,
@@ -131,7 +142,8 @@ pub async fn insert_answer(
         r#"INSERT INTO messages (client_id, conversation_id, role, content, status, reply_to, metadata)
            VALUES ($1, $2, 'assistant', $3, $4, $5, $6)
            ON CONFLICT (reply_to) WHERE reply_to IS NOT NULL DO NOTHING
-           RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at"#,
+           RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at,
+                     NULL::smallint AS "rating?", NULL::text AS "feedback_comment?""#,
         Uuid::new_v4(),
         conversation_id,
         content,
@@ -147,8 +159,10 @@ pub async fn insert_answer(
 pub async fn answer_to(db: impl PgExecutor<'_>, question_id: i64) -> Result<Option<MessageRow>, AppError> {
     Ok(sqlx::query_as!(
         MessageRow,
-        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at
-             FROM messages WHERE reply_to = $1"#,
+        r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
+                  m.created_at, f.rating AS "rating?", f.comment AS "feedback_comment?"
+             FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
+            WHERE m.reply_to = $1"#,
         question_id,
     )
     .fetch_optional(db)
@@ -167,10 +181,11 @@ pub async fn window(
     let fetch = i64::from(limit) + 1;
     let mut rows = sqlx::query_as!(
         MessageRow,
-        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at
-             FROM messages
-            WHERE conversation_id = $1 AND ($2::bigint IS NULL OR id < $2)
-            ORDER BY id DESC
+        r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
+                  m.created_at, f.rating AS "rating?", f.comment AS "feedback_comment?"
+             FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
+            WHERE m.conversation_id = $1 AND ($2::bigint IS NULL OR m.id < $2)
+            ORDER BY m.id DESC
             LIMIT $3"#,
         conversation_id,
         before,
@@ -190,7 +205,8 @@ pub async fn window(
 pub async fn recent_turns(pool: &PgPool, conversation_id: Uuid, before: i64, limit: i64) -> Result<Vec<MessageRow>, AppError> {
     let mut rows = sqlx::query_as!(
         MessageRow,
-        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at
+        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at,
+                  NULL::smallint AS "rating?", NULL::text AS "feedback_comment?"
              FROM messages
             WHERE conversation_id = $1 AND id < $2 AND status = 'complete'
             ORDER BY id DESC
@@ -203,4 +219,137 @@ pub async fn recent_turns(pool: &PgPool, conversation_id: Uuid, before: i64, lim
     .await?;
     rows.reverse();
     Ok(rows)
+}
+
+/// A message by id, if it is in a conversation the caller owns.
+pub async fn owned(db: impl PgExecutor<'_>, caller: &super::Caller, id: i64) -> Result<MessageRow, AppError> {
+    sqlx::query_as!(
+        MessageRow,
+        r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
+                  m.created_at, f.rating AS "rating?", f.comment AS "feedback_comment?"
+             FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id
+             LEFT JOIN message_feedback f ON f.message_id = m.id
+            WHERE m.id = $1 AND (c.user_id = $2 OR (c.user_id IS NULL AND c.session_id = $3))"#,
+        id,
+        caller.user_id,
+        caller.session_id,
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| AppError::not_found("message"))
+}
+
+/// A message by id (no ownership check: for the generator and followers that already hold it).
+pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<MessageRow>, AppError> {
+    Ok(sqlx::query_as!(
+        MessageRow,
+        r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
+                  m.created_at, f.rating AS "rating?", f.comment AS "feedback_comment?"
+             FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
+            WHERE m.id = $1"#,
+        id,
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Persist the text generated so far. Returns false when the answer is no longer streaming
+/// (stopped from another instance, or swept as stale): the generator then stops.
+pub async fn flush_partial(db: impl PgExecutor<'_>, id: i64, content: &str) -> Result<bool, AppError> {
+    let done = sqlx::query!(
+        "UPDATE messages SET content = $2, updated_at = now() WHERE id = $1 AND status = 'streaming'",
+        id,
+        content
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Store an answer's final text, status and metadata. A status already set by someone else
+/// (a stop from another instance) is kept.
+pub async fn finish_answer(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    content: &str,
+    status: MessageStatus,
+    meta: &Metadata,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        r#"UPDATE messages
+              SET content = $2, metadata = $4, updated_at = now(),
+                  status = CASE WHEN status = 'streaming' THEN $3 ELSE status END
+            WHERE id = $1"#,
+        id,
+        content,
+        status.as_str(),
+        meta.to_json(),
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Mark a streaming answer stopped (used when its generator runs on another instance).
+pub async fn mark_stopped(db: impl PgExecutor<'_>, id: i64) -> Result<(), AppError> {
+    sqlx::query!("UPDATE messages SET status = 'stopped', updated_at = now() WHERE id = $1 AND status = 'streaming'", id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Reset a finished answer so it can be generated again; its old rating goes with it.
+pub async fn reset_for_regenerate(db: &PgPool, id: i64) -> Result<Option<MessageRow>, AppError> {
+    let mut tx = db.begin().await?;
+    let row = sqlx::query_as!(
+        MessageRow,
+        r#"UPDATE messages SET content = '', status = 'streaming', metadata = NULL, updated_at = now()
+            WHERE id = $1 AND role = 'assistant' AND status <> 'streaming'
+        RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at,
+                  NULL::smallint AS "rating?", NULL::text AS "feedback_comment?""#,
+        id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if row.is_some() {
+        sqlx::query!("DELETE FROM message_feedback WHERE message_id = $1", id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Answers whose generator stopped sending heartbeats are marked failed. Returns how many.
+pub async fn fail_stale(db: impl PgExecutor<'_>, older_than_secs: f64) -> Result<u64, AppError> {
+    let done = sqlx::query!(
+        r#"UPDATE messages
+              SET status = 'failed', updated_at = now(),
+                  metadata = coalesce(metadata, '{}'::jsonb) || '{"error": "The answer was interrupted. Try regenerating it."}'::jsonb
+            WHERE status = 'streaming' AND updated_at < now() - make_interval(secs => $1)"#,
+        older_than_secs,
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Record (or change, or with `rating` None remove) the reader's rating of an answer.
+pub async fn set_feedback(db: impl PgExecutor<'_>, id: i64, rating: Option<i16>, comment: Option<&str>) -> Result<(), AppError> {
+    match rating {
+        Some(r) => {
+            sqlx::query!(
+                r#"INSERT INTO message_feedback (message_id, rating, comment) VALUES ($1, $2, $3)
+                   ON CONFLICT (message_id) DO UPDATE SET rating = $2, comment = $3, updated_at = now()"#,
+                id,
+                r,
+                comment,
+            )
+            .execute(db)
+            .await?;
+        }
+        None => {
+            sqlx::query!("DELETE FROM message_feedback WHERE message_id = $1", id).execute(db).await?;
+        }
+    }
+    Ok(())
 }
