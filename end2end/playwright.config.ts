@@ -2,6 +2,8 @@ import { defineConfig } from '@playwright/test';
 
 // The server is started by scripts/test.sh (fresh database, built binary); tests only drive it.
 const baseURL = process.env.BOOKCHAT_URL ?? 'http://127.0.0.1:3000';
+// A second server configured with a (fake) language model, for streaming journeys.
+const llmURL = process.env.BOOKCHAT_LLM_URL ?? 'http://127.0.0.1:3001';
 
 export default defineConfig({
   testDir: './tests',
@@ -11,6 +13,10 @@ export default defineConfig({
   workers: process.env.CI ? 2 : 2,
   retries: 0,
   reporter: [['list']],
+  projects: [
+    { name: 'default', testIgnore: /streaming\.spec\.ts/ },
+    { name: 'llm', testMatch: /streaming\.spec\.ts/, use: { baseURL: llmURL } },
+  ],
   use: {
     baseURL,
     testIdAttribute: 'data-testid',

@@ -111,6 +111,7 @@
     if (!m || m.source !== 'bookchat' || m.v !== 1) return;
     if (m.type === 'ready') {
       ready = true;
+      queue.unshift({ source: 'bookchat', v: 1, type: 'context', payload: { url: location.href, title: document.title } });
       var q = queue; queue = [];
       q.forEach(function (x) { frame.contentWindow.postMessage(x, origin); });
     } else if (m.type === 'close') {
@@ -132,7 +133,10 @@
     open: open,
     close: close,
     toggle: toggle,
-    ask: function (text) { open(); send('ask', { text: String(text || '') }); },
+    ask: function (text, opts) {
+      open();
+      send('ask', { text: String(text || ''), selection: opts && opts.selection ? String(opts.selection) : null });
+    },
     on: function (type, f) { (handlers[type] = handlers[type] || []).push(f); },
     off: function (type, f) { handlers[type] = (handlers[type] || []).filter(function (g) { return g !== f; }); }
   };

@@ -62,3 +62,23 @@ test('an HTML/script payload is shown as text and never runs', async ({ page }) 
   // The title made from it is text too.
   await expect(frame.getByTestId('conversation-title')).toContainText('<img src=x');
 });
+
+test('a question about a selected passage shows the quote and is answered from it', async ({ page }) => {
+  await page.goto('/docs/ros2/ros2-architecture');
+  await page.evaluate(() => (window as any).BookChat.ask('What does this mean?', { selection: 'best effort, which drops them' }));
+  const frame = await widgetFrame(page);
+  const question = frame.getByTestId('msg-user').last();
+  await expect(question.getByTestId('msg-quote')).toHaveText('best effort, which drops them');
+  const answer = frame.getByTestId('msg-assistant').last();
+  await expect(answer).toHaveAttribute('data-status', 'complete');
+  await expect(answer.getByTestId('citation').first()).toContainText('Quality of Service Policies');
+});
+
+test('an empty conversation suggests questions from the current page', async ({ page }) => {
+  const frame = await openWidget(page, '/docs/ros2/ros2-architecture');
+  const suggestion = frame.getByTestId('suggestion').filter({ hasText: 'Why ROS 2 Replaced ROS 1?' });
+  await expect(suggestion).toBeVisible();
+  await suggestion.click();
+  await expect(frame.getByTestId('msg-user').getByTestId('msg-body')).toHaveText('Why ROS 2 Replaced ROS 1?');
+  await expect(frame.getByTestId('msg-assistant').last()).toContainText('single master');
+});

@@ -61,7 +61,8 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
     let citations = message.citations.clone();
     let rating = message.feedback.as_ref().map(|f| f.rating);
     let has_comment = message.feedback.as_ref().is_some_and(|f| f.comment.is_some());
-    let comment_open = RwSignal::new(false);
+    // Asked right after a thumbs-down (the view is rebuilt when the rating changes).
+    let comment_open = RwSignal::new(true);
     let comment = RwSignal::new(String::new());
     let actions = (message.role == Role::Assistant).then(|| {
         if streaming {
