@@ -34,6 +34,20 @@ enum Command {
         #[arg(long)]
         prune: bool,
     },
+    /// Measure retrieval (hit@1, hit@3, MRR), refusals and answer latency on a question set.
+    Eval {
+        #[command(flatten)]
+        db: DbConfig,
+        /// JSON question set (see bench/eval/sample-book.json).
+        #[arg(long, default_value = "bench/eval/sample-book.json")]
+        questions: PathBuf,
+        /// Ingest this book folder first.
+        #[arg(long)]
+        ingest: Option<PathBuf>,
+        /// Rounds over the question set for the latency figures (0 = skip).
+        #[arg(long, default_value_t = 5)]
+        latency_rounds: usize,
+    },
 }
 
 pub async fn main() -> ExitCode {
@@ -48,6 +62,9 @@ pub async fn main() -> ExitCode {
         Command::Serve(cfg) => serve(cfg).await,
         Command::Migrate(cfg) => migrate(&cfg).await,
         Command::Ingest { db, dir, prune } => ingest(&db, &dir, prune).await,
+        Command::Eval { db, questions, ingest, latency_rounds } => {
+            evaluate(&db, &questions, ingest.as_deref(), latency_rounds).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -99,6 +116,15 @@ async fn ingest(cfg: &DbConfig, dir: &std::path::Path, prune: bool) -> anyhow::R
         r.files, r.inserted, r.updated, r.unchanged, r.duplicates, r.pruned, chunks
     );
     Ok(())
+}
+
+async fn evaluate(cfg: &DbConfig, questions: &std::path::Path, book: Option<&std::path::Path>, rounds: usize) -> anyhow::Result<()> {
+    let pool = connect_with_retry(cfg, &cfg.database_url).await?;
+    db::MIGRATOR.run(&pool).await.context("running migrations")?;
+    if let Some(dir) = book {
+        super::ingest::ingest_dir(&pool, dir, true, false).await?;
+    }
+    super::eval::run(&pool, questions, rounds).await
 }
 
 async fn serve(cfg: AppConfig) -> anyhow::Result<()> {

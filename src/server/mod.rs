@@ -8,6 +8,7 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod eval;
 pub mod host;
 pub mod ingest;
 pub mod render;
