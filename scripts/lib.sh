@@ -108,3 +108,29 @@ recreate_db() {
   local name="$1"
   psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" -c "CREATE DATABASE \"$name\""
 }
+
+# public/embed.js is generated: the readable loader in embed/ minified with terser.
+build_embed() {
+  (cd "$ROOT/end2end" && npx --no-install terser ../embed/embed.js -c passes=3,unsafe=true -m toplevel=true \
+    --comments false -o ../public/embed.js)
+}
+
+# Pre-compress the built static files (served as .br/.gz by the static file handler), so the
+# loader and the wasm go out at maximum compression without compressing per request.
+# Usage: precompress_site [all|small]: "small" skips the (large, debug) wasm.
+precompress_site() {
+  local f
+  # A compressed copy older than its file would be served instead of it: drop those first.
+  for f in "$ROOT"/target/site/pkg/*.wasm; do
+    [ -f "$f" ] || continue
+    for c in "$f.br" "$f.gz"; do [ -f "$c" ] && [ "$f" -nt "$c" ] && rm -f "$c"; done
+  done
+  for f in "$ROOT"/target/site/*.js "$ROOT"/target/site/*.css "$ROOT"/target/site/pkg/*.js "$ROOT"/target/site/pkg/*.css \
+           $([ "${1:-all}" = all ] && echo "$ROOT"/target/site/pkg/*.wasm); do
+    [ -f "$f" ] || continue
+    if [ ! -f "$f.br" ] || [ "$f" -nt "$f.br" ]; then
+      brotli -f -q 11 -k "$f"
+      gzip -f -9 -k "$f"
+    fi
+  done
+}

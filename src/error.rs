@@ -20,6 +20,9 @@ pub enum AppError {
     /// Missing, unknown or expired session token.
     #[error("your chat session has expired; reload to start a new one")]
     Unauthorized,
+    /// The request is understood but refused (e.g. a user identity that fails verification).
+    #[error("{message}")]
+    Forbidden { message: String },
     /// Unknown id, or an id that belongs to someone else (indistinguishable on purpose).
     #[error("{what} not found")]
     NotFound { what: String },
@@ -56,6 +59,7 @@ impl AppError {
             AppError::Validation { .. } => 422,
             AppError::BadRequest { .. } => 400,
             AppError::Unauthorized => 401,
+            AppError::Forbidden { .. } => 403,
             AppError::NotFound { .. } => 404,
             AppError::RateLimited { .. } => 429,
             AppError::Unavailable { .. } => 503,

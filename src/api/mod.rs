@@ -37,11 +37,35 @@ pub async fn start_session() -> Result<SessionInfo, AppError> {
     if let Some(token) = auth::token_from(&headers) {
         if let Some(existing) = sessions::authenticate(&state.pool, token).await? {
             let s = sessions::touch(&state.pool, existing.id).await?;
-            return Ok(SessionInfo { token: None, session_id: s.id, user: None, expires_at: s.expires_at });
+            return crate::server::identity::session_info(&state, &s).await;
         }
     }
     let (s, token) = sessions::create_guest(&state.pool).await?;
     Ok(SessionInfo { token: Some(token), session_id: s.id, user: None, expires_at: s.expires_at })
+}
+
+/// Identify the reader as a user of the host site. `user_hash` is
+/// `hex(HMAC-SHA256(identity secret, user_id))`, computed by the host's backend. The guest's
+/// conversations move to the user. A new `token` is returned when the browser switches users.
+#[server(endpoint = "session/identify", input = Json, client = BookChatClient)]
+pub async fn identify(
+    user_id: String,
+    user_hash: String,
+    #[server(default)] email: Option<String>,
+    #[server(default)] name: Option<String>,
+) -> Result<SessionInfo, AppError> {
+    use crate::server::{auth, identity};
+    let (state, caller) = auth::caller().await?;
+    let who = identity::Identity::parse(&user_id, email, name)?;
+    identity::identify(&state, &caller, who, &user_hash).await
+}
+
+/// End the caller's session (logout / `BookChat.reset()`): its token stops working.
+#[server(endpoint = "session/end", input = Json, client = BookChatClient)]
+pub async fn end_session() -> Result<(), AppError> {
+    use crate::server::{auth, db::sessions};
+    let (state, caller) = auth::caller().await?;
+    sessions::end(&state.pool, caller.session_id).await
 }
 
 /// Ask a question. Creates the conversation when `conversation_id` is absent (titled from the

@@ -152,7 +152,19 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
         tracing::warn!(swept, "marked interrupted answers as failed");
     }
     let hub = super::answer::job::Hub::new();
+    let public_url = if cfg.public_url.is_empty() { format!("http://{addr}") } else { cfg.public_url.trim_end_matches('/').to_owned() };
+    let demo_hosts = cfg.demo_hosts.clone();
     let state = AppState { leptos_options, pool: pool.clone(), read_pool, config: Arc::new(cfg), hub: hub.clone() };
+    for host_addr in demo_hosts {
+        let site = super::host::router(super::host::HostSite { app: state.clone(), bookchat_origin: public_url.clone() });
+        let listener = tokio::net::TcpListener::bind(host_addr).await.with_context(|| format!("binding {host_addr}"))?;
+        tracing::info!("demo host site on http://{host_addr} (embedding {public_url})");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, site).await {
+                tracing::error!(error = %e, "demo host site stopped");
+            }
+        });
+    }
     let app = super::router(state);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     tracing::info!("BookChat listening on http://{addr}");

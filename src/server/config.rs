@@ -105,10 +105,43 @@ pub struct AppConfig {
     #[command(flatten)]
     pub llm: LlmConfig,
 
+    /// Shared secret for verifying host users: the host's backend sends
+    /// `userHash = hex(HMAC-SHA256(secret, userId))` with `BookChat.identify`. At least 16
+    /// characters. Unset: identify() is refused and everyone is a guest.
+    #[arg(long, env = "BOOKCHAT_IDENTITY_SECRET", value_parser = strong_secret, hide_env_values = true)]
+    pub identity_secret: Option<Secret>,
+
+    /// Host-site origins allowed to embed the widget (comma-separated, e.g.
+    /// `https://book.example.org,https://preview.example.org`). Drives the
+    /// `Content-Security-Policy: frame-ancestors` of the widget pages. This server's own origin
+    /// is always allowed.
+    #[arg(long, env = "BOOKCHAT_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub allowed_origins: Vec<String>,
+
+    /// Extra addresses serving the demo host site (for trying or testing a cross-origin embed),
+    /// comma-separated `ip:port`s. Their pages load embed.js from `BOOKCHAT_PUBLIC_URL`.
+    #[arg(long, env = "BOOKCHAT_DEMO_HOSTS", value_delimiter = ',')]
+    pub demo_hosts: Vec<std::net::SocketAddr>,
+
+    /// This server's public origin (e.g. `https://chat.example.org`), used by the demo host
+    /// listeners to load embed.js. Defaults to `http://<LEPTOS_SITE_ADDR>`.
+    #[arg(long, env = "BOOKCHAT_PUBLIC_URL", default_value = "")]
+    pub public_url: String,
+
     /// Password of the /admin page (HTTP Basic, any user name), at least 16 characters.
     /// Unset: the admin page does not exist.
     #[arg(long, env = "BOOKCHAT_ADMIN_SECRET", value_parser = strong_secret, hide_env_values = true)]
     pub admin_secret: Option<Secret>,
+}
+
+/// `scheme://host[:port]`, nothing else (no path, no trailing slash).
+fn parse_origin(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('/');
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).ok_or("origins start with http:// or https://")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ', '*', ';', '\'', '"']) {
+        return Err(format!("{s:?} is not an origin like https://book.example.org"));
+    }
+    Ok(s.to_owned())
 }
 
 impl AppConfig {

@@ -9,17 +9,46 @@ use super::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+/// The demo site and where it loads BookChat from ("" = the same origin).
+#[derive(Clone)]
+pub struct HostSite {
+    pub app: AppState,
+    pub bookchat_origin: String,
+}
+
+/// The demo site as its own app (served on extra addresses, so the embed can be tried and
+/// tested cross-origin, the way real host sites use it).
+pub fn router(site: HostSite) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/docs", get(index))
+        .route("/docs/{*path}", get(doc_page))
+        .route("/history", get(history_page))
+        .with_state(site)
+}
+
+/// A host page that shows the reader's BookChat history inline (`data-bookchat="history"`).
+pub async fn history_page(State(site): State<HostSite>) -> Response {
+    let docs = documents::list(&site.app.pool).await.unwrap_or_default();
+    let article = "<h1>Your questions about this book</h1>\
+        <p>Everything you asked BookChat, on any page of the book.</p>\
+        <div data-bookchat=\"history\" data-height=\"520px\" data-testid=\"history-mount\"></div>";
+    page(&site, "Your questions", article, &docs, "/history").into_response()
+}
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
-pub async fn index(State(state): State<AppState>) -> Response {
-    match documents::list(&state.pool).await {
+pub async fn index(State(site): State<HostSite>) -> Response {
+    match documents::list(&site.app.pool).await {
         Ok(docs) => match docs.first() {
-            Some(first) => render_route(&state, &first.route.clone()).await,
+            Some(first) => render_route(&site, &first.route.clone()).await,
             None => page(
-                &state,
+                &site,
                 "BookChat",
                 "<h1>No book yet</h1><p>Run <code>bookchat ingest book/</code> to load the sample book.</p>",
                 &[],
@@ -31,26 +60,26 @@ pub async fn index(State(state): State<AppState>) -> Response {
     }
 }
 
-pub async fn doc_page(State(state): State<AppState>, Path(path): Path<String>) -> Response {
-    render_route(&state, &format!("/docs/{}", path.trim_end_matches('/'))).await
+pub async fn doc_page(State(site): State<HostSite>, Path(path): Path<String>) -> Response {
+    render_route(&site, &format!("/docs/{}", path.trim_end_matches('/'))).await
 }
 
-async fn render_route(state: &AppState, route: &str) -> Response {
-    let (doc, docs) = match tokio::try_join!(documents::by_route(&state.pool, route), documents::list(&state.pool)) {
+async fn render_route(site: &HostSite, route: &str) -> Response {
+    let (doc, docs) = match tokio::try_join!(documents::by_route(&site.app.pool, route), documents::list(&site.app.pool)) {
         Ok(v) => v,
         Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "The book is temporarily unavailable.").into_response(),
     };
     let Some(doc) = doc else {
-        return (StatusCode::NOT_FOUND, Html(page(state, "Not found", "<h1>Page not found</h1>", &docs, route).0))
+        return (StatusCode::NOT_FOUND, Html(page(site, "Not found", "<h1>Page not found</h1>", &docs, route).0))
             .into_response();
     };
     let (_, body) = book::split_front_matter(&doc.content);
     let html = render::book_page_html(&book::strip_mdx(body));
-    page(state, &doc.title, &html, &docs, route).into_response()
+    page(site, &doc.title, &html, &docs, route).into_response()
 }
 
-fn page(state: &AppState, title: &str, article: &str, docs: &[documents::DocListing], current: &str) -> Html<String> {
-    let _ = state;
+fn page(site: &HostSite, title: &str, article: &str, docs: &[documents::DocListing], current: &str) -> Html<String> {
+    let origin = esc(&site.bookchat_origin);
     let nav: String = docs
         .iter()
         .map(|d| {
@@ -65,7 +94,7 @@ fn page(state: &AppState, title: &str, article: &str, docs: &[documents::DocList
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} | Physical AI &amp; Humanoid Robotics</title>
-<link rel="stylesheet" href="/demo-host.css">
+<link rel="stylesheet" href="{origin}/demo-host.css">
 <script>
   // Docusaurus keeps the reader's theme in localStorage and on html[data-theme].
   try {{ var t = localStorage.getItem('theme'); if (t) document.documentElement.setAttribute('data-theme', t); }} catch (e) {{}}
@@ -78,7 +107,7 @@ fn page(state: &AppState, title: &str, article: &str, docs: &[documents::DocList
   <button type="button" id="theme-toggle" data-testid="theme-toggle" aria-label="Switch between dark and light mode">◐</button>
 </nav>
 <div class="layout">
-  <aside class="sidebar"><ul>{nav}</ul></aside>
+  <aside class="sidebar"><ul>{nav}<li><a href="/history">Your questions</a></li></ul></aside>
   <main><article class="markdown" data-testid="host-article">{article}</article></main>
 </div>
 <script>
@@ -89,7 +118,7 @@ fn page(state: &AppState, title: &str, article: &str, docs: &[documents::DocList
     try {{ localStorage.setItem('theme', next); }} catch (e) {{}}
   }});
 </script>
-<script src="/embed.js" async></script>
+<script src="{origin}/embed.js" async></script>
 </body>
 </html>"#,
         title = esc(title),

@@ -10,8 +10,10 @@ pub mod config;
 pub mod db;
 pub mod eval;
 pub mod host;
+pub mod identity;
 pub mod ingest;
 pub mod render;
+pub mod security;
 pub mod state;
 
 use crate::app::{shell, App};
@@ -25,6 +27,8 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use state::AppState;
+use tower_http::compression::predicate::{NotForContentType, Predicate};
+use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::limit::RequestBodyLimitLayer;
 
 /// Largest request body accepted (a question is at most 4,000 characters).
@@ -36,19 +40,28 @@ pub fn router(state: AppState) -> Router {
     let context_state = state.clone();
     let provide_state = move || provide_context(context_state.clone());
     let options = state.leptos_options.clone();
+    let demo = host::router(host::HostSite { app: state.clone(), bookchat_origin: String::new() });
+    let headers_state = state.clone();
     Router::new()
-        .route("/", get(host::index))
-        .route("/docs", get(host::index))
-        .route("/docs/{*path}", get(host::doc_page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/admin", get(admin::page))
         .route("/admin/queries.csv", get(admin::csv))
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
+        .with_state(state)
+        .merge(demo)
+        .layer(axum::middleware::from_fn_with_state(headers_state, security::headers))
         .layer(axum::middleware::map_response(server_fn_error_status))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .with_state(state)
+        // Compress static files, pages and JSON; never the answer streams (compressors buffer).
+        .layer(
+            CompressionLayer::new().br(true).gzip(true).compress_when(
+                DefaultPredicate::new()
+                    .and(NotForContentType::const_new("application/octet-stream"))
+                    .and(NotForContentType::const_new("text/plain")),
+            ),
+        )
 }
 
 /// Server functions answer every error with 500; give each [`AppError`] its real status

@@ -181,3 +181,66 @@ pub fn set_theme(theme: Option<&str>) {
     #[cfg(not(feature = "hydrate"))]
     let _ = theme;
 }
+
+/// Tab from the last focusable element of `container` wraps to the first (Shift+Tab from the
+/// first to the last). Returns true when it moved focus (the caller cancels the default).
+pub fn trap_tab(container: &str, backwards: bool) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return false };
+        let selector = format!(
+            "{container} a[href], {container} button:not([disabled]), {container} textarea:not([disabled]), {container} input:not([disabled])"
+        );
+        let Ok(list) = doc.query_selector_all(&selector) else { return false };
+        let items: Vec<web_sys::HtmlElement> =
+            (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok()).collect();
+        let (Some(first), Some(last)) = (items.first(), items.last()) else { return false };
+        let active = doc.active_element();
+        let at = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>());
+        if !backwards && at(last) {
+            let _ = first.focus();
+            return true;
+        }
+        if backwards && at(first) {
+            let _ = last.focus();
+            return true;
+        }
+        false
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (container, backwards);
+        false
+    }
+}
+
+/// Re-run `f` when another document of this origin changes the session token (e.g. the widget
+/// identified the reader while a history page is open).
+pub fn on_token_change(f: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = leptos::prelude::window_event_listener(leptos::ev::storage, move |ev| {
+            if ev.key().as_deref() == Some(KEY_TOKEN) {
+                f();
+            }
+        });
+        leptos::prelude::on_cleanup(move || handle.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = f;
+}
+
+/// A query parameter of the current page.
+pub fn query_param(name: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let search = web_sys::window()?.location().search().ok()?;
+        web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = name;
+        None
+    }
+}

@@ -214,6 +214,14 @@ pub fn ChatPanel(
         })
     };
 
+    // The host's greeting (data-greeting), applied after hydration.
+    let greeting = RwSignal::new("Hi! Ask me anything about this book. I answer from its pages and show you where.".to_owned());
+    Effect::new(move |_| {
+        if let Some(g) = browser::query_param("greeting").filter(|g| !g.trim().is_empty()) {
+            greeting.set(g.chars().take(300).collect());
+        }
+    });
+
     // Suggested questions from the headings of the page the reader is on.
     let suggestions = RwSignal::new(Vec::<String>::new());
     Effect::new(move |_| {
@@ -232,7 +240,7 @@ pub fn ChatPanel(
         let empty = state.messages.with(|m| m.is_empty()) && state.pending.with(|p| p.is_none()) && !state.loading.get();
         empty.then(|| view! {
             <div class="bc-empty" data-testid="empty-state">
-                <p class="bc-greeting">"Hi! Ask me anything about this book. I answer from its pages and show you where."</p>
+                <p class="bc-greeting" data-testid="greeting">{move || greeting.get()}</p>
                 <div class="bc-suggestions">
                     {move || suggestions.get().into_iter().map(|q| {
                         let text = q.clone();

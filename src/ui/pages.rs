@@ -16,6 +16,10 @@ pub fn HistoryPage() -> impl IntoView {
     Effect::new(move |_| {
         browser::mark("data-hydrated");
         state::init(state, || ());
+        browser::on_token_change(move || {
+            browser::storage_get(browser::KEY_TOKEN).map(|t| crate::api::client::set_session_token(Some(t)));
+            state.history_version.update(|v| *v += 1);
+        });
     });
     view! {
         <Title text="Your conversations · BookChat"/>

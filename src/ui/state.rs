@@ -449,3 +449,36 @@ pub fn rate(state: ChatState, id: i64, rating: i16, comment: Option<String>) {
         }
     });
 }
+
+/// Identify the reader as a host user; their guest conversations move to the user. Returns the
+/// user as the server knows them.
+pub async fn identify(
+    state: ChatState,
+    user_id: String,
+    user_hash: String,
+    email: Option<String>,
+    name: Option<String>,
+) -> Result<Option<crate::model::UserInfo>, AppError> {
+    let info = with_session(|| api::identify(user_id.clone(), user_hash.clone(), email.clone(), name.clone())).await?;
+    if let Some(token) = info.token {
+        // Another user on this browser: their own session, and nothing of the previous one shown.
+        browser::storage_set(KEY_TOKEN, &token);
+        set_session_token(Some(token));
+        new_conversation(state);
+    }
+    state.history_version.update(|v| *v += 1);
+    Ok(info.user)
+}
+
+/// Log out: end the session on the server, forget everything local, start a fresh guest.
+pub async fn reset(state: ChatState) {
+    let _ = api::end_session().await;
+    browser::storage_remove(KEY_TOKEN);
+    browser::storage_remove(super::browser::KEY_DRAFT);
+    new_conversation(state);
+    set_session_token(None);
+    if let Err(e) = ensure_session().await {
+        state.fatal.set(Some(e));
+    }
+    state.history_version.update(|v| *v += 1);
+}

@@ -53,7 +53,14 @@ pub fn WidgetPage() -> impl IntoView {
     view! {
         <Title text="BookChat"/>
         <div class="bc-widget" class:bc-embedded=embedded class:bc-open=move || open.get()
-            on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close(); }>
+            on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                if ev.key() == "Escape" {
+                    close();
+                } else if ev.key() == "Tab" && browser::trap_tab(".bc-panel", ev.shift_key()) {
+                    // Keep keyboard focus inside the open panel.
+                    ev.prevent_default();
+                }
+            }>
             {(!embedded).then(|| view! {
                 <button type="button" class="bc-launcher" data-testid="launcher"
                     aria-label=move || if open.get() { "Close BookChat" } else { "Ask the book (open BookChat)" }
@@ -98,7 +105,18 @@ fn listen_to_host(state: ChatState) {
     {
         let Some(parent) = browser::embed_parent_origin() else { return };
         let handle = window_event_listener(leptos::ev::message, move |ev: leptos::web_sys::MessageEvent| {
-            if ev.origin() != parent {
+            // Only our actual parent (framed: so `frame-ancestors` vetted it), from the origin it
+            // declared.
+            // (Compared as plain JS values: a window of another realm fails `instanceof Window`.)
+            let me = leptos::prelude::window();
+            let from_parent = match (ev.source(), me.parent()) {
+                (Some(src), Ok(Some(p))) => {
+                    let (src, p): (wasm_bindgen::JsValue, wasm_bindgen::JsValue) = (src.into(), p.into());
+                    src == p && p != wasm_bindgen::JsValue::from(me)
+                }
+                _ => false,
+            };
+            if ev.origin() != parent || !from_parent {
                 return;
             }
             let Some(json) = js_sys::JSON::stringify(&ev.data()).ok().and_then(|s| s.as_string()) else { return };
@@ -125,6 +143,29 @@ fn listen_to_host(state: ChatState) {
                     }
                 }
                 Some("theme") => browser::set_theme(payload["theme"].as_str()),
+                Some("identify") => {
+                    let p = payload.clone();
+                    leptos::task::spawn_local(async move {
+                        let field = |k: &str| p[k].as_str().map(str::to_owned);
+                        let result = state::identify(
+                            state,
+                            field("userId").unwrap_or_default(),
+                            field("userHash").unwrap_or_default(),
+                            field("email"),
+                            field("name"),
+                        )
+                        .await;
+                        let reply = match result {
+                            Ok(user) => serde_json::json!({ "ok": true, "user": user }),
+                            Err(e) => serde_json::json!({ "ok": false, "error": e.to_string() }),
+                        };
+                        browser::post_to_parent(&serde_json::json!({ "source": "bookchat", "v": 1, "type": "identified", "payload": reply }));
+                    });
+                }
+                Some("reset") => leptos::task::spawn_local(async move {
+                    state::reset(state).await;
+                    browser::post_to_parent(&serde_json::json!({ "source": "bookchat", "v": 1, "type": "reset", "payload": { "ok": true } }));
+                }),
                 _ => {}
             }
         });

@@ -39,6 +39,10 @@ impl TestApp {
             book_dir: String::new(),
             llm: LlmConfig { base_url: None, api_key: None, model: "test-model".into(), timeout_secs: 5 },
             admin_secret: None,
+            identity_secret: None,
+            allowed_origins: vec!["https://book.example".into()],
+            demo_hosts: vec![],
+            public_url: String::new(),
         };
         tweak(&mut config);
         let leptos_options = leptos::config::LeptosOptions::builder().output_name("bookchat").site_root("target/site").build();

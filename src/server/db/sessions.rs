@@ -87,3 +87,101 @@ pub async fn touch(pool: &PgPool, session_id: Uuid) -> Result<SessionRow, AppErr
     .await?;
     Ok(row)
 }
+
+/// End a session (logout / reset): its token stops working.
+pub async fn end(pool: &PgPool, session_id: Uuid) -> Result<(), AppError> {
+    sqlx::query!("UPDATE chat_sessions SET status = 'terminated' WHERE id = $1", session_id).execute(pool).await?;
+    Ok(())
+}
+
+/// Create a session already belonging to a user; returns it with its secret.
+pub async fn create_for_user(pool: &PgPool, user_id: Uuid) -> Result<(SessionRow, String), AppError> {
+    let secret = new_secret();
+    let row = sqlx::query_as!(
+        SessionRow,
+        r#"INSERT INTO chat_sessions (secret_hash, user_id, expires_at)
+           VALUES ($1, $2, now() + interval '30 days')
+           RETURNING id, user_id, expires_at"#,
+        hash_secret(&secret),
+        user_id,
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((row, secret))
+}
+
+/// Turn a guest session into a user session, moving the guest's conversations to the user in
+/// the same transaction (nothing lost, nothing duplicated).
+pub async fn attach_guest_to_user(pool: &PgPool, session_id: Uuid, user_id: Uuid) -> Result<(SessionRow, u64), AppError> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query_as!(
+        SessionRow,
+        r#"UPDATE chat_sessions
+              SET user_id = $2, expires_at = GREATEST(expires_at, now() + interval '30 days'),
+                  last_activity_at = GREATEST(last_activity_at, now())
+            WHERE id = $1 AND user_id IS NULL
+        RETURNING id, user_id, expires_at"#,
+        session_id,
+        user_id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::Unauthorized)?;
+    let moved = sqlx::query!(
+        "UPDATE conversations SET user_id = $2 WHERE user_id IS NULL AND session_id = $1",
+        session_id,
+        user_id
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok((row, moved))
+}
+
+pub struct UserRow {
+    pub id: Uuid,
+    pub external_id: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+}
+
+pub async fn user(pool: &PgPool, id: Uuid) -> Result<Option<UserRow>, AppError> {
+    Ok(sqlx::query_as!(UserRow, "SELECT id, external_id, email, display_name FROM users WHERE id = $1", id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Create or update the user with this host id. The e-mail is only a hint (only the id is
+/// signed): one that another user already has is dropped rather than failing the call.
+pub async fn upsert_user(pool: &PgPool, external_id: &str, email: Option<&str>, name: Option<&str>) -> Result<UserRow, AppError> {
+    let attempt = sqlx::query_as!(
+        UserRow,
+        r#"INSERT INTO users (external_id, email, display_name) VALUES ($1, $2, $3)
+           ON CONFLICT (external_id) DO UPDATE
+              SET email = coalesce(EXCLUDED.email, users.email),
+                  display_name = coalesce(EXCLUDED.display_name, users.display_name)
+           RETURNING id, external_id, email, display_name"#,
+        external_id,
+        email,
+        name,
+    )
+    .fetch_one(pool)
+    .await;
+    match attempt {
+        Ok(u) => Ok(u),
+        Err(e) if super::violated_constraint(&e) == Some("users_email_key") => {
+            Ok(sqlx::query_as!(
+                UserRow,
+                r#"INSERT INTO users (external_id, display_name) VALUES ($1, $2)
+                   ON CONFLICT (external_id) DO UPDATE SET display_name = coalesce(EXCLUDED.display_name, users.display_name)
+                   RETURNING id, external_id, email, display_name"#,
+                external_id,
+                name,
+            )
+            .fetch_one(pool)
+            .await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

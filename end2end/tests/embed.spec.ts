@@ -1,0 +1,188 @@
+import { expect, Page, test } from '@playwright/test';
+import * as crypto from 'crypto';
+import { ask, widgetFrame } from './helpers';
+
+// The host site is served from another origin than BookChat, like a real Docusaurus book.
+const HOST = process.env.BOOKCHAT_HOST_URL ?? 'http://127.0.0.1:3310';
+const ROGUE = process.env.BOOKCHAT_ROGUE_URL ?? 'http://127.0.0.1:3320';
+const SECRET = process.env.BOOKCHAT_IDENTITY_SECRET ?? '';
+const PAGE_A = `${HOST}/docs/ros2/ros2-architecture`;
+
+const userHash = (id: string) => crypto.createHmac('sha256', SECRET).update(id).digest('hex');
+
+async function openOn(page: Page, url = PAGE_A) {
+  await page.goto(url);
+  await page.getByTestId('bookchat-launcher').click();
+  return widgetFrame(page);
+}
+
+test('before intent the host pays only for the loader: no iframe, no wasm', async ({ page }) => {
+  const requests: string[] = [];
+  page.on('request', (r) => requests.push(r.url()));
+  await page.goto(PAGE_A);
+  await expect(page.getByTestId('bookchat-launcher')).toBeVisible();
+  await page.waitForTimeout(800);
+  const cost = await page.evaluate(async () => {
+    const longTasks: number[] = await new Promise((resolve) => {
+      const seen: number[] = [];
+      try {
+        new PerformanceObserver((l) => l.getEntries().forEach((e) => seen.push(e.duration))).observe({ type: 'longtask', buffered: true });
+      } catch {}
+      setTimeout(() => resolve(seen), 300);
+    });
+    const loader = performance.getEntriesByType('resource').find((e) => e.name.includes('/embed.js')) as PerformanceResourceTiming;
+    return { loaderBytes: loader?.transferSize ?? -1, loaderEncoded: loader?.encodedBodySize ?? -1, longTasks };
+  });
+  console.log(`before intent: embed.js transferred ${cost.loaderBytes} B (body ${cost.loaderEncoded} B), long tasks: ${JSON.stringify(cost.longTasks)}`);
+  const bookchat = requests.filter((u) => u.startsWith(process.env.BOOKCHAT_URL ?? 'http://127.0.0.1:3300'));
+  expect(bookchat.filter((u) => !u.endsWith('/embed.js') && !u.endsWith('/demo-host.css'))).toEqual([]);
+  expect(await page.locator('[data-testid=bookchat-iframe]').count()).toBe(0);
+  expect(cost.longTasks.length).toBe(0);
+
+  // Hover only warms the connection; focus (or a click) is intent and loads the widget.
+  await page.getByTestId('bookchat-launcher').hover();
+  await expect(page.locator('link[rel=preconnect]')).toHaveCount(1);
+  expect(await page.locator('[data-testid=bookchat-iframe]').count()).toBe(0);
+  await page.getByTestId('bookchat-launcher').focus();
+  await expect(page.locator('[data-testid=bookchat-iframe]')).toHaveCount(1);
+  await expect(page.getByTestId('bookchat-panel')).toBeHidden();
+});
+
+test('open, ask, move to another page: panel, conversation and draft are kept', async ({ page }) => {
+  const frame = await openOn(page);
+  await ask(frame, 'How do ROS 2 nodes discover each other?');
+  await frame.getByTestId('composer').fill('an unsent draft');
+  await page.getByRole('link', { name: 'Chapter 5: Sensors for Humanoid Robots' }).click();
+  await expect(page).toHaveURL(/\/docs\/perception\/sensors/);
+  const again = await widgetFrame(page);
+  await expect(page.getByTestId('bookchat-panel')).toBeVisible();
+  await expect(again.getByTestId('msg-user').getByTestId('msg-body')).toHaveText('How do ROS 2 nodes discover each other?');
+  await expect(again.getByTestId('composer')).toHaveValue('an unsent draft');
+  // The page context followed: the next question is asked from the sensors page.
+  await again.getByTestId('composer').fill('What does it measure?');
+  await again.getByTestId('composer').press('Enter');
+  await expect(again.getByTestId('msg-assistant')).toHaveCount(2);
+});
+
+test('the widget follows the host theme live', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const frame = await openOn(page);
+  await expect(frame.locator('html[data-theme="light"]')).toBeAttached();
+  await page.getByTestId('theme-toggle').click();
+  await expect(frame.locator('html[data-theme="dark"]')).toBeAttached();
+  await page.getByTestId('theme-toggle').click();
+  await expect(frame.locator('html[data-theme="light"]')).toBeAttached();
+});
+
+test('keyboard only: reach the launcher, ask, stay inside the panel, Esc returns focus', async ({ page }) => {
+  await page.goto(PAGE_A);
+  const onLauncher = () => page.evaluate(() => document.activeElement?.id === 'bookchat');
+  for (let i = 0; i < 60 && !(await onLauncher()); i++) await page.keyboard.press('Tab');
+  expect(await onLauncher()).toBe(true);
+  await page.keyboard.press('Enter');
+  const frame = await widgetFrame(page);
+  await expect(frame.getByTestId('composer')).toBeFocused();
+  await page.keyboard.type('What is the DDS foundation?');
+  await page.keyboard.press('Enter');
+  await expect(frame.getByTestId('msg-assistant')).toHaveCount(1);
+  await expect(frame.getByTestId('msg-assistant')).toHaveAttribute('data-status', 'complete');
+  for (let i = 0; i < 25; i++) await page.keyboard.press('Tab');
+  expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('DIV'); // the BookChat host
+  expect(await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.tagName)).toBe('IFRAME');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('bookchat-panel')).toBeHidden();
+  expect(await onLauncher()).toBe(true);
+  await expect(page.getByTestId('bookchat-launcher')).toHaveAttribute('aria-expanded', 'false');
+});
+
+test('selecting text offers "Ask BookChat" and the question quotes it', async ({ page }) => {
+  await page.goto(PAGE_A);
+  await page.evaluate(() => {
+    const p = [...document.querySelectorAll('article p')].find((x) => x.textContent!.includes('best effort'))!;
+    const r = document.createRange();
+    r.selectNodeContents(p);
+    getSelection()!.removeAllRanges();
+    getSelection()!.addRange(r);
+  });
+  const button = page.getByTestId('bookchat-ask-selection');
+  await expect(button).toBeVisible();
+  await button.click();
+  const frame = await widgetFrame(page);
+  await expect(frame.getByTestId('quote-chip')).toContainText('best effort');
+  await expect(frame.getByTestId('composer')).toBeFocused();
+  await frame.getByTestId('composer').fill('Why would I choose this?');
+  await frame.getByTestId('composer').press('Enter');
+  await expect(frame.getByTestId('msg-quote')).toContainText('best effort');
+  await expect(frame.getByTestId('quote-chip')).toHaveCount(0);
+  await expect(frame.getByTestId('msg-assistant')).toHaveAttribute('data-status', 'complete');
+});
+
+test('identify moves guest history to the user, on any device; forgeries are rejected', async ({ browser }) => {
+  const user = `reader-${crypto.randomUUID()}`;
+  const laptop = await browser.newPage();
+  const frame = await openOn(laptop);
+  await ask(frame, 'What is a digital twin?');
+  const ok = await laptop.evaluate(([id, h]) => (window as any).BookChat.identify({ userId: id, userHash: h, name: 'Ada' }), [user, userHash(user)]);
+  expect(ok.ok).toBe(true);
+  expect(ok.user.external_id).toBe(user);
+  await frame.getByTestId('open-history').click();
+  await expect(frame.getByTestId('history-item')).toHaveCount(1);
+
+  const phone = await (await browser.newContext()).newPage();
+  const phoneFrame = await openOn(phone);
+  const again = await phone.evaluate(([id, h]) => (window as any).BookChat.identify({ userId: id, userHash: h }), [user, userHash(user)]);
+  expect(again.ok).toBe(true);
+  await phoneFrame.getByTestId('open-history').click();
+  await expect(phoneFrame.getByTestId('history-item')).toHaveCount(1);
+  await expect(phoneFrame.getByTestId('history-item')).toContainText('What is a digital twin?');
+
+  const mallory = await (await browser.newContext()).newPage();
+  const mFrame = await openOn(mallory);
+  const forged = await mallory.evaluate(([id]) => (window as any).BookChat.identify({ userId: id, userHash: 'ab'.repeat(32) }), [user]);
+  expect(forged.ok).toBe(false);
+  await mFrame.getByTestId('open-history').click();
+  await expect(mFrame.getByTestId('history-empty')).toBeVisible();
+
+  // reset() on logout: a fresh guest with nothing of the user's.
+  const done = await laptop.evaluate(() => (window as any).BookChat.reset());
+  expect(done.ok).toBe(true);
+  await frame.getByTestId('history-back').click().catch(() => {});
+  await frame.getByTestId('open-history').click();
+  await expect(frame.getByTestId('history-empty')).toBeVisible();
+});
+
+test('a host that is not allowlisted cannot frame the widget', async ({ page }) => {
+  await page.goto(`${ROGUE}/docs/ros2/ros2-architecture`);
+  await page.getByTestId('bookchat-launcher').click();
+  await expect(page.locator('[data-testid=bookchat-iframe]')).toHaveCount(1);
+  await page.waitForTimeout(2500);
+  const frame = page.frameLocator('[data-testid=bookchat-iframe]');
+  expect(await frame.locator('[data-testid=composer]').count()).toBe(0);
+});
+
+test('on a phone the panel is full screen', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 760 });
+  await openOn(page);
+  const box = await page.getByTestId('bookchat-panel').boundingBox();
+  expect(box).toEqual({ x: 0, y: 0, width: 390, height: 760 });
+});
+
+test('an answer arriving while the panel is closed shows an unread badge', async ({ page }) => {
+  await openOn(page);
+  await page.evaluate(() => {
+    (window as any).BookChat.ask('What is an IMU?');
+    (window as any).BookChat.close();
+  });
+  await expect(page.getByTestId('bookchat-badge')).toHaveText('1');
+  await page.getByTestId('bookchat-launcher').click();
+  await expect(page.getByTestId('bookchat-badge')).toBeHidden();
+});
+
+test('a host page can show the reader\'s history inline', async ({ page }) => {
+  const frame = await openOn(page);
+  await ask(frame, 'What is the capture point?');
+  await page.goto(`${HOST}/history`);
+  const history = page.frameLocator('[data-testid=bookchat-history-iframe]');
+  await expect(history.getByTestId('history-item')).toHaveCount(1);
+  await expect(history.getByTestId('history-item')).toContainText('What is the capture point?');
+});
