@@ -17,6 +17,7 @@ http
       const msgs = JSON.parse(body).messages;
       const last = msgs[msgs.length - 1].content;
       const slow = last.includes('[slow]');
+      const xss = last.includes('[xss]');
       const n = slow ? 60 : pieces.length;
       const delay = slow ? 250 : 40;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -27,7 +28,10 @@ http
           clearInterval(timer);
           return;
         }
-        const chunk = { choices: [{ index: 0, delta: { content: pieces[i % pieces.length] } }] };
+        const text = xss
+          ? ['<img src=x onerror="window.__xss=3">', '<script>window.__xss=4</script>', '[click](javascript:window.__xss=5) ', '<a href="javascript:alert(1)">x</a>', '<svg onload="window.__xss=6"></svg>', 'done [1]. ', ' ', ' '][i]
+          : pieces[i % pieces.length];
+        const chunk = { choices: [{ index: 0, delta: { content: text } }] };
         res.write(`data: ${JSON.stringify(chunk)}\n\n`);
         i++;
       }, delay);

@@ -65,3 +65,52 @@ test('regenerate writes the answer again; feedback is kept across reloads', asyn
   await expect(again.getByTestId('feedback-down')).toHaveAttribute('aria-pressed', 'true');
   await expect(again.getByTestId('feedback-up')).toHaveAttribute('aria-pressed', 'false');
 });
+
+test('hostile HTML in questions, titles, quotes and model answers stays inert', async ({ page }) => {
+  const frame = await openWidget(page);
+  const payloads = [
+    '<img src=x onerror="window.__xss=1"> zero moment point',
+    '"><svg/onload=window.__xss=2> zero moment point',
+  ];
+  for (const p of payloads) {
+    await frame.getByTestId('new-conversation').click();
+    await frame.getByTestId('composer').fill(p);
+    await frame.getByTestId('composer').press('Enter');
+    await expect(frame.getByTestId('msg-assistant').last()).toHaveAttribute('data-status', 'complete');
+    await expect(frame.getByTestId('msg-user').last().getByTestId('msg-body')).toHaveText(p);
+    await expect(frame.getByTestId('conversation-title')).toHaveText(p);
+  }
+  // A model answer full of markup: rendered sanitised, nothing runs, no javascript: links.
+  await page.evaluate(() => (window as any).BookChat.ask('What is the zero moment point? [xss]', { selection: '<img src=x onerror="window.__xss=7">' }));
+  const answer = frame.getByTestId('msg-assistant').last();
+  await expect(answer).toHaveAttribute('data-status', 'complete');
+  await expect(frame.getByTestId('msg-quote').last()).toHaveText('<img src=x onerror="window.__xss=7">');
+  await frame.getByTestId('open-history').click();
+  await frame.getByTestId('history-search').fill('zero');
+  await expect(frame.getByTestId('search-result').first()).toBeVisible();
+  const widget = page.frames().find((f) => f.url().includes('/widget'))!;
+  expect(await widget.evaluate(() => (window as any).__xss)).toBeUndefined();
+  expect(await widget.evaluate(() => document.querySelectorAll('.bc-md script, .bc-md svg, .bc-md [onerror], .bc-md [onload]').length)).toBe(0);
+  expect(await widget.evaluate(() => [...document.querySelectorAll('a')].filter((a) => a.href.startsWith('javascript:')).length)).toBe(0);
+  expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+});
+
+test('sending too fast is refused with a clear message, and the question can be retried', async ({ page }) => {
+  // This server allows 9 questions a minute per session, in bursts of 3.
+  const frame = await openWidget(page);
+  for (let i = 1; i <= 3; i++) {
+    await frame.getByTestId('composer').fill(`What is the zero moment point? (${i})`);
+    await frame.getByTestId('composer').press('Enter');
+    await expect(frame.getByTestId('msg-assistant')).toHaveCount(i);
+    await expect(frame.getByTestId('msg-assistant').last()).toHaveAttribute('data-status', 'complete');
+  }
+  await frame.getByTestId('composer').fill('What is the zero moment point? (4)');
+  await frame.getByTestId('composer').press('Enter');
+  const error = frame.getByTestId('send-error');
+  await expect(error).toContainText(/sending messages quickly\. Try again in \d+ s/);
+  await expect(frame.getByTestId('msg-pending')).toHaveText('What is the zero moment point? (4)');
+  await page.waitForTimeout(7_000);
+  await frame.getByTestId('retry').click();
+  await expect(frame.getByTestId('msg-assistant')).toHaveCount(4);
+  await expect(frame.getByTestId('send-error')).toHaveCount(0);
+});

@@ -68,6 +68,15 @@ pub async fn end_session() -> Result<(), AppError> {
     sessions::end(&state.pool, caller.session_id).await
 }
 
+/// Delete everything stored about the caller: every conversation and rating, their query-log
+/// rows, their sessions — and, for a verified user, the user itself. The token stops working.
+#[server(endpoint = "me/delete", input = Json, client = BookChatClient)]
+pub async fn delete_my_data() -> Result<u64, AppError> {
+    use crate::server::{auth, privacy};
+    let (state, caller) = auth::caller().await?;
+    Ok(privacy::erase_caller(&state.pool, &caller).await?.conversations)
+}
+
 /// Ask a question. Creates the conversation when `conversation_id` is absent (titled from the
 /// question), stores question and answer, and is idempotent by `client_id`. With `wait: false`
 /// it returns at once with the answer `streaming`; follow it with [`stream_answer`].

@@ -66,8 +66,10 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
         return Err(AppError::unavailable("BookChat is restarting. Please send your question again in a moment."));
     }
     if let Some(existing) = messages::by_client_id(&state.pool, q.client_id).await? {
+        // A retry of a stored send is free: it creates nothing.
         return replay(state, caller, existing, &q, wait).await;
     }
+    state.limits.check_question(caller)?;
     let mut tx = state.pool.begin().await?;
     let conversation = match q.conversation_id {
         Some(id) => {
@@ -177,6 +179,7 @@ pub async fn regenerate(state: &AppState, caller: &Caller, answer_id: i64) -> Re
         return Err(AppError::unavailable("BookChat is restarting. Please try again in a moment."));
     }
     let answer = owned_answer(state, caller, answer_id).await?;
+    state.limits.check_question(caller)?;
     let question_id = answer.reply_to.ok_or_else(|| AppError::not_found("question"))?;
     let question = messages::by_id(&state.pool, question_id).await?.ok_or_else(|| AppError::not_found("question"))?;
     let reset = messages::reset_for_regenerate(&state.pool, answer_id)

@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -33,6 +32,20 @@ enum Command {
         /// Delete pages whose source file no longer exists.
         #[arg(long)]
         prune: bool,
+    },
+    /// Run the retention job once (expire guests, delete old data, anonymise the log).
+    Retention {
+        #[command(flatten)]
+        db: DbConfig,
+        #[command(flatten)]
+        retention: super::config::RetentionConfig,
+    },
+    /// Delete everything stored about a host user (GDPR erasure request).
+    DeleteUser {
+        #[command(flatten)]
+        db: DbConfig,
+        /// The host site's user id (as passed to identify).
+        external_id: String,
     },
     /// Measure retrieval (hit@1, hit@3, MRR), refusals and answer latency on a question set.
     Eval {
@@ -62,6 +75,27 @@ pub async fn main() -> ExitCode {
         Command::Serve(cfg) => serve(cfg).await,
         Command::Migrate(cfg) => migrate(&cfg).await,
         Command::Ingest { db, dir, prune } => ingest(&db, &dir, prune).await,
+        Command::Retention { db, retention } => {
+            let pool = connect_with_retry(&db, &db.database_url).await;
+            match pool {
+                Ok(pool) => super::privacy::run(&pool, &retention)
+                    .await
+                    .map(|r| println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default()))
+                    .map_err(|e| anyhow::anyhow!("{e}")),
+                Err(e) => Err(e),
+            }
+        }
+        Command::DeleteUser { db, external_id } => match connect_with_retry(&db, &db.database_url).await {
+            Ok(pool) => match super::privacy::erase_external_user(&pool, &external_id).await {
+                Ok(Some(e)) => {
+                    println!("deleted user {external_id}: {}", serde_json::to_string(&e).unwrap_or_default());
+                    Ok(())
+                }
+                Ok(None) => Err(anyhow::anyhow!("no user with host id {external_id:?}")),
+                Err(e) => Err(anyhow::anyhow!("{e}")),
+            },
+            Err(e) => Err(e),
+        },
         Command::Eval { db, questions, ingest, latency_rounds } => {
             evaluate(&db, &questions, ingest.as_deref(), latency_rounds).await
         }
@@ -151,10 +185,11 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
     if swept > 0 {
         tracing::warn!(swept, "marked interrupted answers as failed");
     }
-    let hub = super::answer::job::Hub::new();
     let public_url = if cfg.public_url.is_empty() { format!("http://{addr}") } else { cfg.public_url.trim_end_matches('/').to_owned() };
     let demo_hosts = cfg.demo_hosts.clone();
-    let state = AppState { leptos_options, pool: pool.clone(), read_pool, config: Arc::new(cfg), hub: hub.clone() };
+    let state = AppState::new(leptos_options, pool.clone(), read_pool, cfg);
+    let hub = state.hub.clone();
+    spawn_maintenance(state.clone());
     for host_addr in demo_hosts {
         let site = super::host::router(super::host::HostSite { app: state.clone(), bookchat_origin: public_url.clone() });
         let listener = tokio::net::TcpListener::bind(host_addr).await.with_context(|| format!("binding {host_addr}"))?;
@@ -177,6 +212,27 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
     pool.close().await;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Background upkeep: the retention job on its interval, and forgetting idle rate-limit keys.
+fn spawn_maintenance(state: AppState) {
+    let every = state.config.retention.interval_secs;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut since_retention = u64::MAX / 2;
+        loop {
+            tick.tick().await;
+            state.limits.shrink();
+            since_retention += 60;
+            if every > 0 && since_retention >= every {
+                since_retention = 0;
+                match super::privacy::run(&state.pool, &state.config.retention).await {
+                    Ok(r) => tracing::info!(?r, "retention pass"),
+                    Err(e) => tracing::warn!(error = %e, "retention pass failed; will retry"),
+                }
+            }
+        }
+    });
 }
 
 /// Resolve on SIGTERM or Ctrl-C: axum then stops accepting and drains in-flight requests.

@@ -128,10 +128,48 @@ pub struct AppConfig {
     #[arg(long, env = "BOOKCHAT_PUBLIC_URL", default_value = "")]
     pub public_url: String,
 
+    #[command(flatten)]
+    pub limits: LimitsConfig,
+
+    #[command(flatten)]
+    pub retention: RetentionConfig,
+
     /// Password of the /admin page (HTTP Basic, any user name), at least 16 characters.
     /// Unset: the admin page does not exist.
     #[arg(long, env = "BOOKCHAT_ADMIN_SECRET", value_parser = strong_secret, hide_env_values = true)]
     pub admin_secret: Option<Secret>,
+}
+
+/// Rate limits (per minute; 0 disables one).
+#[derive(Debug, Clone, Args)]
+pub struct LimitsConfig {
+    /// API calls per minute from one IP address.
+    #[arg(long = "rate-per-ip", env = "BOOKCHAT_RATE_PER_IP", default_value_t = 600)]
+    pub per_ip: u32,
+    /// Questions per minute from one session.
+    #[arg(long = "rate-questions-per-session", env = "BOOKCHAT_RATE_QUESTIONS_PER_SESSION", default_value_t = 20)]
+    pub questions_per_session: u32,
+    /// Questions per minute from one user (all their devices).
+    #[arg(long = "rate-questions-per-user", env = "BOOKCHAT_RATE_QUESTIONS_PER_USER", default_value_t = 40)]
+    pub questions_per_user: u32,
+    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
+    #[arg(long = "trust-proxy-headers", env = "BOOKCHAT_TRUST_PROXY_HEADERS", default_value_t = false)]
+    pub trust_proxy_headers: bool,
+}
+
+/// What is kept, and for how long.
+#[derive(Debug, Clone, Args)]
+pub struct RetentionConfig {
+    /// Delete users' conversations with no activity for this many days (0 = keep forever).
+    /// Guests' data is always deleted once their session expires (24 h after last activity).
+    #[arg(long = "retention-days", env = "BOOKCHAT_RETENTION_DAYS", default_value_t = 0)]
+    pub conversation_days: u32,
+    /// Anonymise query-log rows (question, answer and session removed) after this many days.
+    #[arg(long = "log-anonymize-days", env = "BOOKCHAT_LOG_ANONYMIZE_DAYS", default_value_t = 90)]
+    pub log_anonymize_days: u32,
+    /// Seconds between runs of the in-process retention job (0 = only `bookchat retention`).
+    #[arg(long = "retention-interval-secs", env = "BOOKCHAT_RETENTION_INTERVAL_SECS", default_value_t = 600)]
+    pub interval_secs: u64,
 }
 
 /// `scheme://host[:port]`, nothing else (no path, no trailing slash).

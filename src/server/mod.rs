@@ -12,6 +12,8 @@ pub mod eval;
 pub mod host;
 pub mod identity;
 pub mod ingest;
+pub mod limits;
+pub mod privacy;
 pub mod render;
 pub mod security;
 pub mod state;
@@ -51,7 +53,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
         .with_state(state)
         .merge(demo)
-        .layer(axum::middleware::from_fn_with_state(headers_state, security::headers))
+        .layer(axum::middleware::from_fn_with_state(headers_state.clone(), security::headers))
+        .layer(axum::middleware::from_fn_with_state(headers_state, api_rate_limit))
         .layer(axum::middleware::map_response(server_fn_error_status))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Compress static files, pages and JSON; never the answer streams (compressors buffer).
@@ -84,6 +87,42 @@ async fn server_fn_error_status(res: Response) -> Response {
         }
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when configured to
+/// trust a proxy in front.
+pub fn client_ip(state: &AppState, headers: &axum::http::HeaderMap, peer: Option<std::net::SocketAddr>) -> Option<std::net::IpAddr> {
+    if state.config.limits.trust_proxy_headers {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    peer.map(|p| p.ip())
+}
+
+/// Every API call counts against its IP's allowance.
+async fn api_rate_limit(State(state): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+        if let Some(ip) = client_ip(&state, req.headers(), peer) {
+            if let Err(e) = state.limits.check_ip(ip) {
+                let mut res = (StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::TOO_MANY_REQUESTS), axum::Json(&e)).into_response();
+                if let AppError::RateLimited { retry_after_secs } = e {
+                    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                        res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                    }
+                }
+                res.headers_mut().insert(server_fn::error::SERVER_FN_ERROR_HEADER, HeaderValue::from_static("rate-limit"));
+                return res;
+            }
+        }
+    }
+    next.run(req).await
 }
 
 /// Liveness: the process answers.

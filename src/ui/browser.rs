@@ -244,3 +244,15 @@ pub fn query_param(name: &str) -> Option<String> {
         None
     }
 }
+
+/// The host's locale as the document language (screen readers pronounce accordingly).
+pub fn set_lang(lang: Option<&str>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(l) = lang.filter(|l| !l.is_empty() && l.len() <= 35 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')) {
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("lang", l);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = lang;
+}

@@ -121,6 +121,20 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
         }
     };
 
+    let confirm_erase = RwSignal::new(false);
+    let erase = move |_| {
+        confirm_erase.set(false);
+        spawn_local(async move {
+            match with_session(api::delete_my_data).await {
+                Ok(_) => {
+                    super::state::reset(state).await;
+                    state.notice.set(Some("Everything BookChat stored about you was deleted.".to_owned()));
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+
     let delete_all = move |_| {
         confirm_all.set(false);
         spawn_local(async move {
@@ -249,6 +263,15 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
                     }.into_any()
                 } else {
                     view! { <button type="button" class="bc-link" data-testid="delete-all" on:click=move |_| confirm_all.set(true)>"Delete all my conversations"</button> }.into_any()
+                }}
+                {move || if confirm_erase.get() {
+                    view! {
+                        <span>"Delete all your data, including your ratings and sign-in link?"</span>
+                        <button type="button" class="bc-danger" data-testid="confirm-erase" on:click=erase>"Delete my data"</button>
+                        <button type="button" on:click=move |_| confirm_erase.set(false)>"Cancel"</button>
+                    }.into_any()
+                } else {
+                    view! { <button type="button" class="bc-link" data-testid="erase" on:click=move |_| confirm_erase.set(true)>"Delete all my data"</button> }.into_any()
                 }}
             </footer>
         </section>

@@ -255,9 +255,20 @@ pub fn retry(state: ChatState) {
 fn dispatch(state: ChatState, p: Pending) {
     state.pending.set(Some(p.clone()));
     spawn_local(async move {
-        let result =
-            with_session(|| api::send_message(p.conversation_id, p.client_id, p.content.clone(), p.context.clone(), Some(false)))
+        // A send that failed in transit is retried with the same client id: the server stores
+        // it once whether or not the first attempt arrived.
+        let mut attempt = 0;
+        let result = loop {
+            let r = with_session(|| api::send_message(p.conversation_id, p.client_id, p.content.clone(), p.context.clone(), Some(false)))
                 .await;
+            match r {
+                Err(AppError::Network { .. } | AppError::Unavailable { .. }) if attempt < 3 => {
+                    attempt += 1;
+                    sleep(std::time::Duration::from_millis(700 * attempt)).await;
+                }
+                other => break other,
+            }
+        };
         match result {
             Ok(r) => {
                 let new_conversation = state.conversation.get_untracked().map(|c| c.id) != Some(r.conversation.id);

@@ -26,6 +26,7 @@ pub fn WidgetPage() -> impl IntoView {
     let pane = RwSignal::new(Pane::Chat);
 
     Effect::new(move |_| {
+        browser::set_lang(browser::query_param("lang").as_deref());
         browser::mark("data-hydrated");
         state::init(state, move || {
             if let Some(id) = browser::storage_get(KEY_CONVERSATION).and_then(|s| Uuid::parse_str(&s).ok()) {

@@ -1,14 +1,14 @@
-use bookchat::server::config::{AppConfig, DbConfig, LlmConfig};
+use bookchat::server::config::{AppConfig, DbConfig, LimitsConfig, LlmConfig, RetentionConfig};
 use bookchat::server::state::AppState;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use std::sync::Arc;
 use uuid::Uuid;
 
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
+    pub state: AppState,
 }
 
 impl TestApp {
@@ -43,23 +43,24 @@ impl TestApp {
             allowed_origins: vec!["https://book.example".into()],
             demo_hosts: vec![],
             public_url: String::new(),
+            limits: LimitsConfig { per_ip: 0, questions_per_session: 0, questions_per_user: 0, trust_proxy_headers: false },
+            retention: RetentionConfig { conversation_days: 0, log_anonymize_days: 90, interval_secs: 0 },
         };
         tweak(&mut config);
         let leptos_options = leptos::config::LeptosOptions::builder().output_name("bookchat").site_root("target/site").build();
-        let state = AppState {
-            leptos_options,
-            pool: pool.clone(),
-            read_pool: pool.clone(),
-            config: Arc::new(config),
-            hub: bookchat::server::answer::job::Hub::new(),
-        };
-        let app = bookchat::server::router(state);
+        let state = AppState::new(leptos_options, pool.clone(), pool.clone(), config);
+        Self::serve(state).await
+    }
+
+    /// Serve a prepared state on a loopback port.
+    pub async fn serve(state: AppState) -> TestApp {
+        let app = bookchat::server::router(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("serve");
         });
-        TestApp { base: format!("http://{addr}"), http: reqwest::Client::new() }
+        TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), state }
     }
 
     /// POST JSON to an endpoint with an optional session token; returns status and JSON body.

@@ -8,6 +8,7 @@ mod admin;
 mod answers;
 
 mod conversations;
+mod hardening;
 mod identity;
 mod isolation;
 mod pagination;

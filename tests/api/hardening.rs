@@ -1,0 +1,304 @@
+use crate::fake_llm::FakeLlm;
+use crate::helpers::{id_of, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn questions_are_rate_limited_per_session_with_retry_after(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, true, |c| c.limits.questions_per_session = 3).await;
+    let g = app.guest().await;
+    let first = json!({"client_id": Uuid::new_v4(), "content": "What is an IMU?"});
+    assert_eq!(g.call("chat/send", first.clone()).await.0, StatusCode::OK);
+    // burst is a third of the minute's allowance: 1
+    let res = app
+        .http
+        .post(format!("{}/api/chat/send", app.base))
+        .header("X-BookChat-Session", &g.token)
+        .json(&json!({"client_id": Uuid::new_v4(), "content": "What is LiDAR?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["kind"], "rate_limited");
+    // Re-sending an already stored question is free (idempotent retries are never throttled).
+    assert_eq!(g.call("chat/send", first).await.0, StatusCode::OK);
+    // Another reader is unaffected.
+    assert_eq!(app.guest().await.call("chat/send", json!({"client_id": Uuid::new_v4(), "content": "What is LiDAR?"})).await.0, StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn api_calls_are_rate_limited_per_ip(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, false, |c| c.limits.per_ip = 9).await; // burst 3
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(app.call(None, "session/start", json!({})).await.0);
+    }
+    assert_eq!(&statuses[..3], &[StatusCode::OK; 3]);
+    assert!(statuses[3..].iter().all(|s| *s == StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    // Pages and health checks are not API calls.
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+}
+
+async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn retention_deletes_expired_guests_old_conversations_and_anonymises_the_log(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let expired = app.guest().await;
+    expired.ask(None, "What is an IMU?").await;
+    let active = app.guest().await;
+    let keep = id_of(&active.ask(None, "What is LiDAR?").await["conversation"]);
+    sqlx::query("UPDATE chat_sessions SET expires_at = now() - interval '1 minute', created_at = now() - interval '2 days', last_activity_at = now() - interval '25 hours' WHERE id = $1")
+        .bind(expired.session_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // An old query-log row of the active reader.
+    sqlx::query("UPDATE rag_queries SET created_at = now() - interval '100 days' WHERE conversation_id = $1::uuid")
+        .bind(&keep)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let cfg = bookchat::server::config::RetentionConfig { conversation_days: 30, log_anonymize_days: 90, interval_secs: 0 };
+    let r = bookchat::server::privacy::run(&pool, &cfg).await.unwrap();
+    assert_eq!((r.expired_guest_sessions, r.deleted_guest_conversations, r.anonymised_log_rows), (1, 1, 1));
+    assert_eq!(count(&pool, &format!("SELECT count(*) FROM chat_sessions WHERE id = '{}'", expired.session_id)).await, 0);
+    assert_eq!(count(&pool, "SELECT count(*) FROM conversations").await, 1);
+    assert_eq!(count(&pool, "SELECT count(*) FROM messages").await, 2);
+    assert_eq!(count(&pool, "SELECT count(*) FROM rag_queries").await, 1);
+    let q: (String, Option<Uuid>) = sqlx::query_as("SELECT question, session_id FROM rag_queries").fetch_one(&pool).await.unwrap();
+    assert_eq!(q, ("(anonymised)".to_owned(), None));
+    assert_eq!(expired.call("conversations/list", json!({})).await.0, StatusCode::UNAUTHORIZED);
+    // A second pass finds nothing more to do.
+    let again = bookchat::server::privacy::run(&pool, &cfg).await.unwrap();
+    assert_eq!(again, bookchat::server::privacy::RetentionReport::default());
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn users_conversations_expire_after_the_retention_period(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let g = app.guest().await;
+    let old = id_of(&g.ask(None, "What is an IMU?").await["conversation"]);
+    g.ask(None, "What is LiDAR?").await;
+    let user: Uuid = sqlx::query_scalar("INSERT INTO users (external_id) VALUES ('u1') RETURNING id").fetch_one(&pool).await.unwrap();
+    sqlx::query("UPDATE conversations SET user_id = $1").bind(user).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE conversations SET created_at = now() - interval '40 days', last_message_at = now() - interval '31 days' WHERE id = $1::uuid")
+        .bind(&old)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let cfg = bookchat::server::config::RetentionConfig { conversation_days: 30, log_anonymize_days: 0, interval_secs: 0 };
+    let r = bookchat::server::privacy::run(&pool, &cfg).await.unwrap();
+    assert_eq!(r.deleted_user_conversations, 1);
+    assert_eq!(count(&pool, "SELECT count(*) FROM conversations").await, 1);
+}
+
+async fn nothing_left(pool: &PgPool, sessions: &[Uuid], user: Option<&str>) {
+    for s in sessions {
+        for sql in [
+            "SELECT count(*) FROM chat_sessions WHERE id = $1",
+            "SELECT count(*) FROM conversations WHERE session_id = $1",
+            "SELECT count(*) FROM rag_queries WHERE session_id = $1",
+        ] {
+            let n: i64 = sqlx::query_scalar(sql).bind(s).fetch_one(pool).await.unwrap();
+            assert_eq!(n, 0, "{sql}");
+        }
+    }
+    if let Some(u) = user {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE external_id = $1").bind(u).fetch_one(pool).await.unwrap();
+        assert_eq!(n, 0);
+    }
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_reader_deletes_all_their_data_in_one_call(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let other = app.guest().await;
+    other.ask(None, "What is a digital twin?").await;
+    let g = app.guest().await;
+    let r = g.ask(None, "What is an IMU?").await;
+    g.call("chat/feedback", json!({"message_id": r["answer"]["id"], "rating": 1})).await;
+    g.ask(None, "What is LiDAR?").await;
+
+    let (s, n) = g.call("me/delete", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{n}");
+    assert_eq!(n, json!(2));
+    nothing_left(&pool, &[g.session_id], None).await;
+    assert_eq!(count(&pool, "SELECT count(*) FROM message_feedback").await, 0);
+    assert_eq!(count(&pool, "SELECT count(*) FROM conversations").await, 1, "other readers keep theirs");
+    assert_eq!(count(&pool, "SELECT count(*) FROM rag_queries").await, 1);
+    assert_eq!(g.call("conversations/list", json!({})).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_user_and_all_their_devices_can_be_erased(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let user: Uuid = sqlx::query_scalar("INSERT INTO users (external_id, email) VALUES ('gdpr-1', 'x@example.org') RETURNING id")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let laptop = app.guest().await;
+    let phone = app.guest().await;
+    for g in [&laptop, &phone] {
+        g.ask(None, "What is an IMU?").await;
+        sqlx::query("UPDATE chat_sessions SET user_id = $1 WHERE id = $2").bind(user).bind(g.session_id).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE conversations SET user_id = $1 WHERE session_id = $2").bind(user).bind(g.session_id).execute(&pool).await.unwrap();
+    }
+    let bystander = app.guest().await;
+    bystander.ask(None, "What is LiDAR?").await;
+
+    let e = bookchat::server::privacy::erase_external_user(&pool, "gdpr-1").await.unwrap().unwrap();
+    assert_eq!((e.conversations, e.sessions, e.log_rows, e.user), (2, 2, 2, true));
+    nothing_left(&pool, &[laptop.session_id, phone.session_id], Some("gdpr-1")).await;
+    assert_eq!(count(&pool, "SELECT count(*) FROM messages").await, 2, "only the bystander's messages remain");
+    assert!(bookchat::server::privacy::erase_external_user(&pool, "gdpr-1").await.unwrap().is_none());
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn shutdown_persists_answers_in_flight(pool: PgPool) {
+    let (_fake, url) = FakeLlm::start().await;
+    let app = TestApp::spawn_with(pool.clone(), true, |c| {
+        c.llm.base_url = Some(url);
+        c.llm.timeout_secs = 5;
+    })
+    .await;
+    let g = app.guest().await;
+    let r = g.ask_streaming(None, "What is the zero moment point? [slow]").await;
+    let id = r["answer"]["id"].as_i64().unwrap();
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    app.state.hub.shutdown(Duration::from_millis(200)).await;
+    let (status, content, meta): (String, String, Value) =
+        sqlx::query_as("SELECT status, content, metadata FROM messages WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+    assert_eq!(status, "failed");
+    assert!(!content.is_empty(), "the partial answer was kept");
+    assert!(meta["error"].as_str().unwrap().contains("restarted"), "{meta}");
+    // New questions are refused while shutting down, with a clear message.
+    let (s, b) = g.call("chat/send", json!({"client_id": Uuid::new_v4(), "content": "What is an IMU?"})).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_database_outage_fails_fast_with_a_clear_error(pool: PgPool) {
+    // A pool pointing at a port where no database listens: every call must fail quickly with
+    // "temporarily unavailable", never hang or panic.
+    let good = TestApp::spawn(pool.clone()).await;
+    let token = good.guest().await.token;
+    let dead = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/nothing")
+        .unwrap();
+    let mut state = good.state.clone();
+    state.pool = dead.clone();
+    state.read_pool = dead;
+    let app = TestApp::serve(state).await;
+    let started = Instant::now();
+    for (endpoint, body) in [
+        ("session/start", json!({})),
+        ("conversations/list", json!({})),
+        ("chat/send", json!({"client_id": Uuid::new_v4(), "content": "What is an IMU?"})),
+    ] {
+        let (s, b) = app.call(Some(&token), endpoint, body).await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{endpoint}: {b}");
+        assert_eq!(b["kind"], "unavailable");
+        assert!(b["message"].as_str().unwrap().contains("temporarily unavailable"));
+    }
+    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    assert_eq!(app.get("/readyz", None).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+}
+
+/// A small deterministic generator of hostile JSON.
+struct Garbage(u64);
+
+impl Garbage {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[(self.next() % xs.len() as u64) as usize]
+    }
+    fn string(&mut self) -> String {
+        let pieces = ["", " ", "\u{0}", "\u{7}", "\u{202e}", "é", "😀", "<script>alert(1)</script>", "' OR 1=1 --", "%00", "\\", "\"", "\n", "a"];
+        let n = (self.next() % 12) as usize;
+        let mut s: String = (0..n).map(|_| *self.pick(&pieces)).collect();
+        if self.next() % 10 == 0 {
+            s.push_str(&"x".repeat((self.next() % 20_000) as usize));
+        }
+        s
+    }
+    fn value(&mut self, depth: u32) -> Value {
+        match self.next() % if depth > 2 { 6 } else { 8 } {
+            0 => Value::Null,
+            1 => json!(self.next() % 3 == 0),
+            2 => json!((self.next() as i64).wrapping_sub(i64::MAX / 2)),
+            3 => json!(f64::from_bits(self.next() % (1u64 << 62))),
+            4 => json!(Uuid::from_u128(self.next() as u128)),
+            5 => json!(self.string()),
+            6 => Value::Array((0..self.next() % 4).map(|_| self.value(depth + 1)).collect()),
+            _ => {
+                let keys = ["client_id", "content", "conversation_id", "message_id", "title", "status", "format", "query",
+                    "cursor", "limit", "before", "rating", "comment", "context", "selection", "url", "wait", "user_id", "user_hash", "x"];
+                let mut m = serde_json::Map::new();
+                for _ in 0..self.next() % 6 {
+                    m.insert((*self.pick(&keys)).to_owned(), self.value(depth + 1));
+                }
+                Value::Object(m)
+            }
+        }
+    }
+}
+
+/// Thousands of generated malformed bodies against every endpoint: always a 2xx/4xx, never a
+/// 5xx or a dead server.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn generated_garbage_never_causes_a_server_error(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let g = app.guest().await;
+    let real = g.ask(None, "What is an IMU?").await;
+    let endpoints = [
+        "session/start", "session/identify", "session/end", "chat/send", "chat/stream", "chat/stop", "chat/regenerate",
+        "chat/feedback", "chat/suggestions", "conversations/list", "conversations/messages", "conversations/rename",
+        "conversations/status", "conversations/delete", "conversations/search", "conversations/export", "me/delete",
+    ];
+    let mut gen = Garbage(0x9E37_79B9_7F4A_7C15);
+    let mut seen = std::collections::BTreeMap::new();
+    for i in 0..1_500 {
+        let endpoint = *gen.pick(&endpoints);
+        if endpoint == "session/end" || endpoint == "me/delete" {
+            continue; // would end the session the loop uses
+        }
+        let mut body = gen.value(0);
+        // Half the time, aim at the real ids so validation past decoding is exercised too.
+        if i % 2 == 0 {
+            if let Value::Object(m) = &mut body {
+                m.insert("conversation_id".into(), real["conversation"]["id"].clone());
+                m.insert("message_id".into(), real["answer"]["id"].clone());
+            }
+        }
+        let (s, b) = if i % 7 == 0 {
+            let raw: Vec<u8> = (0..gen.next() % 300).map(|_| gen.next() as u8).collect();
+            let (s, t) = app.raw(Some(&g.token), endpoint, "application/json", raw).await;
+            (s, Value::String(t))
+        } else {
+            g.call(endpoint, body.clone()).await
+        };
+        assert!(s.as_u16() < 500, "{endpoint} {body} → {s} {b}");
+        *seen.entry(s.as_u16()).or_insert(0) += 1;
+    }
+    assert!(seen.keys().any(|s| *s == 400) && seen.keys().any(|s| *s == 422), "{seen:?}");
+    assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
+    let (s, _) = g.call("conversations/list", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "the session still works");
+}
