@@ -79,7 +79,7 @@ pub struct DbConfig {
     pub database_max_connections: u32,
 
     /// Seconds to wait for a connection before failing a request with "temporarily unavailable".
-    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 3)]
     pub database_acquire_timeout_secs: u64,
 
     /// Disable the prepared-statement cache (needed behind transaction-mode poolers such as

@@ -3,13 +3,18 @@
 use pulldown_cmark::{html, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use std::collections::HashMap;
 
-fn sanitiser() -> ammonia::Builder<'static> {
+/// Built once: the policy is fixed, and building it per call costs more than cleaning a message.
+static SANITISER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
     let mut b = ammonia::Builder::default();
     b.add_generic_attributes(["id"])
         .link_rel(Some("noopener noreferrer nofollow"))
         .set_tag_attribute_value("a", "target", "_blank")
         .url_schemes(["http", "https", "mailto"].into_iter().collect());
     b
+});
+
+fn sanitiser() -> &'static ammonia::Builder<'static> {
+    &SANITISER
 }
 
 fn cmark_options() -> Options {

@@ -19,6 +19,8 @@ pub struct MessageRow {
     pub reply_to: Option<i64>,
     pub metadata: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
+    /// Sanitised HTML of a finished answer (rendered when it was stored).
+    pub html: Option<String>,
     pub rating: Option<i16>,
     pub feedback_comment: Option<String>,
 }
@@ -67,7 +69,7 @@ impl MessageRow {
         let meta = self.metadata();
         let role = Role::parse(&self.role).unwrap_or(Role::User);
         let html = match role {
-            Role::Assistant => Some(render::markdown_to_safe_html(&self.content)),
+            Role::Assistant => Some(self.html.clone().unwrap_or_else(|| render::markdown_to_safe_html(&self.content))),
             Role::User => None,
         };
         Message {
@@ -93,7 +95,7 @@ pub async fn by_client_id(db: impl PgExecutor<'_>, client_id: Uuid) -> Result<Op
     Ok(sqlx::query_as!(
         MessageRow,
         r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
-                  m.created_at, f.rating AS "rating?", f.comment AS "feedback_comment?"
+                  m.created_at, m.html, f.rating AS "rating?", f.comment AS "feedback_comment?"
              FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
             WHERE m.client_id = $1"#,
         client_id,
@@ -116,7 +118,7 @@ pub async fn insert_question(
         r#"INSERT INTO messages (client_id, conversation_id, role, content, metadata)
            VALUES ($1, $2, 'user', $3, $4)
            ON CONFLICT (client_id) DO NOTHING
-           RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at,
+           RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at, html,
                      NULL::smallint AS "rating?", NULL::text AS "feedback_comment?""#,
         client_id,
         conversation_id,
@@ -142,7 +144,7 @@ pub async fn insert_answer(
         r#"INSERT INTO messages (client_id, conversation_id, role, content, status, reply_to, metadata)
            VALUES ($1, $2, 'assistant', $3, $4, $5, $6)
            ON CONFLICT (reply_to) WHERE reply_to IS NOT NULL DO NOTHING
-           RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at,
+           RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at, html,
                      NULL::smallint AS "rating?", NULL::text AS "feedback_comment?""#,
         Uuid::new_v4(),
         conversation_id,
@@ -160,7 +162,7 @@ pub async fn answer_to(db: impl PgExecutor<'_>, question_id: i64) -> Result<Opti
     Ok(sqlx::query_as!(
         MessageRow,
         r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
-                  m.created_at, f.rating AS "rating?", f.comment AS "feedback_comment?"
+                  m.created_at, m.html, f.rating AS "rating?", f.comment AS "feedback_comment?"
              FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
             WHERE m.reply_to = $1"#,
         question_id,
@@ -182,7 +184,7 @@ pub async fn window(
     let mut rows = sqlx::query_as!(
         MessageRow,
         r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
-                  m.created_at, f.rating AS "rating?", f.comment AS "feedback_comment?"
+                  m.created_at, m.html, f.rating AS "rating?", f.comment AS "feedback_comment?"
              FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
             WHERE m.conversation_id = $1 AND ($2::bigint IS NULL OR m.id < $2)
             ORDER BY m.id DESC
@@ -205,7 +207,7 @@ pub async fn window(
 pub async fn recent_turns(pool: &PgPool, conversation_id: Uuid, before: i64, limit: i64) -> Result<Vec<MessageRow>, AppError> {
     let mut rows = sqlx::query_as!(
         MessageRow,
-        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at,
+        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at, html,
                   NULL::smallint AS "rating?", NULL::text AS "feedback_comment?"
              FROM messages
             WHERE conversation_id = $1 AND id < $2 AND status = 'complete'
@@ -226,7 +228,7 @@ pub async fn owned(db: impl PgExecutor<'_>, caller: &super::Caller, id: i64) -> 
     sqlx::query_as!(
         MessageRow,
         r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
-                  m.created_at, f.rating AS "rating?", f.comment AS "feedback_comment?"
+                  m.created_at, m.html, f.rating AS "rating?", f.comment AS "feedback_comment?"
              FROM messages m
              JOIN conversations c ON c.id = m.conversation_id
              LEFT JOIN message_feedback f ON f.message_id = m.id
@@ -245,7 +247,7 @@ pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<MessageRow
     Ok(sqlx::query_as!(
         MessageRow,
         r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
-                  m.created_at, f.rating AS "rating?", f.comment AS "feedback_comment?"
+                  m.created_at, m.html, f.rating AS "rating?", f.comment AS "feedback_comment?"
              FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
             WHERE m.id = $1"#,
         id,
@@ -278,13 +280,14 @@ pub async fn finish_answer(
 ) -> Result<(), AppError> {
     sqlx::query!(
         r#"UPDATE messages
-              SET content = $2, metadata = $4, updated_at = now(),
+              SET content = $2, metadata = $4, updated_at = now(), html = $5,
                   status = CASE WHEN status = 'streaming' THEN $3 ELSE status END
             WHERE id = $1"#,
         id,
         content,
         status.as_str(),
         meta.to_json(),
+        render::markdown_to_safe_html(content),
     )
     .execute(db)
     .await?;
@@ -304,9 +307,9 @@ pub async fn reset_for_regenerate(db: &PgPool, id: i64) -> Result<Option<Message
     let mut tx = db.begin().await?;
     let row = sqlx::query_as!(
         MessageRow,
-        r#"UPDATE messages SET content = '', status = 'streaming', metadata = NULL, updated_at = now()
+        r#"UPDATE messages SET content = '', status = 'streaming', metadata = NULL, html = NULL, updated_at = now()
             WHERE id = $1 AND role = 'assistant' AND status <> 'streaming'
-        RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at,
+        RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at, html,
                   NULL::smallint AS "rating?", NULL::text AS "feedback_comment?""#,
         id,
     )

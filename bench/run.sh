@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# BookChat benchmarks: bash bench/run.sh [load|fault|scaling|ceiling|sizes ...] (default: all).
+# Prints figures and writes them to target/bench/. Uses the local cluster (or DATABASE_URL), a
+# release build of the server with rate limits off, and the sample book.
+source "$(dirname "$0")/../scripts/lib.sh"
+cd "$ROOT"
+ensure_db
+OUT="$ROOT/target/bench"; mkdir -p "$OUT"
+PORT=${BENCH_PORT:-3500}
+URL="http://127.0.0.1:$PORT"
+CHATTERS=${CHATTERS:-16}; MESSAGES=${MESSAGES:-60}
+sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceiling sizes)
+
+log "building the server and the load generator (release)"
+SQLX_OFFLINE=true LEPTOS_OUTPUT_NAME=bookchat cargo build --release --features ssr --bin bookchat --bin bookchat-load -q
+BIN="$ROOT/target/release/bookchat"; LOAD="$ROOT/target/release/bookchat-load"
+
+SERVER_PID=
+start_server() {
+  local db=$1
+  recreate_db "$db"
+  DATABASE_URL=$(db_url_for "$DATABASE_URL" "$db") LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
+    BOOKCHAT_BOOK_DIR="$ROOT/book/docs" BOOKCHAT_RATE_PER_IP=0 BOOKCHAT_RATE_QUESTIONS_PER_SESSION=0 \
+    BOOKCHAT_RATE_QUESTIONS_PER_USER=0 DATABASE_MAX_CONNECTIONS=${POOL:-16} RUST_LOG=warn \
+    "$BIN" serve >"$OUT/server-$db.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do curl -fsS "$URL/readyz" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  cat "$OUT/server-$db.log"; die "server did not start"
+}
+stop_server() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
+trap stop_server EXIT
+
+for s in "${sections[@]}"; do case $s in
+load)
+  log "load: $CHATTERS chatters x $MESSAGES messages (send waits for the answer)"
+  start_server bookchat_bench
+  DATABASE_URL=$(db_url_for "$DATABASE_URL" bookchat_bench) "$LOAD" chat --url "$URL" \
+    --chatters "$CHATTERS" --messages "$MESSAGES" --server-pid "$SERVER_PID" --out "$OUT/load.json"
+  stop_server ;;
+fault)
+  log "fault: the same load while Postgres restarts mid-run"
+  start_server bookchat_bench_fault
+  DATABASE_URL=$(db_url_for "$DATABASE_URL" bookchat_bench_fault) "$LOAD" chat --url "$URL" \
+    --chatters 8 --messages 80 --think-ms 150 --server-pid "$SERVER_PID" --out "$OUT/fault.json" &
+  LOAD_PID=$!
+  sleep 4
+  if [ -f "$DATA/pg/PG_VERSION" ]; then
+    log "restarting Postgres (3 s down)"
+    as_postgres "$(pg_bin)/pg_ctl" -D "$DATA/pg" -m fast stop >/dev/null
+    sleep 3
+    as_postgres "$(pg_bin)/pg_ctl" -D "$DATA/pg" -l "$DATA/pg/server.log" -w \
+      -o "-p $(cat "$DATA/pg.port") -k $DATA/sock -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null
+  else
+    log "DATABASE_URL points elsewhere: restart it by hand now"
+  fi
+  wait $LOAD_PID
+  stop_server ;;
+scaling)
+  log "history scaling: 100 vs 100,000 messages, 10 vs 10,000 conversations"
+  start_server bookchat_bench_scaling
+  DATABASE_URL=$(db_url_for "$DATABASE_URL" bookchat_bench_scaling) "$LOAD" scaling --url "$URL" | tee "$OUT/scaling.json"
+  stop_server ;;
+ceiling)
+  C=${CONCURRENCY:-8}
+  log "raw-database ceiling: the reads through the app vs the same SQL in pgbench, $C connections"
+  start_server bookchat_bench_reads
+  DB=$(db_url_for "$DATABASE_URL" bookchat_bench_reads)
+  DATABASE_URL=$DB "$LOAD" reads --url "$URL" --concurrency "$C" --seconds 10 | tee "$OUT/reads-app.txt"
+  CONV=$(awk -F'\t' '/^conversation_id/ {print $2}' "$OUT/reads-app.txt")
+  SESSION=$(psql "$DB" -tAc "SELECT session_id FROM conversations WHERE id = '$CONV'")
+  HASH=$(psql "$DB" -tAc "SELECT encode(secret_hash, 'hex') FROM chat_sessions WHERE id = '$SESSION'")
+  # Exactly the statements each endpoint runs: authenticate, (authorise,) read.
+  cat >"$OUT/messages.sql" <<SQL
+SELECT id, user_id, expires_at FROM chat_sessions WHERE secret_hash = decode('$HASH', 'hex') AND status = 'active' AND expires_at > now();
+SELECT id, title, status, message_count, created_at, last_message_at FROM conversations WHERE id = '$CONV' AND (user_id = NULL OR (user_id IS NULL AND session_id = '$SESSION'));
+SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html, f.rating, f.comment FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id WHERE m.conversation_id = '$CONV' AND (NULL::bigint IS NULL OR m.id < NULL) ORDER BY m.id DESC LIMIT 31;
+SQL
+  cat >"$OUT/list.sql" <<SQL
+SELECT id, user_id, expires_at FROM chat_sessions WHERE secret_hash = decode('$HASH', 'hex') AND status = 'active' AND expires_at > now();
+SELECT id, title, status, message_count, created_at, last_message_at FROM conversations WHERE user_id IS NULL AND session_id = '$SESSION' AND (status = 'archived') = false AND (NULL::timestamptz IS NULL) ORDER BY last_message_at DESC, id DESC LIMIT 21;
+SQL
+  for q in messages list; do
+    tps=$("$(pg_bin)/pgbench" -n -M prepared -c "$C" -j 2 -T 10 -f "$OUT/$q.sql" "$DB" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+    printf '%s\t%.0f tx/s (pgbench, %s connections)\n' "$q" "$tps" "$C" | tee -a "$OUT/reads-pgbench.txt"
+  done
+  stop_server ;;
+sizes)
+  log "sizes"
+  build_embed
+  [ -f target/site/pkg/bookchat.wasm ] || die "build the release site first (bash scripts/run, or cargo leptos build --release)"
+  for f in public/embed.js target/site/pkg/bookchat.js target/site/pkg/bookchat.wasm target/site/pkg/bookchat.css; do
+    printf '%-32s raw %8d  gzip %8d  brotli %8d\n' "$f" "$(stat -c%s "$f")" "$(gzip -9c "$f" | wc -c)" "$(brotli -c -q 11 "$f" | wc -c)"
+  done | tee "$OUT/sizes.txt" ;;
+*) die "unknown section $s" ;;
+esac; done
