@@ -24,7 +24,7 @@ ensure_apt() {
 }
 
 ensure_tools() {
-  ensure_apt postgresql chromium build-essential pkg-config brotli ca-certificates
+  ensure_apt postgresql chromium build-essential pkg-config brotli ca-certificates openssl curl
   command -v node >/dev/null || ensure_apt nodejs npm
   command -v cargo >/dev/null || die "Rust is required: install rustup (https://rustup.rs), then re-run."
   rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || {
@@ -133,4 +133,38 @@ precompress_site() {
       gzip -f -9 -k "$f"
     fi
   done
+}
+
+# A second, TLS-only cluster with its own CA, for proving sslmode=require/verify-full work
+# (as with Neon). Exports BOOKCHAT_TLS_TEST_URL and BOOKCHAT_TLS_CA.
+ensure_tls_db() {
+  local bin dir="$DATA/pg-tls" certs="$DATA/tls" port
+  bin=$(pg_bin)
+  if [ ! -f "$certs/server.crt" ]; then
+    mkdir -p "$certs"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$certs/ca.key" -out "$certs/ca.crt" -days 3650 \
+      -subj /CN=bookchat-test-ca 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout "$certs/server.key" -out "$certs/server.csr" -subj /CN=localhost 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$certs/ext.cnf"
+    openssl x509 -req -in "$certs/server.csr" -CA "$certs/ca.crt" -CAkey "$certs/ca.key" -CAcreateserial \
+      -out "$certs/server.crt" -days 3650 -extfile "$certs/ext.cnf" 2>/dev/null
+    chown postgres:postgres "$certs/server.key" "$certs/server.crt"
+    chmod 600 "$certs/server.key"
+  fi
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    mkdir -p "$dir" && chown postgres:postgres "$dir"
+    as_postgres "$bin/initdb" -D "$dir" --auth=trust -U postgres -E UTF8 >/dev/null
+    # Only TLS connections over TCP.
+    printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 0.0.0.0/0 reject\n' >"$dir/pg_hba.conf"
+    chown postgres:postgres "$dir/pg_hba.conf"
+  fi
+  port=$(cat "$DATA/pg-tls.port" 2>/dev/null || echo $(( $(cat "$DATA/pg.port" 2>/dev/null || echo 5433) + 100 )))
+  if ! as_postgres "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    while port_in_use "$port"; do port=$((port + 1)); done
+    echo "$port" >"$DATA/pg-tls.port"
+    as_postgres "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -o "-p $port -k $DATA/sock -c listen_addresses=127.0.0.1 \
+      -c ssl=on -c ssl_cert_file=$certs/server.crt -c ssl_key_file=$certs/server.key -c fsync=off" start >/dev/null
+  fi
+  export BOOKCHAT_TLS_CA="$certs/ca.crt"
+  export BOOKCHAT_TLS_TEST_URL="postgres://postgres@localhost:$port/postgres"
 }

@@ -15,3 +15,4 @@ mod pagination;
 mod schema;
 mod send;
 mod session;
+mod tls;
