@@ -82,3 +82,41 @@ test('an empty conversation suggests questions from the current page', async ({ 
   await expect(frame.getByTestId('msg-user').getByTestId('msg-body')).toHaveText('Why ROS 2 Replaced ROS 1?');
   await expect(frame.getByTestId('msg-assistant').last()).toContainText('single master');
 });
+
+test('a send lost in transit is retried with the same id and stored once', async ({ page }) => {
+  const frame = await openWidget(page);
+  let dropped = 0;
+  // The first send reaches the server (which stores it), but its response is lost.
+  await page.route('**/api/chat/send', async (route) => {
+    if (dropped === 0) {
+      dropped++;
+      await route.fetch();
+      await route.abort('connectionreset');
+    } else {
+      await route.continue();
+    }
+  });
+  await ask(frame, 'What is an inertial measurement unit?');
+  expect(dropped).toBe(1);
+  await expect(frame.getByTestId('send-error')).toHaveCount(0);
+  await page.unroute('**/api/chat/send');
+  await page.reload();
+  const again = await widgetFrame(page);
+  await expect(again.getByTestId('msg-assistant')).toHaveCount(1);
+  await expect(again.getByTestId('msg-user')).toHaveCount(1);
+});
+
+test('delete all my data leaves a fresh, empty history', async ({ page }) => {
+  const frame = await openWidget(page);
+  await ask(frame, 'What is a digital twin?');
+  await frame.getByTestId('open-history').click();
+  await expect(frame.getByTestId('history-item')).toHaveCount(1);
+  await frame.getByTestId('erase').click();
+  await frame.getByTestId('confirm-erase').click();
+  await expect(frame.getByTestId('notice')).toContainText('deleted');
+  await expect(frame.getByTestId('history-empty')).toBeVisible();
+  await page.reload();
+  const again = await widgetFrame(page);
+  await again.getByTestId('open-history').click();
+  await expect(again.getByTestId('history-empty')).toBeVisible();
+});

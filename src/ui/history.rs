@@ -233,6 +233,7 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
                 </div>
             </div>
             {move || error.get().map(|e| view! { <div class="bc-error" role="alert">{describe(&e)}</div> })}
+            {move || state.notice.get().map(|n| view! { <div class="bc-notice" role="status" data-testid="notice"><span>{n}</span></div> })}
             <div class="bc-history-list" node_ref=list_ref on:scroll=on_scroll>
                 {move || match results.get() {
                     Some(hits) if hits.is_empty() => view! { <p class="bc-muted" data-testid="no-results">"No matches in your conversations."</p> }.into_any(),

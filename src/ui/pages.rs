@@ -24,7 +24,6 @@ pub fn HistoryPage() -> impl IntoView {
     view! {
         <Title text="Your conversations · BookChat"/>
         <main class="bc-fullpage">
-            {move || state.notice.get().map(|n| view! { <div class="bc-notice" role="status" data-testid="notice">{n}</div> })}
             <HistoryList open_with=OpenWith::Links/>
         </main>
     }
