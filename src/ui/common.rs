@@ -79,7 +79,7 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
                 <div class="bc-msg-actions">
                     {(message.status != MessageStatus::Failed && !message.refused).then(|| view! {
                         <button type="button" class="bc-chip" class:bc-on=up data-testid="feedback-up" aria-pressed=up.to_string()
-                            title="Helpful" on:click=move |_| super::state::rate(state, id, if up { 0 } else { 1 }, None)>"👍︎ Helpful"</button>
+                            title="Helpful" on:click=move |_| super::state::rate(state, id, if up { 0 } else { 1 }, None)>"▲ Helpful"</button>
                         <button type="button" class="bc-chip" class:bc-on=down data-testid="feedback-down" aria-pressed=down.to_string()
                             title="Not helpful" on:click=move |_| {
                                 if down {
@@ -88,7 +88,7 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
                                     super::state::rate(state, id, -1, None);
                                     comment_open.set(true);
                                 }
-                            }>"👎︎ Not helpful"</button>
+                            }>"▼ Not helpful"</button>
                     })}
                     <button type="button" class="bc-chip" data-testid="regenerate" title="Write this answer again"
                         on:click=move |_| super::state::regenerate(state, id)>"↻ Regenerate"</button>
