@@ -32,7 +32,6 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
     let archived = RwSignal::new(false);
     let query = RwSignal::new(String::new());
     let results = RwSignal::new(None::<Vec<SearchHit>>);
-    let confirm_all = RwSignal::new(false);
     let debounce = StoredValue::new(None::<TimeoutHandle>);
     let list_ref = NodeRef::<html::Div>::new();
     // Each (re)load gets a generation so a slow stale page cannot land in a newer list.
@@ -121,9 +120,7 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
         }
     };
 
-    let confirm_erase = RwSignal::new(false);
-    let erase = move |_| {
-        confirm_erase.set(false);
+    let erase = move |_: ()| {
         spawn_local(async move {
             match with_session(api::delete_my_data).await {
                 Ok(_) => {
@@ -135,8 +132,7 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
         });
     };
 
-    let delete_all = move |_| {
-        confirm_all.set(false);
+    let delete_all = move |_: ()| {
         spawn_local(async move {
             match with_session(api::delete_all_conversations).await {
                 Ok(_) => {
@@ -256,25 +252,46 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
                 }}
             </div>
             <footer class="bc-history-footer">
-                {move || if confirm_all.get() {
-                    view! {
-                        <span>"Delete every conversation? This cannot be undone."</span>
-                        <button type="button" class="bc-danger" data-testid="confirm-delete-all" on:click=delete_all>"Delete all"</button>
-                        <button type="button" on:click=move |_| confirm_all.set(false)>"Cancel"</button>
-                    }.into_any()
-                } else {
-                    view! { <button type="button" class="bc-link" data-testid="delete-all" on:click=move |_| confirm_all.set(true)>"Delete all my conversations"</button> }.into_any()
-                }}
-                {move || if confirm_erase.get() {
-                    view! {
-                        <span>"Delete all your data, including your ratings and sign-in link?"</span>
-                        <button type="button" class="bc-danger" data-testid="confirm-erase" on:click=erase>"Delete my data"</button>
-                        <button type="button" on:click=move |_| confirm_erase.set(false)>"Cancel"</button>
-                    }.into_any()
-                } else {
-                    view! { <button type="button" class="bc-link" data-testid="erase" on:click=move |_| confirm_erase.set(true)>"Delete all my data"</button> }.into_any()
-                }}
+                <ConfirmAction
+                    label="Delete all my conversations" testid="delete-all"
+                    question="Delete every conversation? This cannot be undone."
+                    confirm="Delete all" confirm_testid="confirm-delete-all"
+                    on_confirm=Callback::new(delete_all)
+                />
+                <ConfirmAction
+                    label="Delete all my data" testid="erase"
+                    question="Delete all your data, including your ratings and sign-in link?"
+                    confirm="Delete my data" confirm_testid="confirm-erase"
+                    on_confirm=Callback::new(erase)
+                />
             </footer>
         </section>
+    }
+}
+
+/// A destructive action behind a second click: a quiet link, then the question with
+/// confirm / cancel.
+#[component]
+fn ConfirmAction(
+    label: &'static str,
+    testid: &'static str,
+    question: &'static str,
+    confirm: &'static str,
+    confirm_testid: &'static str,
+    on_confirm: Callback<()>,
+) -> impl IntoView {
+    let asking = RwSignal::new(false);
+    move || {
+        if asking.get() {
+            view! {
+                <span>{question}</span>
+                <button type="button" class="bc-danger" data-testid=confirm_testid
+                    on:click=move |_| { asking.set(false); on_confirm.run(()); }>{confirm}</button>
+                <button type="button" on:click=move |_| asking.set(false)>"Cancel"</button>
+            }
+            .into_any()
+        } else {
+            view! { <button type="button" class="bc-link" data-testid=testid on:click=move |_| asking.set(true)>{label}</button> }.into_any()
+        }
     }
 }
