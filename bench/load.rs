@@ -60,7 +60,20 @@ enum Cmd {
         concurrency: usize,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Server process id, to report its CPU time per request.
+        #[arg(long)]
+        server_pid: Option<u32>,
     },
+}
+
+/// User + system CPU seconds of a process so far.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
@@ -370,7 +383,7 @@ async fn scaling(url: String, db: String, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn reads(url: String, db: String, concurrency: usize, seconds: u64) -> anyhow::Result<()> {
+async fn reads(url: String, db: String, concurrency: usize, seconds: u64, pid: Option<u32>) -> anyhow::Result<()> {
     let pool = PgPool::connect(&db).await?;
     let (token, conv) = seed(&pool, 200, 2_000).await?;
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
@@ -379,6 +392,7 @@ async fn reads(url: String, db: String, concurrency: usize, seconds: u64) -> any
         ("list", "conversations/list", json!({"limit": 20})),
     ] {
         let done = Arc::new(AtomicU64::new(0));
+        let cpu_before = pid.and_then(cpu_seconds);
         let until = Instant::now() + Duration::from_secs(seconds);
         let tasks: Vec<_> = (0..concurrency)
             .map(|_| {
@@ -395,7 +409,12 @@ async fn reads(url: String, db: String, concurrency: usize, seconds: u64) -> any
         for t in tasks {
             t.await?;
         }
-        println!("{label}\t{:.0} req/s\t(concurrency {concurrency})", done.load(Ordering::Relaxed) as f64 / seconds as f64);
+        let n = done.load(Ordering::Relaxed) as f64;
+        let cpu = match (cpu_before, pid.and_then(cpu_seconds)) {
+            (Some(a), Some(b)) => format!("\tserver CPU {:.0} µs/request", (b - a) / n * 1e6),
+            _ => String::new(),
+        };
+        println!("{label}\t{:.0} req/s\t(concurrency {concurrency}){cpu}", n / seconds as f64);
     }
     println!("conversation_id\t{conv}");
     Ok(())
@@ -408,6 +427,8 @@ async fn main() -> anyhow::Result<()> {
             chat(url, chatters, messages, database_url, server_pid, out, think_ms).await
         }
         Cmd::Scaling { url, database_url, iterations } => scaling(url, database_url, iterations).await,
-        Cmd::Reads { url, database_url, concurrency, seconds } => reads(url, database_url, concurrency, seconds).await,
+        Cmd::Reads { url, database_url, concurrency, seconds, server_pid } => {
+            reads(url, database_url, concurrency, seconds, server_pid).await
+        }
     }
 }

@@ -65,7 +65,7 @@ ceiling)
   log "raw-database ceiling: the reads through the app vs the same SQL in pgbench, $C connections"
   start_server bookchat_bench_reads
   DB=$(db_url_for "$DATABASE_URL" bookchat_bench_reads)
-  DATABASE_URL=$DB "$LOAD" reads --url "$URL" --concurrency "$C" --seconds 10 | tee "$OUT/reads-app.txt"
+  DATABASE_URL=$DB "$LOAD" reads --url "$URL" --concurrency "$C" --seconds 10 --server-pid "$SERVER_PID" | tee "$OUT/reads-app.txt"
   CONV=$(awk -F'\t' '/^conversation_id/ {print $2}' "$OUT/reads-app.txt")
   SESSION=$(psql "$DB" -tAc "SELECT session_id FROM conversations WHERE id = '$CONV'")
   HASH=$(psql "$DB" -tAc "SELECT encode(secret_hash, 'hex') FROM chat_sessions WHERE id = '$SESSION'")
