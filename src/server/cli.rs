@@ -187,6 +187,7 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
     }
     let public_url = if cfg.public_url.is_empty() { format!("http://{addr}") } else { cfg.public_url.trim_end_matches('/').to_owned() };
     let demo_hosts = cfg.demo_hosts.clone();
+    let grace = Duration::from_secs(cfg.shutdown_grace_secs);
     let state = AppState::new(leptos_options, pool.clone(), read_pool, cfg);
     let hub = state.hub.clone();
     spawn_maintenance(state.clone());
@@ -208,7 +209,7 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
         .await
         .context("serving")?;
     // HTTP is drained; give answers being generated a moment, then persist what they have.
-    hub.shutdown(Duration::from_secs(10)).await;
+    hub.shutdown(grace).await;
     pool.close().await;
     tracing::info!("shut down cleanly");
     Ok(())

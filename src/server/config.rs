@@ -134,6 +134,11 @@ pub struct AppConfig {
     #[command(flatten)]
     pub retention: RetentionConfig,
 
+    /// On SIGTERM, how long answers being written may take to finish before they are stored as
+    /// interrupted.
+    #[arg(long, env = "BOOKCHAT_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+
     /// Password of the /admin page (HTTP Basic, any user name), at least 16 characters.
     /// Unset: the admin page does not exist.
     #[arg(long, env = "BOOKCHAT_ADMIN_SECRET", value_parser = strong_secret, hide_env_values = true)]

@@ -44,6 +44,7 @@ impl TestApp {
             demo_hosts: vec![],
             public_url: String::new(),
             limits: LimitsConfig { per_ip: 0, questions_per_session: 0, questions_per_user: 0, trust_proxy_headers: false },
+            shutdown_grace_secs: 1,
             retention: RetentionConfig { conversation_days: 0, log_anonymize_days: 90, interval_secs: 0 },
         };
         tweak(&mut config);

@@ -15,4 +15,5 @@ mod pagination;
 mod schema;
 mod send;
 mod session;
+mod shutdown;
 mod tls;

@@ -1,0 +1,90 @@
+//! The real binary, stopped with SIGTERM while an answer is being written: it stops accepting,
+//! stores the partial answer with the reason, closes the pool and exits cleanly.
+
+use crate::fake_llm::FakeLlm;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn sigterm_persists_the_answer_in_flight_and_exits_cleanly(pool: PgPool) {
+    let (_fake, llm_url) = FakeLlm::start().await;
+    let db: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap();
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let (prefix, _) = base.rsplit_once('/').expect("a database URL");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let book = concat!(env!("CARGO_MANIFEST_DIR"), "/book/docs");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bookchat"))
+        .arg("serve")
+        .env("DATABASE_URL", format!("{prefix}/{db}"))
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_OUTPUT_NAME", "bookchat")
+        .env("BOOKCHAT_BOOK_DIR", book)
+        .env("LLM_BASE_URL", llm_url)
+        .env("LLM_TIMEOUT_SECS", "5")
+        .env("BOOKCHAT_SHUTDOWN_GRACE_SECS", "1")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let base_url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while http.get(format!("{base_url}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let post = |endpoint: &str, token: Option<&str>, body: Value| {
+        let mut req = http.post(format!("{base_url}/api/{endpoint}")).json(&body);
+        if let Some(t) = token {
+            req = req.header("X-BookChat-Session", t);
+        }
+        req.send()
+    };
+    let session: Value = post("session/start", None, json!({})).await.unwrap().json().await.unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    let sent: Value = post(
+        "chat/send",
+        Some(&token),
+        json!({"client_id": Uuid::new_v4(), "content": "What is the zero moment point? [slow]", "wait": false}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let answer_id = sent["answer"]["id"].as_i64().unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    let t0 = Instant::now();
+    let killed = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "the server did not exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "clean exit: {status:?}");
+    let mut log = String::new();
+    use std::io::Read;
+    child.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+    assert!(log.contains("shut down cleanly"), "{log}");
+
+    let (state, content, meta): (String, String, Value) =
+        sqlx::query_as("SELECT status, content, metadata FROM messages WHERE id = $1").bind(answer_id).fetch_one(&pool).await.unwrap();
+    assert_eq!(state, "failed");
+    assert!(!content.is_empty(), "the text written so far is kept");
+    assert!(meta["error"].as_str().unwrap().contains("restarted"), "{meta}");
+    let logged: String = sqlx::query_scalar("SELECT status FROM rag_queries WHERE message_id = $1").bind(answer_id).fetch_one(&pool).await.unwrap();
+    assert_eq!(logged, "failed");
+    // Nothing is accepting any more.
+    assert!(http.get(format!("{base_url}/healthz")).send().await.is_err());
+}
