@@ -127,10 +127,6 @@ impl Hub {
         Ok(())
     }
 
-    pub fn running(&self) -> usize {
-        self.jobs().len()
-    }
-
     /// On shutdown: let running answers finish for up to `grace`, then stop the rest (their
     /// partial text is stored as failed, with the reason) and wait for them to persist.
     pub async fn shutdown(&self, grace: Duration) {
