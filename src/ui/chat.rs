@@ -4,7 +4,7 @@
 use super::browser::{self, KEY_DRAFT};
 use super::common::{describe, LinkTarget, MessageView};
 use super::state::{self, ChatState};
-use crate::model::{ConversationStatus, ExportFormat, MAX_MESSAGE_CHARS, MAX_TITLE_CHARS};
+use crate::model::{ConversationStatus, ExportFormat, MessageStatus, MAX_MESSAGE_CHARS, MAX_TITLE_CHARS};
 use leptos::html;
 use leptos::prelude::*;
 
@@ -271,7 +271,13 @@ pub fn ChatPanel(
                 {empty_view}
                 <For
                     each=move || state.messages.get()
-                    key=|m| (m.id, m.status.as_str(), m.content.len(), m.feedback.as_ref().map(|f| (f.rating, f.comment.is_some())))
+                    // While an answer streams its text updates in place (see MessageView): rebuilding the
+                    // row per token would replace the Stop button between a click's mousedown and
+                    // mouseup, and the click would be lost.
+                    key=|m| {
+                        let len = if m.status == MessageStatus::Streaming { 0 } else { m.content.len() };
+                        (m.id, m.status.as_str(), len, m.feedback.as_ref().map(|f| (f.rating, f.comment.is_some())))
+                    }
                     children=move |m| {
                         let id = m.id;
                         view! { <MessageView message=m target=target focused=Signal::derive(move || state.focus.get() == Some(id))/> }

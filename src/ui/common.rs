@@ -38,7 +38,9 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
         (Role::User, _) => view! { <div class="bc-text" data-testid="msg-body">{message.content.clone()}</div> }.into_any(),
         // While it is being written, an answer is plain text (its Markdown is incomplete).
         (Role::Assistant, true) => view! {
-            <div class="bc-text bc-streaming" data-testid="msg-body">{message.content.clone()}<span class="bc-caret" aria-hidden="true"></span></div>
+            <div class="bc-text bc-streaming" data-testid="msg-body">{move || state.messages.with(|list| {
+                list.iter().find(|m| m.id == id).map(|m| m.content.clone()).unwrap_or_default()
+            })}<span class="bc-caret" aria-hidden="true"></span></div>
         }
         .into_any(),
         (Role::Assistant, false) => {
