@@ -88,7 +88,7 @@ sizes)
   log "sizes"
   build_embed
   [ -f target/site/pkg/bookchat.wasm ] || die "build the release site first (bash scripts/run, or cargo leptos build --release)"
-  for f in public/embed.js target/site/pkg/bookchat.js target/site/pkg/bookchat.wasm target/site/pkg/bookchat.css; do
+  for f in public/embed.js public/embed-panel.js target/site/pkg/bookchat.js target/site/pkg/bookchat.wasm target/site/pkg/bookchat.css; do
     printf '%-32s raw %8d  gzip %8d  brotli %8d\n' "$f" "$(stat -c%s "$f")" "$(gzip -9c "$f" | wc -c)" "$(brotli -c -q 11 "$f" | wc -c)"
   done | tee "$OUT/sizes.txt" ;;
 *) die "unknown section $s" ;;

@@ -2,11 +2,12 @@
  * <script src="https://chat.example.org/embed.js" async></script>
  *
  * A facade: until the reader shows intent (hover, focus, touch, click) it draws only the
- * launcher; the widget iframe and its wasm load on first intent. Host and widget talk with
- * postMessage ({source: 'bookchat', v: 1, type, payload}), each checking the other's origin and
- * window. Everything the host asks before the widget exists (identify, ask) waits for it. */
+ * launcher (and the "Ask BookChat" button for a selection, and inline history mounts). On first
+ * intent it loads the widget iframe and, beside it, embed-panel.js (the panel's half of the
+ * loader: opening, closing, the postMessage protocol). Keeping that half out of this file keeps
+ * what every page view pays for under 2 KB. Calls made before that (identify, ask, close…) wait
+ * for it in order; only open/toggle/ask count as intent. */
 (function (w, doc) {
-  'use strict';
   if (w.BookChat && w.BookChat.v) return;
   var s = doc.currentScript || doc.querySelector('script[src*="embed.js"]');
   var d = (s && s.dataset) || {};
@@ -17,10 +18,8 @@
   var KEY = 'bookchat:embed';
   var st;
   try { st = JSON.parse(sessionStorage.getItem(KEY)) || {}; } catch (e) { st = {}; }
-  var frame, ready, queue = [], handlers = {}, lastFocus, waiting = [];
+  var frame, loading, panel, pend = [], early = [], handlers = {};
 
-  function save() { try { sessionStorage.setItem(KEY, JSON.stringify(st)); } catch (e) {} }
-  function emit(t, x) { (handlers[t] || []).slice().forEach(function (f) { try { f(x); } catch (e) {} }); }
   function q(p) {
     return p + '?embed=1&v=1&parent=' + encodeURIComponent(location.origin) +
       (d.greeting ? '&greeting=' + encodeURIComponent(d.greeting) : '') +
@@ -36,10 +35,9 @@
     ';color:#fff;box-shadow:0 6px 20px rgba(0,0,0,.25);z-index:2147483000;display:grid;place-items:center}' +
     ':focus-visible{outline:3px solid ' + accent + ';outline-offset:3px}' +
     '.b{position:absolute;top:-4px;right:-4px;min-width:20px;border-radius:10px;background:#d93025;color:#fff;font:600 12px/20px sans-serif}' +
-    '.f{position:fixed;' + side + ':20px;bottom:88px;width:min(400px,calc(100vw - 40px));height:min(640px,calc(100vh - 110px));border-radius:14px;overflow:hidden;box-shadow:0 12px 40px rgba(0,0,0,.25);z-index:2147483000;background:#fff}' +
     '.s{position:fixed;z-index:2147483001;border:0;border-radius:8px;padding:6px 10px;background:' + accent + ';color:#fff;font:600 13px sans-serif;cursor:pointer}' +
-    '[hidden]{display:none!important}iframe{border:0;width:100%;height:100%;display:block}' +
-    '@media (max-width:600px){.f{inset:0;width:100vw;height:100vh;border-radius:0}}</style>' +
+    '[hidden]{display:none!important}</style>' +
+    // The panel's own styles come with embed-panel.js.
     '<button class="l" type="button" aria-haspopup="dialog" aria-expanded="false" data-testid="bookchat-launcher" aria-label="Open BookChat">' +
     '<svg width="26" height="26" viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M3 4h18v13H9l-6 4z"/></svg>' +
     '<span class="b" data-testid="bookchat-badge" hidden></span></button>' +
@@ -59,72 +57,50 @@
     pre.href = origin;
     doc.head.appendChild(pre);
   }
-  function warm() {
-    if (frame) return;
-    frame = doc.createElement('iframe');
-    frame.title = 'BookChat';
-    frame.setAttribute('data-testid', 'bookchat-iframe');
-    frame.src = q(server + '/widget');
-    box.appendChild(frame);
+  // Intent: the iframe and the panel script load side by side.
+  function boot() {
+    if (!frame) {
+      frame = doc.createElement('iframe');
+      frame.title = 'BookChat';
+      frame.setAttribute('data-testid', 'bookchat-iframe');
+      frame.src = q(server + '/widget');
+      box.appendChild(frame);
+    }
+    if (loading) return;
+    var x = loading = doc.createElement('script');
+    x.src = server + '/embed-panel.js';
+    // A failed load is retried on the next intent.
+    x.onerror = function () { loading = 0; x.remove(); };
+    doc.head.appendChild(x);
   }
-  function msg(type, payload) { return { source: 'bookchat', v: 1, type: type, payload: payload || null }; }
-  function send(type, payload) {
-    var m = msg(type, payload);
-    ready ? frame.contentWindow.postMessage(m, origin) : queue.push(m);
-  }
-  function theme() {
-    var t = doc.documentElement.getAttribute('data-theme');
-    return t === 'dark' || t === 'light' ? t : null;
-  }
-  function context() { return { url: location.href, title: doc.title }; }
-
-  function open() {
-    warm();
-    if (!box.hidden) return;
-    lastFocus = doc.activeElement;
-    box.hidden = false;
-    btn.setAttribute('aria-expanded', 'true');
-    st.open = 1; st.unread = 0; save(); paint();
-    send('open');
-    frame.focus();
-    emit('open');
-  }
-  function close() {
-    if (box.hidden) return;
-    box.hidden = true;
-    btn.setAttribute('aria-expanded', 'false');
-    st.open = 0; save();
-    (lastFocus && lastFocus !== doc.body && lastFocus !== host && lastFocus.focus ? lastFocus : btn).focus();
-    emit('close');
+  // Called by embed-panel.js once it has run.
+  function init(p) { panel = p; early.splice(0).forEach(p.m); flush(); }
+  function flush() { if (panel) pend.splice(0).forEach(function (f) { f(panel); }); }
+  // A call of the public API, run by the panel once it is there (after earlier calls).
+  function later(k, intent) {
+    return function () {
+      var a = arguments;
+      return new Promise(function (res) {
+        pend.push(function (p) { res(p[k].apply(0, a)); });
+        intent ? boot() : 0;
+        flush();
+      });
+    };
   }
 
+  // Messages from the widget are checked here (its window, its origin, the protocol) and kept
+  // until the panel script is there to act on them.
   w.addEventListener('message', function (e) {
-    if (!frame || e.source !== frame.contentWindow || e.origin !== origin) return;
     var m = e.data;
-    if (!m || m.source !== 'bookchat' || m.v !== 1) return;
-    var p = m.payload;
-    if (m.type === 'ready') {
-      ready = 1;
-      queue.unshift(msg('context', context()), msg('theme', { theme: theme() }));
-      queue.splice(0).forEach(function (x) { frame.contentWindow.postMessage(x, origin); });
-      emit('ready');
-    } else if (m.type === 'close') {
-      close();
-    } else if (m.type === 'message') {
-      if (box.hidden) { st.unread = (st.unread || 0) + 1; save(); paint(); }
-      emit('message', p);
-    } else if (m.type === 'identified' || m.type === 'reset') {
-      var f = waiting.shift();
-      if (f) f(p);
-      emit(m.type, p);
+    if (frame && e.source === frame.contentWindow && e.origin === origin && m && m.source === 'bookchat' && m.v === 1) {
+      panel ? panel.m(m) : early.push(m);
     }
   });
 
   btn.addEventListener('pointerenter', preconnect);
-  btn.addEventListener('focus', warm);
-  btn.addEventListener('touchstart', warm, { passive: true });
-  btn.addEventListener('click', function () { box.hidden ? open() : close(); });
-  doc.addEventListener('keydown', function (e) { if (e.key === 'Escape') close(); });
+  btn.addEventListener('focus', boot);
+  btn.addEventListener('touchstart', boot, { passive: true });
+  btn.addEventListener('click', function () { api.toggle(); });
 
   // Ask about a selection: a small button near the selected text.
   var selText = '', timer;
@@ -143,12 +119,8 @@
   ask.addEventListener('mousedown', function (e) { e.preventDefault(); });
   ask.addEventListener('click', function () { ask.hidden = true; api.ask('', { selection: selText }); });
 
-  // Follow the host's light/dark theme live (Docusaurus sets html[data-theme]).
-  new MutationObserver(function () { if (ready) send('theme', { theme: theme() }); })
-    .observe(doc.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
-
   // Single-page navigation (Docusaurus): the page context follows, history mounts appear.
-  function navigated() { if (ready) send('context', context()); mounts(); }
+  function navigated() { panel && panel.nav(); mounts(); }
   ['pushState', 'replaceState'].forEach(function (k) {
     var orig = history[k];
     history[k] = function () { var r = orig.apply(this, arguments); setTimeout(navigated); return r; };
@@ -173,29 +145,28 @@
     });
   }
 
+  // The public API (see README); every method but on() returns a Promise. identify() and
+  // reset() wait for the widget, so calling them on every page costs nothing until intent.
   var api = w.BookChat = {
     v: 1,
-    open: open,
-    close: close,
-    toggle: function () { box.hidden ? open() : close(); },
-    ask: function (text, o) { open(); send('ask', { text: String(text || ''), selection: o && o.selection ? String(o.selection) : null }); },
-    // identify({userId, userHash, email?, name?}) → Promise<{ok, user?, error?}>; waits for the
-    // widget, so calling it on every page costs nothing until the reader opens BookChat.
-    identify: function (u) {
-      return new Promise(function (res) { waiting.push(res); send('identify', u || {}); });
-    },
-    reset: function () {
-      st = {}; save(); paint();
-      return new Promise(function (res) { waiting.push(res); send('reset'); });
-    },
-    on: function (t, f) { (handlers[t] = handlers[t] || []).push(f); }
+    open: later('open', 1),
+    toggle: later('toggle', 1),
+    ask: later('ask', 1),
+    close: later('close'),
+    identify: later('identify'),
+    reset: later('reset'),
+    on: function (t, f) { (handlers[t] = handlers[t] || []).push(f); },
+    // Shared with embed-panel.js.
+    _: { init: init, origin: origin, side: side, root: root, st: st, box: box, btn: btn, host: host, frame: function () { return frame; },
+         handlers: handlers, paint: paint,
+         save: function () { try { sessionStorage.setItem(KEY, JSON.stringify(st)); } catch (e) {} } }
   };
 
   function mount() {
     doc.body.appendChild(host);
     paint();
     mounts();
-    if (st.open || d.open === 'true') open();
+    if (st.open || d.open === 'true') api.open();
   }
   doc.body ? mount() : doc.addEventListener('DOMContentLoaded', mount);
 })(window, document);

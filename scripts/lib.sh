@@ -109,10 +109,13 @@ recreate_db() {
   psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" -c "CREATE DATABASE \"$name\""
 }
 
-# public/embed.js is generated: the readable loader in embed/ minified with terser.
+# public/embed.js and embed-panel.js are generated: the readable loader in embed/ minified with terser.
 build_embed() {
-  (cd "$ROOT/end2end" && npx --no-install terser ../embed/embed.js -c passes=3,unsafe=true -m toplevel=true \
-    --comments false -o ../public/embed.js)
+  local f
+  for f in embed embed-panel; do
+    (cd "$ROOT/end2end" && npx --no-install terser "../embed/$f.js" -c passes=3,unsafe=true -m toplevel=true \
+      --comments false -o "../public/$f.js")
+  done
 }
 
 # Pre-compress the built static files (served as .br/.gz by the static file handler), so the

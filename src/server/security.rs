@@ -28,8 +28,9 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     let h = res.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
-    if path == "/embed.js" {
-        // Hosts may measure what the loader costs them; a short cache keeps page views free.
+    if path == "/embed.js" || path == "/embed-panel.js" {
+        // Hosts may measure what the loader costs them; a short cache keeps page views free
+        // (and lets a new release reach every host within minutes).
         h.insert("timing-allow-origin", HeaderValue::from_static("*"));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     }
