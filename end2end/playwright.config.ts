@@ -10,8 +10,10 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 15_000 },
   fullyParallel: true,
-  workers: process.env.CI ? 2 : 2,
-  retries: 0,
+  workers: 2,
+  // One retry absorbs a rare scheduling hiccup on a loaded 2-core machine; the report still lists
+  // such a test as "flaky", so a real race stays visible (one was found and fixed that way).
+  retries: 1,
   reporter: [['list']],
   projects: [
     { name: 'default', testIgnore: /streaming\.spec\.ts/ },
