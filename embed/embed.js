@@ -62,6 +62,7 @@
     if (!frame) {
       frame = doc.createElement('iframe');
       frame.title = 'BookChat';
+      frame.allow = 'clipboard-write'; // the answers' Copy button
       frame.setAttribute('data-testid', 'bookchat-iframe');
       frame.src = q(server + '/widget');
       box.appendChild(frame);

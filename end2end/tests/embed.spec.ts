@@ -219,3 +219,20 @@ test('a host page can show the reader\'s history inline', async ({ page }) => {
   await expect(history.getByTestId('history-item')).toHaveCount(1);
   await expect(history.getByTestId('history-item')).toContainText('What is the capture point?');
 });
+
+test('copy puts the answer on the clipboard as Markdown, from inside the cross-origin iframe', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: HOST });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: process.env.BOOKCHAT_URL ?? 'http://127.0.0.1:3300' });
+  const frame = await openOn(page);
+  await ask(frame, 'What is an IMU?');
+  const answer = frame.getByTestId('msg-assistant').last();
+  await answer.getByTestId('copy').click();
+  await expect(answer.getByTestId('copy')).toHaveText('✓ Copied');
+  const copied: string = await page.evaluate(() => navigator.clipboard.readText());
+  // The Markdown source, not the rendered text: the emphasised chapter title keeps its asterisks.
+  const chapter = (await answer.getByTestId('msg-body').locator('em').first().textContent())!;
+  expect(chapter.length).toBeGreaterThan(3);
+  expect(copied).toContain(`*${chapter}*`);
+  expect(copied).not.toContain('<');
+  expect(copied).toContain('[1]');
+});

@@ -79,6 +79,22 @@ pub fn download(filename: &str, mime: &str, body: &str) {
     let _ = (filename, mime, body);
 }
 
+/// Put text on the clipboard; false when the browser refuses (no permission, insecure context,
+/// or an embedding page that does not delegate `clipboard-write` to the iframe).
+pub async fn copy_text(text: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(w) = web_sys::window() else { return false };
+        let promise = w.navigator().clipboard().write_text(text);
+        wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = text;
+        false
+    }
+}
+
 /// Send a message to the embedding page (the loader script), if any.
 pub fn post_to_parent(msg: &serde_json::Value) {
     #[cfg(feature = "hydrate")]

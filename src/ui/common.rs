@@ -66,6 +66,9 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
     // Asked right after a thumbs-down (the view is rebuilt when the rating changes).
     let comment_open = RwSignal::new(true);
     let comment = RwSignal::new(String::new());
+    // Copy gives the Markdown (what a reader pastes into notes), not the rendered HTML.
+    let text_to_copy = message.content.clone();
+    let copied = RwSignal::new(None::<bool>);
     let actions = (message.role == Role::Assistant).then(|| {
         if streaming {
             view! {
@@ -92,6 +95,21 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
                                 }
                             }>"▼ Not helpful"</button>
                     })}
+                    <button type="button" class="bc-chip" data-testid="copy" title="Copy the answer as Markdown"
+                        on:click=move |_| {
+                            let text = text_to_copy.clone();
+                            leptos::task::spawn_local(async move {
+                                let ok = super::browser::copy_text(&text).await;
+                                let _ = copied.try_set(Some(ok));
+                                set_timeout(move || { let _ = copied.try_set(None); }, std::time::Duration::from_secs(2));
+                            });
+                        }>
+                        {move || match copied.get() {
+                            Some(true) => "✓ Copied",
+                            Some(false) => "Copy failed",
+                            None => "⧉ Copy",
+                        }}
+                    </button>
                     <button type="button" class="bc-chip" data-testid="regenerate" title="Write this answer again"
                         on:click=move |_| super::state::regenerate(state, id)>"↻ Regenerate"</button>
                 </div>
