@@ -14,6 +14,9 @@ use std::time::Instant;
 struct EvalSet {
     questions: Vec<EvalQuestion>,
     off_topic: Vec<String>,
+    /// On-topic questions with misspellings.
+    #[serde(default)]
+    typos: Vec<EvalQuestion>,
 }
 
 #[derive(Deserialize)]
@@ -27,12 +30,14 @@ struct Config {
     name: &'static str,
     ranking: Ranking,
     expand: bool,
+    correct: bool,
 }
 
-const CONFIGS: [Config; 3] = [
-    Config { name: "ts_rank_cd, OR of lexemes", ranking: Ranking::TsRankCd, expand: false },
-    Config { name: "BM25 (Postgres term statistics)", ranking: Ranking::Bm25, expand: false },
-    Config { name: "BM25 + book acronyms", ranking: Ranking::Bm25, expand: true },
+const CONFIGS: [Config; 4] = [
+    Config { name: "ts_rank_cd, OR of lexemes", ranking: Ranking::TsRankCd, expand: false, correct: false },
+    Config { name: "BM25 (Postgres term statistics)", ranking: Ranking::Bm25, expand: false, correct: false },
+    Config { name: "BM25 + book acronyms", ranking: Ranking::Bm25, expand: true, correct: false },
+    Config { name: "BM25 + acronyms + misspelling correction", ranking: Ranking::Bm25, expand: true, correct: true },
 ];
 
 fn rank_of(r: &Retrieval, expect: &str) -> Option<usize> {
@@ -43,9 +48,14 @@ pub async fn run(pool: &PgPool, questions: &Path, latency_rounds: usize) -> anyh
     let set: EvalSet = serde_json::from_str(&std::fs::read_to_string(questions).with_context(|| format!("reading {}", questions.display()))?)
         .context("parsing the evaluation set")?;
     let n = set.questions.len() as f64;
-    println!("## Retrieval ({} questions with a known answering section, {} off-topic)\n", set.questions.len(), set.off_topic.len());
-    println!("| ranking | hit@1 | hit@3 | MRR | off-topic refused | on-topic refused |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "## Retrieval ({} questions with a known answering section, {} off-topic, {} misspelled)\n",
+        set.questions.len(),
+        set.off_topic.len(),
+        set.typos.len()
+    );
+    println!("| ranking | hit@1 | hit@3 | MRR | off-topic refused | on-topic refused | misspelled: hit@3 | misspelled: refused |");
+    println!("|---|---|---|---|---|---|---|---|");
     let mut last: Vec<(Retrieval, Option<usize>)> = Vec::new();
     let mut last_off: Vec<Retrieval> = Vec::new();
     for c in &CONFIGS {
@@ -54,7 +64,7 @@ pub async fn run(pool: &PgPool, questions: &Path, latency_rounds: usize) -> anyh
         let mut mrr = 0.0;
         let mut on = Vec::new();
         for q in &set.questions {
-            let r = retrieve::retrieve(pool, Query { ranking: c.ranking, expand: c.expand, ..Query::new(&q.q) }).await?;
+            let r = retrieve::retrieve(pool, Query { ranking: c.ranking, expand: c.expand, correct: c.correct, ..Query::new(&q.q) }).await?;
             let rank = rank_of(&r, &q.expect);
             if rank == Some(1) {
                 hit1 += 1.0;
@@ -67,22 +77,47 @@ pub async fn run(pool: &PgPool, questions: &Path, latency_rounds: usize) -> anyh
         }
         let mut off = Vec::new();
         for q in &set.off_topic {
-            off.push(retrieve::retrieve(pool, Query { ranking: c.ranking, expand: c.expand, ..Query::new(q) }).await?);
+            off.push(retrieve::retrieve(pool, Query { ranking: c.ranking, expand: c.expand, correct: c.correct, ..Query::new(q) }).await?);
         }
         let refused = |r: &Retrieval| compose::select_passages(r, compose::MIN_COVERAGE).is_empty();
+        let (mut typo_hit3, mut typo_refused) = (0.0, 0.0);
+        for q in &set.typos {
+            let r = retrieve::retrieve(pool, Query { ranking: c.ranking, expand: c.expand, correct: c.correct, ..Query::new(&q.q) }).await?;
+            if rank_of(&r, &q.expect).is_some_and(|k| k <= 3) {
+                typo_hit3 += 1.0;
+            }
+            if refused(&r) {
+                typo_refused += 1.0;
+            }
+        }
+        let nt = set.typos.len().max(1) as f64;
         let off_refused = off.iter().filter(|r| refused(r)).count() as f64 / off.len().max(1) as f64;
         let on_refused = on.iter().filter(|(r, _)| refused(r)).count() as f64 / n;
         println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
             c.name,
             hit1 / n,
             hit3 / n,
             mrr / n,
             off_refused,
-            on_refused
+            on_refused,
+            typo_hit3 / nt,
+            typo_refused / nt
         );
         last = on;
         last_off = off;
+    }
+
+    // Every correction made, so a wrong one (a real word the book lacks, turned into a book
+    // word) is visible.
+    println!("\n## Misspelling corrections made (all sets)\n");
+    let all = set.questions.iter().chain(&set.typos).map(|q| q.q.as_str()).chain(set.off_topic.iter().map(String::as_str));
+    for q in all {
+        let fixes = retrieve::corrections(pool, q).await?;
+        if !fixes.is_empty() {
+            let list: Vec<String> = fixes.iter().map(|(w, f)| format!("{w} → {f}")).collect();
+            println!("- {q}: {}", list.join(", "));
+        }
     }
 
     println!("\n## Refusal threshold (minimum share of the question's terms in the best passage; last ranking)\n");

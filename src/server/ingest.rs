@@ -18,6 +18,8 @@ pub struct IngestReport {
     pub duplicates: usize,
     pub pruned: u64,
     pub acronyms: usize,
+    /// Distinct words of the book, for correcting misspelled questions.
+    pub words: i64,
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -80,6 +82,7 @@ pub async fn ingest_dir(pool: &PgPool, dir: &Path, prune: bool, progress: bool) 
     let bodies = documents::all_bodies(pool).await.map_err(|e| anyhow::anyhow!("reading chunks: {e}"))?;
     let pairs: Vec<(String, String)> = bodies.iter().flat_map(|b| book::find_acronyms(b)).collect();
     report.acronyms = documents::rebuild_acronyms(pool, &pairs).await.map_err(|e| anyhow::anyhow!("acronyms: {e}"))?;
+    report.words = documents::rebuild_words(pool).await.map_err(|e| anyhow::anyhow!("vocabulary: {e}"))?;
     bar.finish_and_clear();
     Ok(report)
 }

@@ -318,3 +318,42 @@ async fn the_query_log_enforces_its_ranges(pool: PgPool) {
     assert!(insert(5, None, 1.5).await.is_err(), "relevance is in [0, 1]");
     assert!(insert(5, None, -0.1).await.is_err());
 }
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn misspelled_questions_find_the_book_words_they_meant(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let g = app.guest().await;
+    let r = g.ask(None, "how does a kalman fitler do sensr fushion").await;
+    assert_eq!(r["answer"]["refused"], false, "{r}");
+    assert_eq!(r["answer"]["citations"][0]["section"], "Sensor Fusion", "{r}");
+
+    // Words the book lacks that are one slip from a book word, but not plausibly a slip of it,
+    // are left alone, so an off-topic question stays refused.
+    for q in ["When was the Eiffel Tower built?", "How do I bake sourdough bread?"] {
+        let r = g.ask(None, q).await;
+        assert_eq!(r["answer"]["refused"], true, "{q}: {r}");
+    }
+    let fixes = bookchat::server::answer::retrieve::corrections(&pool, "tower bread crashes sensr").await.unwrap();
+    assert_eq!(fixes, vec![("sensr".to_owned(), "sensor".to_owned())]);
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn the_vocabulary_follows_the_book_on_every_ingest(pool: PgPool) {
+    let dir = std::env::temp_dir().join(format!("bookchat-vocab-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.md"), "# Rotations\n\n## Quaternions\n\nA quaternion represents an orientation without gimbal lock.\n").unwrap();
+    bookchat::server::ingest::ingest_dir(&pool, &dir, true, false).await.unwrap();
+    let fix = |q: &'static str| {
+        let pool = pool.clone();
+        async move { bookchat::server::answer::retrieve::corrections(&pool, q).await.unwrap() }
+    };
+    assert_eq!(fix("what is a quaternoin").await, vec![("quaternoin".to_owned(), "quaternion".to_owned())]);
+    assert_eq!(fix("what is a manipulatr").await, vec![]);
+
+    // The page changes: the new word becomes correctable and the old one is gone.
+    std::fs::write(dir.join("a.md"), "# Arms\n\n## Manipulators\n\nA manipulator is an arm of rigid links.\n").unwrap();
+    bookchat::server::ingest::ingest_dir(&pool, &dir, true, false).await.unwrap();
+    assert_eq!(fix("what is a manipulatr").await, vec![("manipulatr".to_owned(), "manipulator".to_owned())]);
+    assert_eq!(fix("what is a quaternoin").await, vec![]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

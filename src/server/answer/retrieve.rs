@@ -85,16 +85,145 @@ pub struct Query<'a> {
     pub expand: bool,
     /// Route of the page the reader is on: its passages get a boost.
     pub prefer_route: Option<&'a str>,
+    /// Correct question words the book does not contain to a close word it does ("sensr").
+    pub correct: bool,
 }
 
 impl<'a> Query<'a> {
     pub fn new(text: &'a str) -> Self {
-        Query { text, limit: super::CANDIDATES, ranking: Ranking::Bm25, expand: true, prefer_route: None }
+        Query { text, limit: super::CANDIDATES, ranking: Ranking::Bm25, expand: true, prefer_route: None, correct: true }
     }
 }
 
 /// Boost for passages of the page the reader is on.
 const CURRENT_PAGE_BOOST: f64 = 1.3;
+
+/// Shortest question word that is corrected: shorter ones are too often a different real word
+/// one letter away ("pari" is not "part").
+const MIN_CORRECTED_LEN: usize = 5;
+
+/// Edits allowed when correcting a word of `len` characters: one for short words, two from 8.
+fn max_edits(len: usize) -> usize {
+    if len >= 8 { 2 } else { 1 }
+}
+
+/// Optimal string alignment distance (Levenshtein plus adjacent transpositions: "snesor"), with
+/// a substitution costing `substitution`.
+pub fn edit_distance_with(a: &str, b: &str, substitution: usize) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = if a[i - 1] == b[j - 1] { 0 } else { substitution };
+            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    edit_distance_with(a, b, 1)
+}
+
+/// How many typing slips turn `word` into `candidate`, if it is a plausible misspelling of it.
+/// Misspellings rarely get the first letter wrong ("tower" is not "power"), and in a short word
+/// a changed letter is as likely a different real word ("bread", "break") as a slip, so short
+/// words are corrected only for a dropped, doubled or swapped letter ("sensr", "depht").
+pub fn typo_distance(word: &str, candidate: &str) -> Option<usize> {
+    if word.chars().next() != candidate.chars().next() {
+        return None;
+    }
+    let len = word.chars().count();
+    let substitution = if len <= MIN_CORRECTED_LEN { 2 } else { 1 };
+    let d = edit_distance_with(word, candidate, substitution);
+    (d <= max_edits(len)).then_some(d)
+}
+
+/// The question's words (lower-cased runs of letters and digits), as the `simple` parser sees them.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+}
+
+/// For each question word the book never uses, the closest word it does use within the allowed
+/// edits (by edit distance, then trigram similarity, then how common it is), if any.
+pub async fn corrections(pool: &PgPool, question: &str) -> Result<Vec<(String, String)>, AppError> {
+    let mut unknown: Vec<String> = words(question)
+        .filter(|w| w.chars().count() >= MIN_CORRECTED_LEN && w.chars().all(char::is_alphabetic))
+        .map(str::to_lowercase)
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query!(
+        r#"SELECT q.w AS "word!", c.word AS "candidate!", c.ndoc AS "ndoc!", similarity(c.word, q.w) AS "sim!"
+             FROM unnest($1::text[]) AS q(w)
+             CROSS JOIN LATERAL (
+                 -- Candidates share the first letter (see typo_distance) and are at most two
+                 -- letters longer or shorter; the most similar go to the exact check.
+                 SELECT b.word, b.ndoc FROM book_words b
+                  WHERE left(b.word, 1) = left(q.w, 1)
+                    AND length(b.word) BETWEEN length(q.w) - 2 AND length(q.w) + 2
+                  ORDER BY similarity(b.word, q.w) DESC, b.ndoc DESC
+                  LIMIT 20
+             ) c
+            WHERE NOT EXISTS (SELECT 1 FROM book_words k WHERE k.word = q.w)
+              -- Another form of a word the book uses ("crashes" for "crashed") is no misspelling.
+              AND NOT EXISTS (SELECT 1 FROM chunks ch WHERE ch.tsv @@ plainto_tsquery('english', q.w))"#,
+        &unknown,
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::new();
+    for word in &unknown {
+        let best = rows
+            .iter()
+            .filter(|r| &r.word == word)
+            .filter_map(|r| typo_distance(word, &r.candidate).map(|d| (d, r)))
+            // Fewest slips, then the word the book uses most ("sensr" is "sensor", not "sense").
+            .min_by(|(da, a), (db, b)| da.cmp(db).then(b.ndoc.cmp(&a.ndoc)).then(b.sim.total_cmp(&a.sim)));
+        if let Some((_, r)) = best {
+            out.push((word.clone(), r.candidate.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// The question with corrected words put in place of the misspelled ones.
+pub fn apply_corrections(question: &str, fixes: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(question.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let lower = word.to_lowercase();
+        match fixes.iter().find(|(w, _)| *w == lower) {
+            Some((_, fixed)) => out.push_str(fixed),
+            None => out.push_str(word),
+        }
+        word.clear();
+    };
+    for c in question.chars() {
+        if c.is_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
 
 /// Term groups for the question: each lexeme, with the acronym forms the book defines.
 async fn query_terms(pool: &PgPool, question: &str, expand: bool) -> Result<Vec<Vec<String>>, AppError> {
@@ -121,7 +250,15 @@ async fn query_terms(pool: &PgPool, question: &str, expand: bool) -> Result<Vec<
 /// Search the book. The question becomes an OR of its lexemes (natural questions almost never
 /// match with AND); candidates come from the GIN index, then `ranking` orders them.
 pub async fn retrieve(pool: &PgPool, q: Query<'_>) -> Result<Retrieval, AppError> {
-    let Query { text: question, limit, ranking, expand, prefer_route } = q;
+    let Query { text: question, limit, ranking, expand, prefer_route, correct } = q;
+    let corrected;
+    let question = if correct {
+        let fixes = corrections(pool, question).await?;
+        corrected = apply_corrections(question, &fixes);
+        corrected.as_str()
+    } else {
+        question
+    };
     let terms = query_terms(pool, question, expand).await?;
     let mut query_lexemes: Vec<String> = terms.iter().flatten().cloned().collect();
     query_lexemes.sort();
@@ -212,4 +349,49 @@ pub async fn retrieve(pool: &PgPool, q: Query<'_>) -> Result<Retrieval, AppError
         .collect();
     passages.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk_id.cmp(&b.chunk_id)));
     Ok(Retrieval { terms, passages })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrections_replace_whole_words_keeping_the_rest() {
+        let fixes = vec![("sensr".to_owned(), "sensor".to_owned()), ("fusoin".to_owned(), "fusion".to_owned())];
+        assert_eq!(apply_corrections("What is Sensr fusoin? (sensrs)", &fixes), "What is sensor fusion? (sensrs)");
+        assert_eq!(apply_corrections("nothing to fix", &fixes), "nothing to fix");
+        assert_eq!(apply_corrections("", &fixes), "");
+    }
+
+    #[test]
+    fn edit_distance_counts_insertions_deletions_substitutions_and_swaps() {
+        assert_eq!(edit_distance("sensor", "sensor"), 0);
+        assert_eq!(edit_distance("sensr", "sensor"), 1);
+        assert_eq!(edit_distance("lokomot", "locomot"), 1);
+        assert_eq!(edit_distance("snesor", "sensor"), 1);
+        assert_eq!(edit_distance("franc", "frame"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("gyroscop", "gyroscopé"), 1);
+    }
+
+    #[test]
+    fn plausible_misspellings_only() {
+        assert_eq!(typo_distance("sensr", "sensor"), Some(1));
+        assert_eq!(typo_distance("depht", "depth"), Some(1));
+        assert_eq!(typo_distance("sterio", "stereo"), Some(1));
+        assert_eq!(typo_distance("reinforcment", "reinforcement"), Some(1));
+        assert_eq!(typo_distance("measurmnets", "measurements"), Some(2));
+        // A different first letter, or a changed letter in a short word: another real word.
+        assert_eq!(typo_distance("tower", "power"), None);
+        assert_eq!(typo_distance("bread", "break"), None);
+        assert_eq!(typo_distance("taxes", "takes"), None);
+        assert_eq!(typo_distance("kinematics", "dynamics"), None);
+    }
+
+    #[test]
+    fn short_words_allow_one_edit_long_words_two() {
+        assert_eq!(max_edits(5), 1);
+        assert_eq!(max_edits(7), 1);
+        assert_eq!(max_edits(8), 2);
+    }
 }

@@ -151,6 +151,12 @@ pub async fn rebuild_acronyms(pool: &PgPool, pairs: &[(String, String)]) -> Resu
     Ok(n)
 }
 
+/// Replace the book's vocabulary (what misspelled question words are corrected to) with the
+/// words of its chunks now. Returns the number of distinct words.
+pub async fn rebuild_words(pool: &PgPool) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar!(r#"SELECT rebuild_book_words() AS "n!""#).fetch_one(pool).await?)
+}
+
 /// Every chunk's text (acronym discovery runs over the whole book).
 pub async fn all_bodies(pool: &PgPool) -> Result<Vec<String>, AppError> {
     Ok(sqlx::query_scalar!("SELECT body FROM chunks ORDER BY id").fetch_all(pool).await?)
