@@ -5,6 +5,7 @@
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
 ensure_db
+ensure_model
 OUT="$ROOT/target/bench"; mkdir -p "$OUT"
 PORT=${BENCH_PORT:-3500}
 URL="http://127.0.0.1:$PORT"

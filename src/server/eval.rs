@@ -1,172 +1,364 @@
-//! `bookchat eval`: how well retrieval finds the section that answers a question, how well the
-//! refusal threshold separates covered from uncovered questions, and how fast the offline
-//! answerer is. Prints Markdown tables.
+//! `bookchat eval --book DIR --questions F --offtopic F`: how BookChat does on a real book.
+//! Questions come in the development book's format (`question`, the `source` page and `heading`
+//! of the answering section, `answer_contains` phrases); off-topic questions should be refused.
+//! Prints Markdown tables: retrieval by section (and page), the answer's own citations, key
+//! phrases in the answer, refusals, answer time, ingest time cold and warm; with `--scale N`,
+//! answer time on the book loaded N times under different routes. Per-question details go to
+//! `--details FILE`.
 
 use super::answer::compose;
-use super::answer::retrieve::{self, Query, Ranking, Retrieval};
-use anyhow::Context;
+use super::answer::index::BookIndex;
+use super::answer::retrieve::{self, Fusion, Library, Query, Ranking, Retrieval};
+use super::book::embed::Embedder;
+use super::book::ingest;
+use anyhow::{bail, Context};
 use serde::Deserialize;
 use sqlx::PgPool;
-use std::path::Path;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
-#[derive(Deserialize)]
-struct EvalSet {
-    questions: Vec<EvalQuestion>,
-    off_topic: Vec<String>,
-    /// On-topic questions with misspellings.
+#[derive(Debug, Deserialize)]
+struct OnTopic {
     #[serde(default)]
-    typos: Vec<EvalQuestion>,
+    id: String,
+    question: String,
+    /// The answering page, relative to the questions file's folder.
+    source: String,
+    /// The exact text of the answering section's heading.
+    heading: String,
+    #[serde(default)]
+    answer_contains: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct EvalQuestion {
-    q: String,
-    /// `route#anchor` of the answering section.
-    expect: String,
+#[derive(Debug, Deserialize)]
+struct OffTopic {
+    #[serde(default)]
+    id: String,
+    question: String,
 }
 
+pub struct EvalArgs {
+    pub book: PathBuf,
+    pub questions: PathBuf,
+    pub offtopic: Option<PathBuf>,
+    pub latency_rounds: usize,
+    pub scale: usize,
+    pub details: Option<PathBuf>,
+}
+
+/// One ranking configuration compared in the retrieval table.
 struct Config {
-    name: &'static str,
+    name: String,
     ranking: Ranking,
-    expand: bool,
-    correct: bool,
+    demote: bool,
+    fusion: Fusion,
 }
 
-const CONFIGS: [Config; 4] = [
-    Config { name: "ts_rank_cd, OR of lexemes", ranking: Ranking::TsRankCd, expand: false, correct: false },
-    Config { name: "BM25 (Postgres term statistics)", ranking: Ranking::Bm25, expand: false, correct: false },
-    Config { name: "BM25 + book acronyms", ranking: Ranking::Bm25, expand: true, correct: false },
-    Config { name: "BM25 + acronyms + misspelling correction", ranking: Ranking::Bm25, expand: true, correct: true },
-];
-
-fn rank_of(r: &Retrieval, expect: &str) -> Option<usize> {
-    r.passages.iter().position(|p| format!("{}#{}", p.route, p.anchor) == expect).map(|i| i + 1)
+fn configs() -> Vec<Config> {
+    let c = |name: &str, ranking, demote, fusion| Config { name: name.to_owned(), ranking, demote, fusion };
+    let mut v = vec![
+        c("BM25 (heading, path, body)", Ranking::Lexical, false, retrieve::FUSION),
+        c("BM25 + summary-like sections demoted", Ranking::Lexical, true, retrieve::FUSION),
+        c("dense only (all-MiniLM-L6-v2)", Ranking::Dense, true, retrieve::FUSION),
+    ];
+    for w in [0.5, 1.0, 1.5] {
+        v.push(c(&format!("hybrid, reciprocal-rank fusion, dense weight {w}"), Ranking::Hybrid, true, Fusion::Rrf { dense_weight: w }));
+    }
+    for (w, cov) in [(0.5, 0.0), (0.3, 0.0), (0.3, 0.2), (0.3, 0.4), (0.4, 0.4), (0.3, 0.6)] {
+        v.push(c(
+            &format!("hybrid, normalised scores, BM25 weight {w}, coverage {cov}"),
+            Ranking::Hybrid,
+            true,
+            Fusion::Linear { lexical_weight: w, coverage_weight: cov },
+        ));
+    }
+    v
 }
 
-pub async fn run(pool: &PgPool, questions: &Path, latency_rounds: usize) -> anyhow::Result<()> {
-    let set: EvalSet = serde_json::from_str(&std::fs::read_to_string(questions).with_context(|| format!("reading {}", questions.display()))?)
-        .context("parsing the evaluation set")?;
-    let n = set.questions.len() as f64;
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Whitespace- and case-insensitive containment, as the question files specify.
+fn normalise(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// What a reader sees of an answer: its Markdown rendered, as text.
+fn rendered_text(md: &str) -> String {
+    use pulldown_cmark::{Event, Parser};
+    let mut out = String::new();
+    for e in Parser::new_ext(md, pulldown_cmark::Options::ENABLE_TABLES) {
+        match e {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak | Event::End(_) => out.push(' '),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn contains_phrase(answer_md: &str, phrase: &str) -> bool {
+    let p = normalise(phrase);
+    normalise(answer_md).contains(&p) || normalise(&rendered_text(answer_md)).contains(&p)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+pub async fn run(pool: &PgPool, embedder: Option<Arc<Embedder>>, args: &EvalArgs) -> anyhow::Result<()> {
+    let questions: Vec<OnTopic> = read_json(&args.questions)?;
+    let offtopic: Vec<OffTopic> = match &args.offtopic {
+        Some(p) => read_json(p)?,
+        None => Vec::new(),
+    };
+    if questions.is_empty() {
+        bail!("{} has no questions", args.questions.display());
+    }
+    let book = args.book.canonicalize().with_context(|| format!("book folder {}", args.book.display()))?;
+    let qdir = args.questions.parent().unwrap_or(Path::new(".")).to_owned();
+
+    // Ingest twice: the first from this (fresh) database is cold, the second is the unchanged
+    // book again.
+    let t0 = Instant::now();
+    let cold = ingest::ingest_dir(pool, &book, true, false, embedder.as_ref()).await?;
+    let cold_secs = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let warm = ingest::ingest_dir(pool, &book, true, false, embedder.as_ref()).await?;
+    let warm_secs = t1.elapsed().as_secs_f64();
+    let library = Library::new(embedder.clone());
+    let index = library.index(pool).await?;
+
+    // Each question's answering section in the index.
+    let mut gold = Vec::new();
+    for q in &questions {
+        let path = qdir.join(&q.source);
+        let path = path.canonicalize().with_context(|| format!("question {}: source {}", q.id, q.source))?;
+        let rel = path
+            .strip_prefix(&book)
+            .map_err(|_| anyhow::anyhow!("question {}: {} is not inside the book folder {}", q.id, q.source, book.display()))?
+            .to_string_lossy()
+            .replace('\\', "/");
+        let found = index.sections.iter().position(|s| s.source_path == rel && s.heading.trim() == q.heading.trim());
+        match found {
+            Some(i) => gold.push(span(&index, i)),
+            None => bail!("question {}: no section {:?} on page {rel}", q.id, q.heading),
+        }
+    }
+
     println!(
-        "## Retrieval ({} questions with a known answering section, {} off-topic, {} misspelled)\n",
-        set.questions.len(),
-        set.off_topic.len(),
-        set.typos.len()
+        "# Evaluation: {} ({} pages, {} sections; {} questions, {} off-topic; model: {})\n",
+        args.book.display(),
+        cold.files,
+        index.sections.len(),
+        questions.len(),
+        offtopic.len(),
+        embedder.as_ref().map(|e| e.id()).unwrap_or("none — BM25 only")
     );
-    println!("| ranking | hit@1 | hit@3 | MRR | off-topic refused | on-topic refused | misspelled: hit@3 | misspelled: refused |");
-    println!("|---|---|---|---|---|---|---|---|");
-    let mut last: Vec<(Retrieval, Option<usize>)> = Vec::new();
-    let mut last_off: Vec<Retrieval> = Vec::new();
-    for c in &CONFIGS {
-        let mut hit1 = 0.0;
-        let mut hit3 = 0.0;
-        let mut mrr = 0.0;
-        let mut on = Vec::new();
-        for q in &set.questions {
-            let r = retrieve::retrieve(pool, Query { ranking: c.ranking, expand: c.expand, correct: c.correct, ..Query::new(&q.q) }).await?;
-            let rank = rank_of(&r, &q.expect);
-            if rank == Some(1) {
-                hit1 += 1.0;
-            }
-            if rank.is_some_and(|k| k <= 3) {
-                hit3 += 1.0;
-            }
-            mrr += rank.map(|k| 1.0 / k as f64).unwrap_or(0.0);
-            on.push((r, rank));
-        }
-        let mut off = Vec::new();
-        for q in &set.off_topic {
-            off.push(retrieve::retrieve(pool, Query { ranking: c.ranking, expand: c.expand, correct: c.correct, ..Query::new(q) }).await?);
-        }
-        let refused = |r: &Retrieval| compose::select_passages(r, compose::MIN_COVERAGE).is_empty();
-        let (mut typo_hit3, mut typo_refused) = (0.0, 0.0);
-        for q in &set.typos {
-            let r = retrieve::retrieve(pool, Query { ranking: c.ranking, expand: c.expand, correct: c.correct, ..Query::new(&q.q) }).await?;
-            if rank_of(&r, &q.expect).is_some_and(|k| k <= 3) {
-                typo_hit3 += 1.0;
-            }
-            if refused(&r) {
-                typo_refused += 1.0;
-            }
-        }
-        let nt = set.typos.len().max(1) as f64;
-        let off_refused = off.iter().filter(|r| refused(r)).count() as f64 / off.len().max(1) as f64;
-        let on_refused = on.iter().filter(|(r, _)| refused(r)).count() as f64 / n;
-        println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            c.name,
-            hit1 / n,
-            hit3 / n,
-            mrr / n,
-            off_refused,
-            on_refused,
-            typo_hit3 / nt,
-            typo_refused / nt
-        );
-        last = on;
-        last_off = off;
-    }
-
-    // Every correction made, so a wrong one (a real word the book lacks, turned into a book
-    // word) is visible.
-    println!("\n## Misspelling corrections made (all sets)\n");
-    let all = set.questions.iter().chain(&set.typos).map(|q| q.q.as_str()).chain(set.off_topic.iter().map(String::as_str));
-    for q in all {
-        let fixes = retrieve::corrections(pool, q).await?;
-        if !fixes.is_empty() {
-            let list: Vec<String> = fixes.iter().map(|(w, f)| format!("{w} → {f}")).collect();
-            println!("- {q}: {}", list.join(", "));
-        }
-    }
-
-    println!("\n## Refusal threshold (minimum share of the question's terms in the best passage; last ranking)\n");
-    println!("| min coverage | answered with the right section in top 3 | on-topic refused | off-topic refused | correct decisions |");
+    println!("## Retrieval (rank of the answering section)\n");
+    println!("| ranking | hit@1 | hit@3 | MRR | page hit@3 |");
     println!("|---|---|---|---|---|");
-    let mut best = (0.0, 0.0);
-    for step in 4..=16 {
-        let t = step as f32 * 0.05;
-        let answered_right = last
-            .iter()
-            .filter(|(r, rank)| !compose::select_passages(r, t).is_empty() && rank.is_some_and(|k| k <= 3))
-            .count();
-        let on_refused = last.iter().filter(|(r, _)| compose::select_passages(r, t).is_empty()).count();
-        let off_refused = last_off.iter().filter(|r| compose::select_passages(r, t).is_empty()).count();
-        let correct = (answered_right + off_refused) as f64 / (last.len() + last_off.len()) as f64;
-        if correct > best.1 {
-            best = (t as f64, correct);
+    let n = questions.len() as f64;
+    for c in configs().iter().filter(|c| embedder.is_some() || c.ranking == Ranking::Lexical) {
+        let (mut h1, mut h3, mut mrr, mut page3) = (0.0, 0.0, 0.0, 0.0);
+        for (q, g) in questions.iter().zip(&gold) {
+            let r = retrieve::rank(
+                &index,
+                embedder.as_deref(),
+                &Query { ranking: c.ranking, demote_overviews: c.demote, fusion: c.fusion, ..Query::new(&q.question) },
+            );
+            let rank = r.hits.iter().position(|h| g.contains(&h.section)).map(|p| p + 1);
+            h1 += f64::from(rank == Some(1));
+            h3 += f64::from(rank.is_some_and(|k| k <= 3));
+            mrr += rank.map(|k| 1.0 / k as f64).unwrap_or(0.0);
+            let gold_route = &index.sections[g[0]].route;
+            page3 += f64::from(r.hits.iter().take(3).any(|h| &index.sections[h.section].route == gold_route));
         }
-        println!(
-            "| {:.2}{} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            t,
-            if (t - compose::MIN_COVERAGE).abs() < 1e-3 { " (used)" } else { "" },
-            answered_right as f64 / n,
-            on_refused as f64 / n,
-            off_refused as f64 / last_off.len().max(1) as f64,
-            correct
+        let used = if c.ranking == Ranking::Hybrid && c.fusion == retrieve::FUSION { " (used)" } else { "" };
+        println!("| {}{used} | {:.2} | {:.2} | {:.2} | {:.2} |", c.name, h1 / n, h3 / n, mrr / n, page3 / n);
+    }
+
+    // Answers, as the offline answerer gives them.
+    let mut details = String::new();
+    let (mut cited3, mut phrases_all, mut phrases_each, mut phrase_total, mut on_refused) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let url = |route: &str, anchor: &str| if anchor.is_empty() { route.to_owned() } else { format!("{route}#{anchor}") };
+    for (q, g) in questions.iter().zip(&gold) {
+        let r = retrieve::rank(&index, embedder.as_deref(), &Query::new(&q.question));
+        let a = compose::compose(&r, url);
+        let g_urls: Vec<String> = g.iter().map(|&i| url(&index.sections[i].route, &index.sections[i].anchor)).collect();
+        let cited = a.citations.iter().take(3).any(|c| g_urls.contains(&c.url));
+        cited3 += f64::from(cited);
+        on_refused += f64::from(a.refused);
+        let found: Vec<bool> = q.answer_contains.iter().map(|p| contains_phrase(&a.markdown, p)).collect();
+        phrases_all += f64::from(!found.is_empty() && found.iter().all(|f| *f));
+        phrases_each += found.iter().filter(|f| **f).count() as f64;
+        phrase_total += found.len() as f64;
+        let rank = r.hits.iter().position(|h| g.contains(&h.section)).map(|p| p + 1);
+        let _ = writeln!(
+            details,
+            "### {} {}\n\ngold: {} (rank {:?}) · cited: {} · phrases: {:?} · refused: {} · foreign: {:?} · corrections: {:?}\n\ntop: {}\n\n{}\n",
+            q.id,
+            q.question,
+            index.sections[g[0]].label(),
+            rank,
+            cited,
+            found,
+            a.refused,
+            foreign(&r, embedder.as_deref()),
+            r.terms.corrections,
+            hits_summary(&r),
+            a.markdown
         );
     }
-    println!("\nBest threshold on this set: {:.2} ({:.2} correct decisions).", best.0, best.1);
-
-    if latency_rounds > 0 {
-        let mut times = Vec::new();
-        for _ in 0..latency_rounds {
-            for q in set.questions.iter().map(|q| q.q.as_str()).chain(set.off_topic.iter().map(String::as_str)) {
-                let t0 = Instant::now();
-                let r = retrieve::retrieve(pool, Query::new(q)).await?;
-                let _ = compose::compose(&r, |route, anchor| format!("{route}#{anchor}"));
-                times.push(t0.elapsed().as_secs_f64() * 1000.0);
-            }
-        }
-        times.sort_by(f64::total_cmp);
-        let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
-        println!(
-            "\n## Offline answerer latency (retrieve + compose, {} answers)\n\np50 {:.1} ms · p95 {:.1} ms · max {:.1} ms",
-            times.len(),
-            pct(0.5),
-            pct(0.95),
-            pct(1.0)
+    let mut off_refused = 0.0;
+    for q in &offtopic {
+        let r = retrieve::rank(&index, embedder.as_deref(), &Query::new(&q.question));
+        let a = compose::compose(&r, url);
+        off_refused += f64::from(a.refused);
+        let _ = writeln!(
+            details,
+            "### {} (off-topic) {}\n\nrefused: {} · foreign: {:?} · corrections: {:?}\n\ntop: {}\n",
+            q.id,
+            q.question,
+            a.refused,
+            foreign(&r, embedder.as_deref()),
+            r.terms.corrections,
+            hits_summary(&r)
         );
+    }
+    let with_phrases = questions.iter().filter(|q| !q.answer_contains.is_empty()).count().max(1) as f64;
+    println!("\n## Answers (offline answerer: whole blocks of the best sections)\n");
+    println!("| cited hit@3 | key phrases in the answer (all / each) | off-topic refused | on-topic refused |");
+    println!("|---|---|---|---|");
+    println!(
+        "| {:.2} | {:.2} / {:.2} | {} | {:.2} |",
+        cited3 / n,
+        phrases_all / with_phrases,
+        if phrase_total > 0.0 { phrases_each / phrase_total } else { 0.0 },
+        if offtopic.is_empty() { "—".to_owned() } else { format!("{:.2}", off_refused / offtopic.len() as f64) },
+        on_refused / n
+    );
+
+    println!("\n## Time (this machine, {} build)\n", if cfg!(debug_assertions) { "debug" } else { "release" });
+    println!("| what | value |");
+    println!("|---|---|");
+    println!(
+        "| ingest, cold (fresh database: parse, embed {} texts, store) | {:.1} s |",
+        cold.embedded, cold_secs
+    );
+    println!("| ingest, warm (unchanged book: {} of {} pages skipped) | {:.2} s |", warm.unchanged, warm.files, warm_secs);
+    let all_questions: Vec<&str> = questions.iter().map(|q| q.question.as_str()).chain(offtopic.iter().map(|q| q.question.as_str())).collect();
+    if args.latency_rounds > 0 {
+        let (p50, p95) = latency(&index, embedder.as_deref(), &all_questions, args.latency_rounds);
+        println!(
+            "| answer time (retrieve + compose, question embedding included), {} sections | p50 {:.1} ms · p95 {:.1} ms |",
+            index.sections.len(),
+            p50,
+            p95
+        );
+    }
+    if args.scale > 1 && args.latency_rounds > 0 {
+        let copies = scaled_copy(&book, args.scale)?;
+        let t = Instant::now();
+        ingest::ingest_dir(pool, &copies, true, false, embedder.as_ref()).await?;
+        let secs = t.elapsed().as_secs_f64();
+        let big = library.index(pool).await?;
+        let (p50, p95) = latency(&big, embedder.as_deref(), &all_questions, args.latency_rounds);
+        println!(
+            "| answer time on the book loaded {}× under different routes, {} sections (ingested in {:.1} s from the cache) | p50 {:.1} ms · p95 {:.1} ms |",
+            args.scale,
+            big.sections.len(),
+            secs,
+            p50,
+            p95
+        );
+        let _ = std::fs::remove_dir_all(&copies);
+    }
+    if let Some(path) = &args.details {
+        std::fs::write(path, details).with_context(|| format!("writing {}", path.display()))?;
+        println!("\nPer-question details: {}", path.display());
+    }
+    Ok(())
+}
+
+fn foreign(r: &Retrieval, e: Option<&Embedder>) -> Vec<String> {
+    r.foreign_terms
+        .iter()
+        .map(|w| format!("{w}/{}", e.map(|e| e.word_pieces(&w.to_lowercase())).unwrap_or(0)))
+        .chain(r.unknown_names.iter().map(|n| format!("name: {n}")))
+        .collect()
+}
+
+/// The answering section as the question set defines it: from its heading to the next heading
+/// of the same or a higher level, so a `##` section includes its `###` subsections.
+fn span(index: &BookIndex, gold: usize) -> Vec<usize> {
+    let g = &index.sections[gold];
+    let mut out = vec![gold];
+    for (i, s) in index.sections.iter().enumerate().skip(gold + 1) {
+        if s.source_path != g.source_path || s.level <= g.level {
+            break;
+        }
+        out.push(i);
+    }
+    out
+}
+
+fn hits_summary(r: &Retrieval) -> String {
+    r.hits
+        .iter()
+        .take(4)
+        .map(|h| format!("{} (s {:.4}, bm25 {:.1}, cos {:.2}, cov {:.2})", r.section(h).label(), h.score, h.lexical, h.dense, h.coverage))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// p50 and p95 of retrieve + compose over every question, `rounds` times, with the question
+/// embedding computed each time (the question cache is emptied before each round).
+fn latency(index: &Arc<BookIndex>, embedder: Option<&Embedder>, questions: &[&str], rounds: usize) -> (f64, f64) {
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        if let Some(e) = embedder {
+            e.clear_cache();
+        }
+        for q in questions {
+            let t = Instant::now();
+            let r = retrieve::rank(index, embedder, &Query::new(q));
+            let _ = compose::compose(&r, |route, anchor| format!("{route}#{anchor}"));
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    (percentile(&times, 0.5), percentile(&times, 0.95))
+}
+
+/// The book copied `n` times into one folder (`copy-01/…`): n times the sections, each copy
+/// under its own routes.
+fn scaled_copy(book: &Path, n: usize) -> anyhow::Result<PathBuf> {
+    let dest = std::env::temp_dir().join(format!("bookchat-eval-scale-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dest);
+    for i in 1..=n {
+        copy_dir(book, &dest.join(format!("copy-{i:02}")))?;
+    }
+    Ok(dest)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
     }
     Ok(())
 }

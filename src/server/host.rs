@@ -2,7 +2,6 @@
 //! article, light/dark toggle on `html[data-theme]`), embedding BookChat with its one script
 //! tag exactly as a real host would. Citation links point here when no site base URL is set.
 
-use super::book;
 use super::db::documents;
 use super::render;
 use super::state::AppState;
@@ -65,17 +64,16 @@ pub async fn doc_page(State(site): State<HostSite>, Path(path): Path<String>) ->
 }
 
 async fn render_route(site: &HostSite, route: &str) -> Response {
-    let (doc, docs) = match tokio::try_join!(documents::by_route(&site.app.pool, route), documents::list(&site.app.pool)) {
+    let (doc, docs) = match tokio::try_join!(documents::page_by_route(&site.app.pool, route), documents::list(&site.app.pool)) {
         Ok(v) => v,
         Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "The book is temporarily unavailable.").into_response(),
     };
-    let Some(doc) = doc else {
+    let Some((title, sections)) = doc else {
         return (StatusCode::NOT_FOUND, Html(page(site, "Not found", "<h1>Page not found</h1>", &docs, route).0))
             .into_response();
     };
-    let (_, body) = book::split_front_matter(&doc.content);
-    let html = render::book_page_html(&book::strip_mdx(body));
-    page(site, &doc.title, &html, &docs, route).into_response()
+    let html = render::book_page_html(&sections);
+    page(site, &title, &html, &docs, route).into_response()
 }
 
 fn page(site: &HostSite, title: &str, article: &str, docs: &[documents::DocListing], current: &str) -> Html<String> {

@@ -11,7 +11,6 @@ pub mod db;
 pub mod eval;
 pub mod host;
 pub mod identity;
-pub mod ingest;
 pub mod limits;
 pub mod privacy;
 pub mod render;

@@ -1,13 +1,11 @@
 //! Markdown to HTML, always through a real sanitiser (ammonia) before it reaches a browser.
 
-use pulldown_cmark::{html, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
-use std::collections::HashMap;
+use pulldown_cmark::{html, Options, Parser};
 
 /// Built once: the policy is fixed, and building it per call costs more than cleaning a message.
 static SANITISER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
     let mut b = ammonia::Builder::default();
-    b.add_generic_attributes(["id"])
-        .link_rel(Some("noopener noreferrer nofollow"))
+    b.link_rel(Some("noopener noreferrer nofollow"))
         .set_tag_attribute_value("a", "target", "_blank")
         .url_schemes(["http", "https", "mailto"].into_iter().collect());
     b
@@ -29,78 +27,26 @@ pub fn markdown_to_safe_html(md: &str) -> String {
     sanitiser().clean(&out).to_string()
 }
 
-/// GitHub/Docusaurus heading slugs: lower-case, punctuation dropped, each space a hyphen;
-/// repeated slugs get `-1`, `-2`… suffixes.
-#[derive(Default)]
-pub struct Slugger {
-    seen: HashMap<String, usize>,
+/// A book page for the demo site, from the same sections citations point at: each heading
+/// carries the anchor its citations use (the page top is the `h1`), each body is sanitised.
+pub fn book_page_html(sections: &[crate::server::db::documents::PageSection]) -> String {
+    let mut out = String::new();
+    for s in sections {
+        let level = s.level.clamp(1, 3);
+        let heading = html_escape(&s.heading);
+        if level <= 1 || s.anchor.is_empty() {
+            out.push_str(&format!("<h{level}>{heading}</h{level}>\n"));
+        } else {
+            out.push_str(&format!("<h{level} id=\"{}\">{heading}</h{level}>\n", html_escape(&s.anchor)));
+        }
+        let md = s.blocks.iter().map(|b| b.md.as_str()).collect::<Vec<_>>().join("\n\n");
+        out.push_str(&markdown_to_safe_html(&md));
+    }
+    out
 }
 
-impl Slugger {
-    pub fn slug(&mut self, text: &str) -> String {
-        let base: String = text
-            .trim()
-            .chars()
-            .filter_map(|c| {
-                if c.is_alphanumeric() || c == '-' || c == '_' {
-                    Some(c.to_lowercase().collect::<String>())
-                } else if c == ' ' {
-                    Some("-".to_owned())
-                } else {
-                    None
-                }
-            })
-            .collect();
-        let mut slug = base.clone();
-        let n = self.seen.entry(base.clone()).or_insert(0);
-        if *n > 0 {
-            slug = format!("{base}-{n}");
-        }
-        *n += 1;
-        // A generated "x-1" must not collide with a later literal heading "x-1".
-        if slug != base {
-            *self.seen.entry(slug.clone()).or_insert(0) += 1;
-        }
-        slug
-    }
-}
-
-/// Render a book page with Docusaurus-compatible heading anchors, so citation links land on the
-/// section they cite. `{#custom-id}` after a heading wins over the generated slug.
-pub fn book_page_html(md: &str) -> String {
-    let mut slugger = Slugger::default();
-    let mut events: Vec<Event> = Vec::new();
-    let mut heading: Option<(HeadingLevel, Option<CowStr>, Vec<Event>)> = None;
-    for ev in Parser::new_ext(md, cmark_options()) {
-        match ev {
-            Event::Start(Tag::Heading { level, id, .. }) => heading = Some((level, id, Vec::new())),
-            Event::End(TagEnd::Heading(_)) => {
-                if let Some((level, id, inner)) = heading.take() {
-                    let text: String = inner
-                        .iter()
-                        .filter_map(|e| match e {
-                            Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
-                            _ => None,
-                        })
-                        .collect();
-                    let anchor = match id {
-                        Some(id) => id.to_string(),
-                        None => slugger.slug(&text),
-                    };
-                    events.push(Event::Html(format!("<{level} id=\"{anchor}\">").into()));
-                    events.extend(inner);
-                    events.push(Event::Html(format!("</{level}>").into()));
-                }
-            }
-            other => match heading.as_mut() {
-                Some((_, _, inner)) => inner.push(other),
-                None => events.push(other),
-            },
-        }
-    }
-    let mut out = String::with_capacity(md.len() * 2);
-    html::push_html(&mut out, events.into_iter());
-    sanitiser().clean(&out).to_string()
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 #[cfg(test)]
@@ -126,19 +72,19 @@ mod tests {
     }
 
     #[test]
-    fn slugs_match_github_slugger() {
-        let mut s = Slugger::default();
-        assert_eq!(s.slug("The DDS Foundation"), "the-dds-foundation");
-        assert_eq!(s.slug("What's new in ROS 2?"), "whats-new-in-ros-2");
-        assert_eq!(s.slug("The DDS Foundation"), "the-dds-foundation-1");
-        assert_eq!(s.slug("A - B"), "a---b");
-        assert_eq!(s.slug("Zero-Moment Point (ZMP)"), "zero-moment-point-zmp");
-    }
-
-    #[test]
-    fn book_pages_get_heading_anchors() {
-        let html = book_page_html("# Title\n\n## Sensors and `IMU`s\n\ntext\n\n## Custom {#my-id}\n");
-        assert!(html.contains("<h2 id=\"sensors-and-imus\">"), "{html}");
-        assert!(html.contains("<h2 id=\"my-id\">"), "{html}");
+    fn book_pages_get_heading_anchors_and_answers_get_no_ids() {
+        use crate::server::book::{Block, BlockKind};
+        use crate::server::db::documents::PageSection;
+        let para = |t: &str| Block { kind: BlockKind::Paragraph, md: t.into(), text: t.into(), head: String::new(), parts: vec![] };
+        let html = book_page_html(&[
+            PageSection { heading: "Title".into(), level: 1, anchor: String::new(), blocks: vec![para("Intro")] },
+            PageSection { heading: "Sensors & <IMU>s".into(), level: 2, anchor: "sensors--imus".into(), blocks: vec![para("text <script>x</script>")] },
+        ]);
+        assert!(html.contains("<h1>Title</h1>"), "{html}");
+        assert!(html.contains("<h2 id=\"sensors--imus\">Sensors &amp; &lt;IMU&gt;s</h2>"), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        // DOM clobbering: an answer cannot name elements.
+        let answer = markdown_to_safe_html("<a id=\"bookchat\" name=\"x\">a</a> <div id=\"y\">b</div>");
+        assert!(!answer.contains("id="), "{answer}");
     }
 }

@@ -2,6 +2,8 @@
 //! provided to axum handlers, server functions and SSR alike.
 
 use super::answer::job::Hub;
+use super::answer::retrieve::Library;
+use super::book::embed::Embedder;
 use super::config::AppConfig;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -22,6 +24,9 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     #[from_ref(skip)]
     pub limits: Arc<super::limits::Limits>,
+    /// The book's search index and the question-embedding model.
+    #[from_ref(skip)]
+    pub library: Arc<Library>,
 }
 
 impl AppState {
@@ -36,6 +41,13 @@ impl AppState {
             config: Arc::new(config),
             hub: Hub::new(),
             limits: Arc::new(limits),
+            library: Arc::new(Library::new(None)),
         }
+    }
+
+    /// Rank with dense retrieval too, questions embedded by this model.
+    pub fn with_embedder(mut self, embedder: Option<Arc<Embedder>>) -> AppState {
+        self.library = Arc::new(Library::new(embedder));
+        self
     }
 }

@@ -1,6 +1,6 @@
 //! A fake OpenAI-compatible provider on loopback, speaking the real streaming wire format
 //! (`text/event-stream`, `data: {chunk}` lines, `data: [DONE]`). What it does depends on a tag in
-//! the question: `[slow]`, `[error]`, `[ratelimit]`, `[drop]`, `[hang]`; otherwise it streams a
+//! the question: `[slow]`, `[error]`, `[busy]`, `[drop]`, `[hang]`; otherwise it streams a
 //! short cited answer quickly. Every request body is recorded for assertions.
 
 use axum::body::{Body, Bytes};
@@ -35,7 +35,7 @@ async fn completions(State(fake): State<FakeLlm>, Json(body): Json<Value>) -> Re
     if last.contains("[error]") {
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": {"message": "boom"}}))).into_response();
     }
-    if last.contains("[ratelimit]") {
+    if last.contains("[busy]") {
         return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "7")], "slow down").into_response();
     }
     if last.contains("[hang]") {

@@ -1,9 +1,28 @@
-use bookchat::server::config::{AppConfig, DbConfig, LimitsConfig, LlmConfig, RetentionConfig};
+use bookchat::server::book::embed::Embedder;
+use bookchat::server::config::{AppConfig, DbConfig, EmbedConfig, LimitsConfig, LlmConfig, RetentionConfig};
 use bookchat::server::state::AppState;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
+
+/// The sentence-embedding model, when `BOOKCHAT_EMBED_MODEL_DIR` names one (as `scripts/test`
+/// does): loaded once per test process and shared.
+pub fn embedder() -> Option<Arc<Embedder>> {
+    static MODEL: OnceLock<Option<Arc<Embedder>>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let dir = std::env::var("BOOKCHAT_EMBED_MODEL_DIR").ok().filter(|d| !d.is_empty())?;
+            Some(Arc::new(Embedder::load(std::path::Path::new(&dir)).expect("the configured embedding model loads")))
+        })
+        .clone()
+}
+
+/// Ingest a book folder as the server does (with the model when there is one).
+pub async fn ingest(pool: &PgPool, dir: &std::path::Path, prune: bool) -> bookchat::server::book::ingest::IngestReport {
+    bookchat::server::book::ingest::ingest_dir(pool, dir, prune, false, embedder().as_ref()).await.expect("ingest")
+}
 
 pub struct TestApp {
     pub base: String,
@@ -25,7 +44,7 @@ impl TestApp {
     pub async fn spawn_with(pool: PgPool, with_book: bool, tweak: impl FnOnce(&mut AppConfig)) -> TestApp {
         if with_book {
             let book = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("book/docs");
-            bookchat::server::ingest::ingest_dir(&pool, &book, false, false).await.expect("ingest sample book");
+            ingest(&pool, &book, false).await;
         }
         let mut config = AppConfig {
             db: DbConfig {
@@ -38,6 +57,7 @@ impl TestApp {
             site_base_url: "https://book.example".into(),
             book_dir: String::new(),
             llm: LlmConfig { base_url: None, api_key: None, model: "test-model".into(), timeout_secs: 5 },
+            embed: EmbedConfig::default(),
             admin_secret: None,
             identity_secret: None,
             allowed_origins: vec!["https://book.example".into()],
@@ -49,7 +69,7 @@ impl TestApp {
         };
         tweak(&mut config);
         let leptos_options = leptos::config::LeptosOptions::builder().output_name("bookchat").site_root("target/site").build();
-        let state = AppState::new(leptos_options, pool.clone(), pool.clone(), config);
+        let state = AppState::new(leptos_options, pool.clone(), pool.clone(), config).with_embedder(embedder());
         Self::serve(state).await
     }
 

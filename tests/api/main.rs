@@ -6,6 +6,7 @@ mod helpers;
 
 mod admin;
 mod answers;
+mod book;
 
 mod conversations;
 mod hardening;

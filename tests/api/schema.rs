@@ -120,7 +120,7 @@ async fn reingesting_an_unchanged_book_is_a_no_op(pool: PgPool) {
     let _app = TestApp::spawn(pool.clone()).await;
     let book = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("book/docs");
     let before: Vec<i64> = sqlx::query_scalar("SELECT id FROM chunks ORDER BY id").fetch_all(&pool).await.unwrap();
-    let r = bookchat::server::ingest::ingest_dir(&pool, &book, false, false).await.unwrap();
+    let r = crate::helpers::ingest(&pool, &book, false).await;
     assert_eq!(r.unchanged, r.files);
     assert_eq!((r.inserted, r.updated), (0, 0));
     let after: Vec<i64> = sqlx::query_scalar("SELECT id FROM chunks ORDER BY id").fetch_all(&pool).await.unwrap();

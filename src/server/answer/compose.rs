@@ -1,15 +1,30 @@
-//! The offline answerer: an extractive answer built from the book's own sentences, so it can
-//! never say something the book does not. Refuses plainly when the evidence is weak.
+//! The offline answerer: the book's own blocks, quoted whole — a list stays a list, a table a
+//! table (the rows that matter, with their header), a lead-in line keeps what it introduces —
+//! under a header naming the section they come from, with citations and a link to read the rest.
+//! It can never say something the book does not. Refuses plainly when the evidence is weak.
 
-use super::retrieve::{Passage, Retrieval};
+use super::index::{BookIndex, SectionDoc};
+use super::retrieve::{Hit, Retrieval};
+use super::text;
 use crate::model::Citation;
-use rust_stemmers::{Algorithm, Stemmer};
+use crate::server::book::{Block, BlockKind};
 use std::collections::HashSet;
 
-/// Below this share of the question's terms found in the best passage, the book is taken not to
-/// cover the question.
-pub const MIN_COVERAGE: f32 = 0.5;
-const MAX_PASSAGES: usize = 3;
+/// About this many words of quoted book text (whole blocks, so a little more or less).
+pub const WORD_BUDGET: usize = 120;
+/// Sections cited at most.
+const MAX_CITATIONS: usize = 3;
+/// Lists and tables longer than this are quoted by their matching items or rows.
+const WHOLE_PARTS: usize = 6;
+
+/// Evidence for answering, chosen on the development book (`bookchat eval`): the best
+/// section's cosine similarity to the question; without a model, the best section's share of
+/// the question's informative words.
+pub const MIN_DENSE: f32 = 0.28;
+pub const MIN_COVERAGE_LEXICAL: f32 = 0.5;
+/// A question naming something the book never names is answered only from a section this
+/// close in meaning.
+pub const MIN_DENSE_UNKNOWN_NAME: f32 = 0.75;
 
 /// A composed answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,88 +33,128 @@ pub struct Composed {
     pub citations: Vec<Citation>,
     /// True when the book does not cover the question.
     pub refused: bool,
-    /// Coverage of the question by the best passage, in [0, 1].
+    /// Coverage of the question by the best section, in [0, 1].
     pub relevance: f32,
 }
 
-/// The passages worth citing: the best one if it covers enough of the question, plus others
-/// from different sections that score at least half as well.
-pub fn select_passages<'a>(r: &'a Retrieval, min_coverage: f32) -> Vec<&'a Passage> {
-    let Some(best) = r.passages.first() else { return Vec::new() };
-    if best.coverage(&r.terms) < min_coverage {
-        return Vec::new();
+/// Does the book answer this? A section close in meaning to the question (or, without a
+/// model, one that shares most of its informative words), and no name in the question that
+/// the book never uses.
+pub fn answerable(r: &Retrieval) -> bool {
+    let Some(top) = r.top() else { return false };
+    if r.grounded {
+        return true;
     }
+    if r.terms.groups.is_empty() {
+        return false;
+    }
+    if !r.dense {
+        return r.unknown_names.is_empty() && top.coverage >= MIN_COVERAGE_LEXICAL;
+    }
+    let best_dense = r.hits.iter().map(|h| h.dense).fold(f32::MIN, f32::max);
+    if !r.unknown_names.is_empty() {
+        return best_dense >= MIN_DENSE_UNKNOWN_NAME;
+    }
+    best_dense >= MIN_DENSE
+}
+
+/// The sections worth citing, best first: distinct sections, at most three, each either the
+/// best or close to it.
+pub fn cited_hits(r: &Retrieval) -> Vec<&Hit> {
+    let Some(top) = r.top() else { return Vec::new() };
     let mut seen = HashSet::new();
-    r.passages
+    r.hits
         .iter()
-        .filter(|p| p.score >= best.score * 0.5 && p.coverage(&r.terms) >= min_coverage * 0.8)
-        .filter(|p| seen.insert((p.route.as_str(), p.anchor.as_str())))
-        .take(MAX_PASSAGES)
+        .filter(|h| h.score >= top.score * 0.5)
+        .filter(|h| {
+            let s = r.section(h);
+            seen.insert((s.route.as_str(), s.anchor.as_str()))
+        })
+        .take(MAX_CITATIONS)
         .collect()
 }
 
-/// The section name worth showing: none for a page's top (its heading is the page title).
-fn section_label(p: &Passage) -> &str {
-    if p.heading == p.doc_title {
-        ""
-    } else {
-        &p.heading
-    }
-}
-
-pub fn citation(p: &Passage, url: String) -> Citation {
+pub fn citation(s: &SectionDoc, score: f32, url: String) -> Citation {
     Citation {
-        title: p.doc_title.clone(),
-        section: section_label(p).to_owned(),
+        title: s.doc_title.clone(),
+        section: if s.level <= 1 { String::new() } else { s.heading.clone() },
         url,
-        snippet: truncate_chars(&plain_text(&p.body), 220),
-        score: p.score,
+        snippet: truncate_chars(&plain(s), 220),
+        score,
     }
 }
 
-/// Compose an answer from the retrieved passages. `url_for(route, anchor)` builds citation links.
+fn plain(s: &SectionDoc) -> String {
+    s.blocks.iter().filter(|b| b.kind != BlockKind::Code).map(|b| b.text.replace('\n', " ")).collect::<Vec<_>>().join(" ")
+}
+
+/// Compose an answer. `url_for(route, anchor)` builds citation links.
 pub fn compose(r: &Retrieval, url_for: impl Fn(&str, &str) -> String) -> Composed {
     let relevance = r.relevance();
-    let chosen = select_passages(r, MIN_COVERAGE);
-    if chosen.is_empty() {
+    if !answerable(r) {
         return refusal(r, relevance, &url_for);
     }
-    let stemmer = Stemmer::create(Algorithm::English);
-    let lexemes = r.lexemes();
-    let query: HashSet<&str> = lexemes.iter().map(String::as_str).collect();
-    let mut paragraphs = Vec::new();
-    let mut citations = Vec::new();
-    for (i, p) in chosen.iter().enumerate() {
-        let take = if i == 0 { 3 } else { 2 };
-        let sentences = best_sentences(&p.body, &query, &stemmer, take);
-        if sentences.is_empty() {
+    let cited = cited_hits(r);
+    let citations: Vec<Citation> =
+        cited.iter().map(|h| { let s = r.section(h); citation(s, h.score, url_for(&s.route, &s.anchor)) }).collect();
+    let weights = term_weights(&r.index, r);
+    let mut md = String::new();
+    let mut words = 0;
+    let mut read_more = Vec::new();
+    let mut quoted = 0;
+    let mut primary_score = 0.0;
+    for h in &cited {
+        // The best section with something to quote; a second one when the first left room and
+        // it is close.
+        if quoted > 0 && (quoted > 1 || words >= WORD_BUDGET * 2 / 3 || h.score < primary_score * 0.85) {
+            break;
+        }
+        let s = r.section(h);
+        let quote = quote_blocks(s, &weights, WORD_BUDGET.saturating_sub(words).max(40));
+        if quote.is_empty() {
             continue;
         }
-        citations.push(citation(p, url_for(&p.route, &p.anchor)));
-        let n = citations.len();
-        paragraphs.push(format!("{} [{n}]", sentences.join(" ")));
+        let n = cited.iter().position(|c| c.section == h.section).unwrap_or(0) + 1;
+        if quoted == 0 {
+            primary_score = h.score;
+        }
+        quoted += 1;
+        if !md.is_empty() {
+            md.push_str("\n\n");
+        }
+        md.push_str(&header(s, n));
+        md.push_str("\n\n");
+        md.push_str(&quote);
+        words += word_count(&quote);
+        read_more.push(format!("[{}]({})", escape_link_text(&s.label()), url_for(&s.route, &s.anchor)));
     }
-    if paragraphs.is_empty() {
+    if md.is_empty() {
         return refusal(r, relevance, &url_for);
     }
-    let lead = match section_label(chosen[0]) {
-        "" => format!("From *{}*:", chosen[0].doc_title),
-        h => format!("From *{}*, section “{}”:", chosen[0].doc_title, h),
-    };
-    Composed {
-        markdown: format!("{lead}\n\n{}", paragraphs.join("\n\n")),
-        citations,
-        refused: false,
-        relevance,
+    md.push_str(&format!("\n\nRead more: {}", read_more.join(" · ")));
+    Composed { markdown: md, citations, refused: false, relevance }
+}
+
+/// "From *Page* › **Section** [1]:" — the section the quote below is from.
+fn header(s: &SectionDoc, n: usize) -> String {
+    if s.level <= 1 {
+        format!("From *{}* [{n}]:", escape_inline(&s.doc_title))
+    } else {
+        format!("From *{}* › **{}** [{n}]:", escape_inline(&s.doc_title), escape_inline(&s.heading))
     }
+}
+
+fn escape_inline(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('*', "\\*").replace('_', "\\_").replace('[', "\\[").replace('`', "\\`")
 }
 
 fn refusal(r: &Retrieval, relevance: f32, url_for: &impl Fn(&str, &str) -> String) -> Composed {
     let mut seen = HashSet::new();
-    let related: Vec<&Passage> = r
-        .passages
+    let related: Vec<&SectionDoc> = r
+        .hits
         .iter()
-        .filter(|p| seen.insert((p.route.as_str(), p.anchor.as_str())))
+        .map(|h| r.section(h))
+        .filter(|s| seen.insert((s.route.as_str(), s.anchor.as_str())))
         .take(3)
         .collect();
     let mut md = String::from("I couldn't find an answer to that in the book, so I won't guess.");
@@ -107,112 +162,214 @@ fn refusal(r: &Retrieval, relevance: f32, url_for: &impl Fn(&str, &str) -> Strin
         md.push_str(" Try rephrasing your question with the terms the book uses.");
     } else {
         md.push_str(" These sections look closest to what you asked:\n");
-        for p in &related {
-            let label = match section_label(p) {
-                "" => p.doc_title.clone(),
-                s => format!("{} — {}", p.doc_title, s),
-            };
-            md.push_str(&format!("\n- [{}]({})", escape_link_text(&label), url_for(&p.route, &p.anchor)));
+        for s in &related {
+            md.push_str(&format!("\n- [{}]({})", escape_link_text(&s.label()), url_for(&s.route, &s.anchor)));
         }
     }
     Composed { markdown: md, citations: Vec::new(), refused: true, relevance }
 }
 
 fn escape_link_text(s: &str) -> String {
-    s.replace('[', "\\[").replace(']', "\\]")
+    s.replace('\\', "\\\\").replace('[', "\\[").replace(']', "\\]")
 }
 
-/// Prose of a Markdown section as sentences: code fences, tables, images and headings skipped,
-/// links reduced to their text.
-pub fn sentences(md: &str) -> Vec<String> {
-    let mut prose = String::new();
-    let mut in_fence = false;
-    for line in md.lines() {
-        let t = line.trim();
-        if t.starts_with("```") || t.starts_with("~~~") {
-            in_fence = !in_fence;
-            prose.push('\n');
-            continue;
-        }
-        if in_fence || t.starts_with('|') || t.starts_with("![") || t.starts_with('#') {
-            continue;
-        }
-        if t.is_empty() {
-            prose.push('\n');
-            continue;
-        }
-        let t = t.trim_start_matches(['-', '*', '>', '+']).trim_start();
-        let t = t.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start_matches(['.', ')']).trim_start();
-        prose.push_str(&strip_links(t));
-        prose.push(' ');
-    }
-    let mut out = Vec::new();
-    for para in prose.split('\n') {
-        let mut cur = String::new();
-        let chars: Vec<char> = para.chars().collect();
-        for (i, &c) in chars.iter().enumerate() {
-            cur.push(c);
-            let end = matches!(c, '.' | '?' | '!') && chars.get(i + 1).is_none_or(|n| n.is_whitespace());
-            if end {
-                push_sentence(&mut out, &cur);
-                cur.clear();
+/// How much each question stem says (its idf in this book), for scoring blocks.
+fn term_weights(idx: &BookIndex, r: &Retrieval) -> Vec<(Vec<String>, f32)> {
+    r.terms
+        .groups
+        .iter()
+        .map(|g| (g.clone(), g.iter().map(|f| idx.stem_idf(f)).fold(0.0, f32::max)))
+        .filter(|(_, w)| *w > 0.0)
+        .collect()
+}
+
+fn text_score(text: &str, weights: &[(Vec<String>, f32)]) -> f32 {
+    let stems: HashSet<String> = text::terms(text).into_iter().collect();
+    weights.iter().filter(|(g, _)| g.iter().any(|f| stems.contains(f))).map(|(_, w)| w).sum()
+}
+
+pub fn word_count(md: &str) -> usize {
+    md.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count()
+}
+
+/// A candidate piece of a section: a whole block, or some items or rows of a long one.
+#[derive(Debug)]
+struct Unit {
+    block: usize,
+    /// Part indices for a partial list or table (empty: the whole block).
+    parts: Vec<usize>,
+    score: f32,
+    words: usize,
+}
+
+/// Code longer than this many lines is not quoted (it is not an answer one reads in a chat).
+const MAX_CODE_LINES: usize = 15;
+
+fn is_lead_in(b: &Block) -> bool {
+    b.kind == BlockKind::Paragraph && b.text.trim_end().ends_with(':')
+}
+
+fn quotable_code(b: &Block) -> bool {
+    b.kind == BlockKind::Code && b.md.lines().count() <= MAX_CODE_LINES + 2
+}
+
+/// The section's best-matching blocks within about `budget` words, as Markdown, in the
+/// section's order. A short section is quoted whole. Long lists and tables contribute their
+/// matching items or rows (with the table's header); a line that introduces a list, table or
+/// code ("…the following:") comes with what it introduces, or not at all; a block is never cut.
+pub fn quote_blocks(s: &SectionDoc, weights: &[(Vec<String>, f32)], budget: usize) -> String {
+    let blocks = &s.blocks;
+    let prose_words: usize = blocks.iter().filter(|b| b.kind != BlockKind::Code).map(|b| word_count(&b.md)).sum();
+    let mut units: Vec<Unit> = Vec::new();
+    if prose_words <= budget + budget / 4 {
+        // Short enough to quote whole (long code aside).
+        for (i, b) in blocks.iter().enumerate() {
+            if b.kind != BlockKind::Code || quotable_code(b) {
+                units.push(Unit { block: i, parts: Vec::new(), score: 1.0, words: word_count(&b.md) });
             }
         }
-        push_sentence(&mut out, &cur);
+        return render(blocks, &units, &(0..units.len()).collect::<Vec<_>>());
     }
-    out
+    for (i, b) in blocks.iter().enumerate() {
+        let position = 1.0 / (1.0 + i as f32 * 0.1);
+        let long = matches!(b.kind, BlockKind::List | BlockKind::OrderedList | BlockKind::Table) && b.parts.len() > WHOLE_PARTS;
+        if long {
+            units.push(long_unit(i, b, weights, position));
+        } else {
+            let score = match b.kind {
+                // Code answers "how do I write it" questions, but it is long and not prose.
+                BlockKind::Code if quotable_code(b) => text_score(&b.text, weights) * 0.5,
+                BlockKind::Code | BlockKind::Heading => 0.0,
+                _ => text_score(&b.text, weights),
+            } * position;
+            units.push(Unit { block: i, parts: Vec::new(), score, words: word_count(&b.md) });
+        }
+    }
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by(|&a, &b| units[b].score.total_cmp(&units[a].score).then(a.cmp(&b)));
+    let nothing_matches = units.iter().all(|u| u.score <= 0.0);
+    if nothing_matches {
+        // Matched by meaning, not words: the section's opening, in order.
+        order = (0..units.len()).filter(|&u| blocks[units[u].block].kind != BlockKind::Code).collect();
+    }
+    let mut chosen: Vec<usize> = Vec::new();
+    let mut words = 0;
+    for &u in &order {
+        let unit = &units[u];
+        if !nothing_matches && unit.score <= 0.0 {
+            break;
+        }
+        if blocks[unit.block].kind == BlockKind::Code && !chosen.is_empty() {
+            continue;
+        }
+        // The unit with what must come with it: its lead-in, or what it introduces.
+        let mut group = vec![u];
+        let b = unit.block;
+        if b > 0 && is_lead_in(&blocks[b - 1]) && !is_lead_in(&blocks[b]) {
+            group.push(b - 1);
+        }
+        if is_lead_in(&blocks[b]) {
+            match units.iter().position(|x| x.block == b + 1) {
+                Some(next) if blocks[b + 1].kind != BlockKind::Code || quotable_code(&blocks[b + 1]) => group.push(next),
+                // It introduces nothing quotable: leave it out.
+                _ => continue,
+            }
+        }
+        let extra: usize = group.iter().filter(|g| !chosen.contains(g)).map(|&g| units[g].words).sum();
+        if !chosen.is_empty() && words + extra > budget + budget / 4 {
+            continue;
+        }
+        for g in group {
+            if !chosen.contains(&g) {
+                chosen.push(g);
+                words += units[g].words;
+            }
+        }
+        if words >= budget {
+            break;
+        }
+    }
+    // The `####` heading above the first quoted block says what it is about.
+    if let Some(first) = chosen.iter().map(|&u| units[u].block).min() {
+        if let Some(h) = (0..first).rev().take(3).find(|&i| blocks[i].kind == BlockKind::Heading) {
+            if let Some(u) = units.iter().position(|x| x.block == h) {
+                chosen.push(u);
+            }
+        }
+    }
+    render(blocks, &units, &chosen)
 }
 
-fn push_sentence(out: &mut Vec<String>, s: &str) {
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().filter(|c| c.is_alphabetic()).count() >= 12 {
-        out.push(s);
+/// A long list or table as a unit of its best-matching items or rows.
+fn long_unit(i: usize, b: &Block, weights: &[(Vec<String>, f32)], position: f32) -> Unit {
+    let mut scored: Vec<(usize, f32)> =
+        b.parts.iter().enumerate().map(|(j, p)| (j, text_score(&p.text, weights))).filter(|(_, sc)| *sc > 0.0).collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut parts: Vec<usize> = scored.iter().take(WHOLE_PARTS).map(|(j, _)| *j).collect();
+    if parts.is_empty() {
+        parts = (0..WHOLE_PARTS.min(b.parts.len())).collect();
     }
+    parts.sort_unstable();
+    if b.kind == BlockKind::OrderedList {
+        // Numbered steps are quoted as a run, so their numbers stay true.
+        let (lo, hi) = (parts[0], *parts.last().unwrap_or(&parts[0]));
+        parts = (lo..=hi.min(lo + WHOLE_PARTS * 2 - 1)).collect();
+    }
+    let score = scored.iter().take(2).map(|(_, sc)| sc).sum::<f32>() * position;
+    let words = parts.iter().map(|&j| word_count(&b.parts[j].md)).sum::<usize>() + word_count(&b.head);
+    Unit { block: i, parts, score, words }
 }
 
-/// `[text](url)` → `text`.
-fn strip_links(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(open) = rest.find('[') {
-        let Some(close) = rest[open..].find("](") else { break };
-        let Some(end) = rest[open + close..].find(')') else { break };
-        out.push_str(&rest[..open]);
-        out.push_str(&rest[open + 1..open + close]);
-        rest = &rest[open + close + end + 1..];
+/// The chosen units in the section's order, as Markdown; a lead-in left last (its block was
+/// not chosen) is dropped rather than left dangling.
+fn render(blocks: &[Block], units: &[Unit], chosen: &[usize]) -> String {
+    let mut picked: Vec<&Unit> = chosen.iter().map(|&u| &units[u]).collect();
+    picked.sort_by_key(|u| u.block);
+    picked.dedup_by_key(|u| u.block);
+    while picked.last().is_some_and(|u| is_lead_in(&blocks[u.block]) || blocks[u.block].kind == BlockKind::Heading) {
+        picked.pop();
     }
-    out.push_str(rest);
-    out
-}
-
-/// The `take` sentences sharing the most question terms, in their original order.
-fn best_sentences(body: &str, query: &HashSet<&str>, stemmer: &Stemmer, take: usize) -> Vec<String> {
-    let all = sentences(body);
-    let mut scored: Vec<(usize, f32)> = all
+    picked
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let stems: HashSet<String> = s
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .map(|w| stemmer.stem(&w.to_lowercase()).into_owned())
-                .collect();
-            let hits = query.iter().filter(|q| stems.contains(**q)).count() as f32;
-            // Earlier sentences usually define; prefer them on ties.
-            (i, hits - i as f32 * 0.01)
+        .filter(|u| {
+            // A lead-in is kept only when the next picked block is the one it introduces.
+            !is_lead_in(&blocks[u.block]) || picked.iter().any(|v| v.block == u.block + 1)
         })
-        .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut keep: Vec<usize> = scored.iter().filter(|(_, s)| *s > 0.0).take(take).map(|(i, _)| *i).collect();
-    if keep.is_empty() {
-        keep = (0..all.len().min(take.min(2))).collect();
-    }
-    keep.sort_unstable();
-    keep.into_iter().map(|i| all[i].clone()).collect()
+        .map(|u| if u.parts.is_empty() { blocks[u.block].md.clone() } else { partial(&blocks[u.block], &u.parts) })
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
-pub fn plain_text(md: &str) -> String {
-    sentences(md).join(" ")
+/// A section as a language model is given it: where it is, and its best blocks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptPassage {
+    pub label: String,
+    pub markdown: String,
+}
+
+/// Words of each section given to a language model (more than a quote: the model condenses).
+const PROMPT_WORDS: usize = 400;
+
+/// The cited sections' best blocks, in the order they are cited (so `[n]` in the model's answer
+/// is the n-th citation).
+pub fn prompt_passages(r: &Retrieval) -> Vec<PromptPassage> {
+    let weights = term_weights(&r.index, r);
+    cited_hits(r)
+        .into_iter()
+        .map(|h| {
+            let s = r.section(h);
+            PromptPassage { label: s.label(), markdown: quote_blocks(s, &weights, PROMPT_WORDS) }
+        })
+        .collect()
+}
+
+/// Some items of a list or rows of a table, as a list or a table.
+fn partial(b: &Block, parts: &[usize]) -> String {
+    let items: Vec<&str> = parts.iter().filter_map(|&j| b.parts.get(j)).map(|p| p.md.as_str()).collect();
+    match b.kind {
+        BlockKind::Table => format!("{}\n{}", b.head, items.join("\n")),
+        _ => items.join("\n"),
+    }
 }
 
 fn truncate_chars(s: &str, n: usize) -> String {
@@ -227,71 +384,4 @@ fn truncate_chars(s: &str, n: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn passage(heading: &str, body: &str, score: f32, lexemes: &[&str]) -> Passage {
-        let mut lexemes: Vec<String> = lexemes.iter().map(|s| s.to_string()).collect();
-        lexemes.sort();
-        Passage {
-            chunk_id: 1,
-            doc_title: "ROS 2".into(),
-            route: "/docs/ros2".into(),
-            heading: heading.into(),
-            anchor: heading.to_lowercase().replace(' ', "-"),
-            body: body.into(),
-            score,
-            lexemes,
-        }
-    }
-
-    fn url(route: &str, anchor: &str) -> String {
-        format!("https://book.example{route}#{anchor}")
-    }
-
-    #[test]
-    fn answers_with_the_sentences_that_match_and_cites_them() {
-        let r = Retrieval {
-            terms: vec![vec!["dds".into()], vec!["discoveri".into()]],
-            passages: vec![passage(
-                "Discovery",
-                "ROS 2 nodes find each other without a master. DDS discovery announces participants on the network by multicast. The weather is nice today for a walk.",
-                0.9,
-                &["dds", "discoveri", "node", "master"],
-            )],
-        };
-        let a = compose(&r, url);
-        assert!(!a.refused);
-        assert!(a.markdown.contains("DDS discovery announces participants"), "{}", a.markdown);
-        assert!(a.markdown.contains("[1]"));
-        assert_eq!(a.citations.len(), 1);
-        assert_eq!(a.citations[0].url, "https://book.example/docs/ros2#discovery");
-        assert_eq!(a.relevance, 1.0);
-    }
-
-    #[test]
-    fn refuses_when_coverage_is_weak_and_suggests_sections() {
-        let r = Retrieval {
-            terms: vec![vec!["bake".into()], vec!["bread".into()], vec!["sourdough".into()]],
-            passages: vec![passage("Bread Boards", "Prototype circuits on a breadboard before soldering them.", 0.1, &["bread"])],
-        };
-        let a = compose(&r, url);
-        assert!(a.refused);
-        assert!(a.citations.is_empty());
-        assert!(a.markdown.contains("couldn't find"));
-        assert!(a.markdown.contains("(https://book.example/docs/ros2#bread-boards)"), "{}", a.markdown);
-    }
-
-    #[test]
-    fn refuses_with_no_passages() {
-        let a = compose(&Retrieval { terms: vec![vec!["x".into()]], passages: vec![] }, url);
-        assert!(a.refused);
-        assert!(a.markdown.contains("rephrasing"));
-    }
-
-    #[test]
-    fn sentences_skip_code_and_strip_links() {
-        let s = sentences("Intro with a [link](http://x) here and more words.\n\n```\ncode. line.\n```\n\n- A bullet point sentence that is long enough.\n");
-        assert_eq!(s, vec!["Intro with a link here and more words.", "A bullet point sentence that is long enough."]);
-    }
-}
+mod tests;

@@ -4,8 +4,8 @@
 //! instance) read the partial text the generator flushes to the database.
 
 use super::llm::{self, ChatMessage, Finish, LlmError};
-use super::retrieve::{self, Passage, Query, Retrieval};
 use super::compose;
+use super::retrieve::{self, Library, Query, Retrieval};
 use crate::error::AppError;
 use crate::model::{MessageStatus, PageContext};
 use crate::server::config::AppConfig;
@@ -71,14 +71,14 @@ impl Hub {
     }
 
     /// Start generating the answer row `req.answer_id` (already stored with status streaming).
-    pub fn start(self: &Arc<Self>, pool: PgPool, config: Arc<AppConfig>, req: Request) {
+    pub fn start(self: &Arc<Self>, pool: PgPool, config: Arc<AppConfig>, library: Arc<Library>, req: Request) {
         let (tx, _) = watch::channel(Snapshot::default());
         let job = Arc::new(Job { state: tx, cancel: CancellationToken::new() });
         self.jobs().insert(req.answer_id, job.clone());
         let hub = self.clone();
         self.tracker.spawn(async move {
             let id = req.answer_id;
-            if let Err(e) = run(&hub, &pool, &config, &job, req).await {
+            if let Err(e) = run(&hub, &pool, &config, &library, &job, req).await {
                 tracing::error!(answer = id, error = %e, "answer job failed");
                 let meta = Metadata { error: Some("Something went wrong while answering. Try regenerating.".into()), ..Default::default() };
                 let content = job.state.borrow().content.clone();
@@ -181,16 +181,16 @@ struct Outcome {
     model: Option<String>,
 }
 
-async fn run(hub: &Hub, pool: &PgPool, config: &AppConfig, job: &Job, req: Request) -> Result<(), AppError> {
+async fn run(hub: &Hub, pool: &PgPool, config: &AppConfig, library: &Library, job: &Job, req: Request) -> Result<(), AppError> {
     let started = Instant::now();
     let text = retrieval_text(&req.question, &req.context);
     let prefer = req.context.url.as_deref().and_then(|u| route_of(u, &config.site_base_url));
-    let retrieval = retrieve::retrieve(pool, Query { prefer_route: prefer.as_deref(), ..Query::new(&text) }).await?;
-    let chosen: Vec<Passage> = compose::select_passages(&retrieval, compose::MIN_COVERAGE).into_iter().cloned().collect();
+    let query = Query { prefer_route: prefer.as_deref(), selection: req.context.selection.as_deref(), ..Query::new(&text) };
+    let retrieval = retrieve::retrieve(library, pool, query).await?;
     let url_for = |route: &str, anchor: &str| config.citation_url(route, anchor);
 
-    let outcome = if config.llm.base_url.is_some() && !chosen.is_empty() {
-        generate_llm(hub, pool, config, job, &req, &chosen).await?
+    let outcome = if config.llm.base_url.is_some() && compose::answerable(&retrieval) {
+        generate_llm(hub, pool, config, job, &req, &retrieval).await?
     } else {
         // Offline default (or weak evidence: refuse without spending a model call).
         let c = compose::compose(&retrieval, url_for);
@@ -222,13 +222,19 @@ async fn generate_llm(
     config: &AppConfig,
     job: &Job,
     req: &Request,
-    passages: &[Passage],
+    retrieval: &Retrieval,
 ) -> Result<Outcome, AppError> {
     let started = Instant::now();
     let history = messages::recent_turns(pool, req.conversation_id, req.question_id, HISTORY_TURNS).await?;
-    let prompt = build_prompt(passages, &history, req);
-    let citations: Vec<_> =
-        passages.iter().map(|p| compose::citation(p, config.citation_url(&p.route, &p.anchor))).collect();
+    let passages = compose::prompt_passages(retrieval);
+    let prompt = build_prompt(&passages, &history, req);
+    let citations: Vec<_> = compose::cited_hits(retrieval)
+        .into_iter()
+        .map(|h| {
+            let s = retrieval.section(h);
+            compose::citation(s, h.score, config.citation_url(&s.route, &s.anchor))
+        })
+        .collect();
     let mut content = String::new();
     let mut first_token = None;
     let mut last_flush = Instant::now();
@@ -290,9 +296,10 @@ async fn generate_llm(
     Ok(Outcome { content, status, meta, first_token, model: Some(config.llm.model.clone()) })
 }
 
-/// The messages sent to the model: instructions with the numbered passages, recent turns, then
-/// the question (with the passage the reader selected, if any).
-pub fn build_prompt(passages: &[Passage], history: &[messages::MessageRow], req: &Request) -> Vec<ChatMessage> {
+/// The messages sent to the model: instructions with the numbered passages (the same blocks
+/// the offline answer would quote, in Markdown), recent turns, then the question (with the
+/// passage the reader selected, if any).
+pub fn build_prompt(passages: &[compose::PromptPassage], history: &[messages::MessageRow], req: &Request) -> Vec<ChatMessage> {
     let mut system = String::from(
         "You are BookChat, the reading assistant of a textbook. Answer the reader's question using ONLY the \
          numbered book passages below. Cite the passages you use with their numbers in square brackets, like [1]. \
@@ -300,9 +307,7 @@ pub fn build_prompt(passages: &[Passage], history: &[messages::MessageRow], req:
          outside knowledge. Answer in the reader's language, concisely, in Markdown.\n\nBook passages:\n",
     );
     for (i, p) in passages.iter().enumerate() {
-        let section = if p.heading.is_empty() || p.heading == p.doc_title { String::new() } else { format!(" — {}", p.heading) };
-        let body: String = p.body.chars().take(2_000).collect();
-        system.push_str(&format!("\n[{}] {}{}\n{}\n", i + 1, p.doc_title, section, body));
+        system.push_str(&format!("\n[{}] {}\n{}\n", i + 1, p.label, p.markdown));
     }
     let mut out = vec![ChatMessage { role: "system", content: system }];
     for m in history {
@@ -332,12 +337,13 @@ async fn log_query(
     url_for: impl Fn(&str, &str) -> String,
 ) -> Result<(), AppError> {
     let retrieved: Vec<serde_json::Value> = r
-        .passages
+        .hits
         .iter()
-        .map(|p| {
+        .map(|h| {
+            let s = r.section(h);
             serde_json::json!({
-                "chunk_id": p.chunk_id, "title": p.doc_title, "section": p.heading,
-                "url": url_for(&p.route, &p.anchor), "score": p.score,
+                "chunk_id": s.chunk_id, "title": s.doc_title, "section": s.heading,
+                "url": url_for(&s.route, &s.anchor), "score": h.score, "bm25": h.lexical, "cosine": h.dense,
             })
         })
         .collect();
@@ -397,15 +403,9 @@ mod tests {
 
     #[test]
     fn the_prompt_carries_passages_history_and_selection() {
-        let p = Passage {
-            chunk_id: 1,
-            doc_title: "ROS 2".into(),
-            route: "/docs/ros2".into(),
-            heading: "QoS".into(),
-            anchor: "qos".into(),
-            body: "Reliability chooses between reliable and best effort.".into(),
-            score: 1.0,
-            lexemes: vec![],
+        let p = compose::PromptPassage {
+            label: "ROS 2 › QoS".into(),
+            markdown: "- **Reliability** chooses between reliable and best effort.".into(),
         };
         let req = Request {
             answer_id: 2,
@@ -417,7 +417,7 @@ mod tests {
         };
         let msgs = build_prompt(&[p], &[], &req);
         assert_eq!(msgs.len(), 2);
-        assert!(msgs[0].content.contains("[1] ROS 2 — QoS\nReliability chooses"));
+        assert!(msgs[0].content.contains("[1] ROS 2 › QoS\n- **Reliability** chooses"), "{}", msgs[0].content);
         assert!(msgs[0].content.contains("ONLY"));
         assert!(msgs[1].content.contains("\"\"\"\nbest effort\n\"\"\""));
         assert!(msgs[1].content.ends_with("What does it mean?"));

@@ -1,11 +1,14 @@
-//! Answering questions from the book: retrieve passages (`retrieve`), then either compose an
-//! extractive answer offline (`compose`) or ask an OpenAI-compatible model (`llm`), as a
+//! Answering questions from the book: find the sections that answer (`retrieve`, over the
+//! in-memory `index`, with the word analysis of `text`), then either quote them offline
+//! (`compose`) or ask an OpenAI-compatible model (`llm`), as a
 //! background job that streams, can be stopped, survives reloads and is logged (`job`).
 
 pub mod compose;
+pub mod index;
 pub mod job;
 pub mod llm;
 pub mod retrieve;
+pub mod text;
 
 /// How many passages retrieval considers before composition picks the ones to cite.
-pub const CANDIDATES: i64 = 8;
+pub const CANDIDATES: usize = 8;

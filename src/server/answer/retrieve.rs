@@ -1,354 +1,413 @@
-//! Finding the passages of the book that answer a question, with Postgres full-text search.
+//! Finding the sections that answer a question: BM25 over the in-memory index and the cosine
+//! of sentence embeddings, fused by reciprocal rank, one hit per section. The index follows the
+//! book's revision in Postgres ([`Library::index`]).
 
+use super::index::{BookIndex, QueryTerms, SectionDoc};
 use crate::error::AppError;
+use crate::server::book::embed::Embedder;
+use crate::server::db::documents;
 use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
-/// A chunk of the book with its retrieval score.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Passage {
-    pub chunk_id: i64,
-    pub doc_title: String,
-    pub route: String,
-    pub heading: String,
-    pub anchor: String,
-    pub body: String,
-    pub score: f32,
-    /// The chunk's distinct lexemes (Postgres `english` stems), for coverage and sentence picking.
-    pub lexemes: Vec<String>,
+/// The book as this instance searches it, and the model that embeds questions.
+pub struct Library {
+    embedder: Option<Arc<Embedder>>,
+    index: RwLock<Arc<BookIndex>>,
+    /// One rebuild at a time; others wait for it rather than rebuilding too.
+    rebuild: tokio::sync::Mutex<()>,
 }
 
-/// The question's terms and the best passages, best first.
-#[derive(Debug, Clone, Default)]
-pub struct Retrieval {
-    /// One group per content term of the question: the term's lexeme, plus the lexemes of its
-    /// acronym or expansion when the book defines one ("imu" ↔ "inerti", "measur", "unit").
-    pub terms: Vec<Vec<String>>,
-    pub passages: Vec<Passage>,
-}
-
-impl Retrieval {
-    /// Every lexeme searched for, deduplicated.
-    pub fn lexemes(&self) -> Vec<String> {
-        let mut all: Vec<String> = self.terms.iter().flatten().cloned().collect();
-        all.sort();
-        all.dedup();
-        all
+impl Library {
+    pub fn new(embedder: Option<Arc<Embedder>>) -> Library {
+        Library { embedder, index: RwLock::new(Arc::new(BookIndex::default())), rebuild: tokio::sync::Mutex::new(()) }
     }
 
-    /// Relevance of the answer's evidence: the best passage's coverage, in [0, 1].
-    pub fn relevance(&self) -> f32 {
-        self.passages.first().map(|p| p.coverage(&self.terms)).unwrap_or(0.0)
+    pub fn embedder(&self) -> Option<&Arc<Embedder>> {
+        self.embedder.as_ref()
     }
-}
 
-impl Passage {
-    /// Share of the question's terms that occur in this passage, in [0, 1] (a term counts when
-    /// any of its forms occurs).
-    pub fn coverage(&self, terms: &[Vec<String>]) -> f32 {
-        if terms.is_empty() {
-            return 0.0;
+    fn cached(&self) -> Arc<BookIndex> {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The index of the book as it is now: one small query for the revision, and a rebuild when
+    /// the book changed since (another instance may have re-ingested it).
+    pub async fn index(&self, pool: &PgPool) -> Result<Arc<BookIndex>, AppError> {
+        let revision = documents::revision(pool).await?;
+        let current = self.cached();
+        if current.revision == revision {
+            return Ok(current);
         }
-        let hit = terms.iter().filter(|g| g.iter().any(|q| self.lexemes.binary_search(q).is_ok())).count();
-        hit as f32 / terms.len() as f32
+        let _guard = self.rebuild.lock().await;
+        let current = self.cached();
+        if current.revision >= revision {
+            return Ok(current);
+        }
+        let model = self.embedder.as_ref().map(|e| e.id().to_owned());
+        let (revision, rows) = documents::index_rows(pool, model.as_deref()).await?;
+        let started = std::time::Instant::now();
+        let built = tokio::task::spawn_blocking(move || BookIndex::build(revision, rows)).await.map_err(|e| {
+            tracing::error!(error = %e, "building the search index failed");
+            AppError::Internal
+        })?;
+        let built = Arc::new(built);
+        tracing::info!(
+            revision,
+            sections = built.sections.len(),
+            vectors = built.has_vectors(),
+            ms = started.elapsed().as_millis() as u64,
+            "search index built"
+        );
+        *self.index.write().unwrap_or_else(|p| p.into_inner()) = built.clone();
+        Ok(built)
     }
 }
 
-/// How passages are ranked.
+/// How the lexical and the dense rankings are combined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fusion {
+    /// Reciprocal-rank fusion, the dense ranking weighted by `dense_weight`.
+    Rrf { dense_weight: f32 },
+    /// A weighted sum of the two scores, each scaled to [0, 1] over the candidates (the dense
+    /// one weighted `1 - lexical_weight`), plus `coverage_weight` × the share of the question's
+    /// informative words the section contains.
+    Linear { lexical_weight: f32, coverage_weight: f32 },
+}
+
+/// How sections are ranked (the evaluation compares them; answers use `Hybrid`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ranking {
-    /// Okapi BM25 (k1 1.2, b 0.75) from Postgres term statistics, heading terms weighted double.
-    Bm25,
-    /// Postgres `ts_rank_cd` cover density (kept as the baseline the evaluation compares to).
-    TsRankCd,
-}
-
-/// The question's distinct lexemes, stemmed and stop-worded by Postgres's `english` config.
-async fn query_lexemes(pool: &PgPool, question: &str) -> Result<Vec<String>, AppError> {
-    let mut lexemes: Vec<String> = sqlx::query_scalar!(
-        r#"SELECT lex AS "lex!" FROM unnest(tsvector_to_array(to_tsvector('english', $1))) AS lex"#,
-        question
-    )
-    .fetch_all(pool)
-    .await?;
-    lexemes.sort();
-    lexemes.dedup();
-    Ok(lexemes)
+    Lexical,
+    Dense,
+    Hybrid,
 }
 
 /// What to search for.
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'a> {
     pub text: &'a str,
-    pub limit: i64,
+    pub limit: usize,
     pub ranking: Ranking,
-    /// Expand acronyms the book defines.
-    pub expand: bool,
-    /// Route of the page the reader is on: its passages get a boost.
+    /// Route of the page the reader is on: its sections get a boost.
     pub prefer_route: Option<&'a str>,
-    /// Correct question words the book does not contain to a close word it does ("sensr").
+    /// Only sections under this folder of the book (chapter scope).
+    pub folder: Option<&'a str>,
+    /// A passage of the book the reader selected and asks about.
+    pub selection: Option<&'a str>,
+    /// Rank sections that summarise a whole page below the one that explains the topic.
+    pub demote_overviews: bool,
+    /// Read misspelled words as the book words they were meant to be.
     pub correct: bool,
+    /// Search acronyms the book defines in both forms.
+    pub expand: bool,
+    pub fusion: Fusion,
 }
 
 impl<'a> Query<'a> {
     pub fn new(text: &'a str) -> Self {
-        Query { text, limit: super::CANDIDATES, ranking: Ranking::Bm25, expand: true, prefer_route: None, correct: true }
-    }
-}
-
-/// Boost for passages of the page the reader is on.
-const CURRENT_PAGE_BOOST: f64 = 1.3;
-
-/// Shortest question word that is corrected: shorter ones are too often a different real word
-/// one letter away ("pari" is not "part").
-const MIN_CORRECTED_LEN: usize = 5;
-
-/// Edits allowed when correcting a word of `len` characters: one for short words, two from 8.
-fn max_edits(len: usize) -> usize {
-    if len >= 8 { 2 } else { 1 }
-}
-
-/// Optimal string alignment distance (Levenshtein plus adjacent transpositions: "snesor"), with
-/// a substitution costing `substitution`.
-pub fn edit_distance_with(a: &str, b: &str, substitution: usize) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for j in 0..=b.len() {
-        d[0][j] = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = if a[i - 1] == b[j - 1] { 0 } else { substitution };
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
+        Query {
+            text,
+            limit: super::CANDIDATES,
+            ranking: Ranking::Hybrid,
+            prefer_route: None,
+            folder: None,
+            selection: None,
+            demote_overviews: true,
+            correct: true,
+            expand: true,
+            fusion: FUSION,
         }
     }
-    d[a.len()][b.len()]
 }
 
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    edit_distance_with(a, b, 1)
+/// Reciprocal-rank fusion constant (Cormack et al.'s 60).
+pub const RRF_K: f32 = 60.0;
+/// The fusion answers use, chosen on the development book (`bookchat eval` compares them).
+pub const FUSION: Fusion = Fusion::Linear { lexical_weight: 0.3, coverage_weight: 0.4 };
+/// Boost for sections of the page the reader is on.
+const CURRENT_PAGE_BOOST: f32 = 1.3;
+/// A section holding the passage the reader selected outranks every other.
+const SELECTION_BOOST: f32 = 2.0;
+/// What a summary-like section keeps of its score when the question does not ask for it.
+const OVERVIEW_FACTOR: f32 = 0.5;
+
+/// One ranked section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Index into `BookIndex::sections`.
+    pub section: usize,
+    /// The fused score the ranking used.
+    pub score: f32,
+    /// BM25 (0 when no term matched) and cosine similarity (0 without a model).
+    pub lexical: f32,
+    pub dense: f32,
+    /// Share of the question's (idf-weighted) terms the section contains.
+    pub coverage: f32,
 }
 
-/// How many typing slips turn `word` into `candidate`, if it is a plausible misspelling of it.
-/// Misspellings rarely get the first letter wrong ("tower" is not "power"), and in a short word
-/// a changed letter is as likely a different real word ("bread", "break") as a slip, so short
-/// words are corrected only for a dropped, doubled or swapped letter ("sensr", "depht").
-pub fn typo_distance(word: &str, candidate: &str) -> Option<usize> {
-    if word.chars().next() != candidate.chars().next() {
-        return None;
+/// The question's terms and the best sections, best first.
+#[derive(Debug, Clone)]
+pub struct Retrieval {
+    pub index: Arc<BookIndex>,
+    pub terms: QueryTerms,
+    pub hits: Vec<Hit>,
+    /// Whether the question was embedded (dense evidence exists).
+    pub dense: bool,
+    /// The question's content words that the book does not use in any form, and that the
+    /// model's vocabulary does not know as ordinary words.
+    pub foreign_terms: Vec<String>,
+    /// Names the question uses that the book never does: a foreign word written as a name
+    /// (capitalised inside the question, or with digits) or spelled out by the model in three or
+    /// more word pieces, and capitalised multi-word names ("Soft Actor-Critic") the book never
+    /// writes as such. A question about something the book does not name is not answered from a
+    /// section that merely shares its topic.
+    pub unknown_names: Vec<String>,
+    /// The reader asked about a passage the book contains (selected on the page): the
+    /// sections holding it rank first, and the book certainly covers the question.
+    pub grounded: bool,
+}
+
+impl Retrieval {
+    pub fn section(&self, hit: &Hit) -> &SectionDoc {
+        &self.index.sections[hit.section]
     }
-    let len = word.chars().count();
-    let substitution = if len <= MIN_CORRECTED_LEN { 2 } else { 1 };
-    let d = edit_distance_with(word, candidate, substitution);
-    (d <= max_edits(len)).then_some(d)
+
+    pub fn top(&self) -> Option<&Hit> {
+        self.hits.first()
+    }
+
+    /// Relevance of the answer's evidence: the best section's coverage, in [0, 1].
+    pub fn relevance(&self) -> f32 {
+        self.hits.first().map(|h| h.coverage).unwrap_or(0.0)
+    }
+
+    pub fn empty(index: Arc<BookIndex>) -> Retrieval {
+        Retrieval {
+            index,
+            terms: QueryTerms { groups: vec![], words: vec![], corrections: vec![] },
+            hits: vec![],
+            dense: false,
+            foreign_terms: vec![],
+            unknown_names: vec![],
+            grounded: false,
+        }
+    }
 }
 
-/// The question's words (lower-cased runs of letters and digits), as the `simple` parser sees them.
-fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+/// Search the book (the index as of now; the question is embedded off the async runtime).
+pub async fn retrieve(library: &Library, pool: &PgPool, q: Query<'_>) -> Result<Retrieval, AppError> {
+    let index = library.index(pool).await?;
+    let embedder = library.embedder().cloned();
+    let text = q.text.to_owned();
+    let prefer = q.prefer_route.map(str::to_owned);
+    let folder = q.folder.map(str::to_owned);
+    let selection = q.selection.map(str::to_owned);
+    let q = OwnedQuery { limit: q.limit, ranking: q.ranking, demote: q.demote_overviews, correct: q.correct, expand: q.expand, fusion: q.fusion };
+    tokio::task::spawn_blocking(move || {
+        let query = Query {
+            text: &text,
+            prefer_route: prefer.as_deref(),
+            folder: folder.as_deref(),
+            selection: selection.as_deref(),
+            limit: q.limit,
+            ranking: q.ranking,
+            demote_overviews: q.demote,
+            correct: q.correct,
+            expand: q.expand,
+            fusion: q.fusion,
+        };
+        rank(&index, embedder.as_deref(), &query)
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "retrieval task failed");
+        AppError::Internal
+    })
 }
 
-/// For each question word the book never uses, the closest word it does use within the allowed
-/// edits (by edit distance, then trigram similarity, then how common it is), if any.
-pub async fn corrections(pool: &PgPool, question: &str) -> Result<Vec<(String, String)>, AppError> {
-    let mut unknown: Vec<String> = words(question)
-        .filter(|w| w.chars().count() >= MIN_CORRECTED_LEN && w.chars().all(char::is_alphabetic))
-        .map(str::to_lowercase)
+struct OwnedQuery {
+    fusion: Fusion,
+    limit: usize,
+    ranking: Ranking,
+    demote: bool,
+    correct: bool,
+    expand: bool,
+}
+
+/// Rank the book's sections for a question (synchronous: CPU only).
+pub fn rank(index: &Arc<BookIndex>, embedder: Option<&Embedder>, q: &Query<'_>) -> Retrieval {
+    let common = |w: &str| embedder.is_some_and(|e| e.word_pieces(w) == 1);
+    let terms = index.query_terms(q.text, q.correct, q.expand, &common);
+    let foreign_terms: Vec<String> = terms
+        .groups
+        .iter()
+        .zip(&terms.words)
+        .filter(|(g, w)| g.iter().all(|f| !index.knows_stem(f)) && w.chars().any(char::is_alphabetic) && !common(&w.to_lowercase()))
+        .map(|(_, w)| w.clone())
         .collect();
-    unknown.sort();
-    unknown.dedup();
-    if unknown.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = sqlx::query!(
-        r#"SELECT q.w AS "word!", c.word AS "candidate!", c.ndoc AS "ndoc!", similarity(c.word, q.w) AS "sim!"
-             FROM unnest($1::text[]) AS q(w)
-             CROSS JOIN LATERAL (
-                 -- Candidates share the first letter (see typo_distance) and are at most two
-                 -- letters longer or shorter; the most similar go to the exact check.
-                 SELECT b.word, b.ndoc FROM book_words b
-                  WHERE left(b.word, 1) = left(q.w, 1)
-                    AND length(b.word) BETWEEN length(q.w) - 2 AND length(q.w) + 2
-                  ORDER BY similarity(b.word, q.w) DESC, b.ndoc DESC
-                  LIMIT 20
-             ) c
-            WHERE NOT EXISTS (SELECT 1 FROM book_words k WHERE k.word = q.w)
-              -- Another form of a word the book uses ("crashes" for "crashed") is no misspelling.
-              AND NOT EXISTS (SELECT 1 FROM chunks ch WHERE ch.tsv @@ plainto_tsquery('english', q.w))"#,
-        &unknown,
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut out = Vec::new();
-    for word in &unknown {
-        let best = rows
-            .iter()
-            .filter(|r| &r.word == word)
-            .filter_map(|r| typo_distance(word, &r.candidate).map(|d| (d, r)))
-            // Fewest slips, then the word the book uses most ("sensr" is "sensor", not "sense").
-            .min_by(|(da, a), (db, b)| da.cmp(db).then(b.ndoc.cmp(&a.ndoc)).then(b.sim.total_cmp(&a.sim)));
-        if let Some((_, r)) = best {
-            out.push((word.clone(), r.candidate.clone()));
-        }
-    }
-    Ok(out)
-}
-
-/// The question with corrected words put in place of the misspelled ones.
-pub fn apply_corrections(question: &str, fixes: &[(String, String)]) -> String {
-    let mut out = String::with_capacity(question.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        let lower = word.to_lowercase();
-        match fixes.iter().find(|(w, _)| *w == lower) {
-            Some((_, fixed)) => out.push_str(fixed),
-            None => out.push_str(word),
-        }
-        word.clear();
+    let unknown_names = unknown_names(index, q.text, &foreign_terms, embedder);
+    let selected: Vec<usize> = q
+        .selection
+        .map(|sel| index.sections_with_phrase(&crate::server::answer::text::words(sel).collect::<Vec<_>>()))
+        .unwrap_or_default();
+    let mut out = Retrieval {
+        index: index.clone(),
+        terms,
+        hits: Vec::new(),
+        dense: false,
+        foreign_terms,
+        unknown_names,
+        grounded: !selected.is_empty(),
     };
-    for c in question.chars() {
-        if c.is_alphanumeric() {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(c);
-        }
+    if index.is_empty() {
+        return out;
     }
-    flush(&mut word, &mut out);
+    let in_scope = |s: &SectionDoc| q.folder.is_none_or(|f| s.folder() == f || s.folder().starts_with(&format!("{f}/")));
+    // Does the question ask for a summary-like section itself ("summary of chapter 3")?
+    let asks_for = |s: &SectionDoc| q.terms_hit_heading(&out.terms, s);
+    let adjust = |i: usize, score: f32| -> f32 {
+        let s = &index.sections[i];
+        let mut v = score;
+        if q.demote_overviews && s.overview && !asks_for(s) {
+            v *= OVERVIEW_FACTOR;
+        }
+        if q.prefer_route.is_some_and(|r| r == s.route) {
+            v *= CURRENT_PAGE_BOOST;
+        }
+        if selected.contains(&i) {
+            v = v.abs() * SELECTION_BOOST + 1.0;
+        }
+        v
+    };
+
+    let lexical: HashMap<usize, f32> = if q.ranking == Ranking::Dense { HashMap::new() } else { index.bm25(&out.terms) };
+    let mut lex_ranked: Vec<(usize, f32)> = lexical.iter().filter(|(i, _)| in_scope(&index.sections[**i])).map(|(&i, &s)| (i, s)).collect();
+    lex_ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+
+    let question_vector = match (q.ranking, embedder) {
+        (Ranking::Lexical, _) | (_, None) => None,
+        (_, Some(e)) if index.has_vectors() => match e.embed_one(q.text) {
+            Ok(v) => Some(v),
+            Err(err) => {
+                tracing::warn!(error = %err, "embedding the question failed; lexical ranking only");
+                None
+            }
+        },
+        _ => None,
+    };
+    let dense: Vec<f32> = question_vector.as_deref().map(|v| index.dense(v)).unwrap_or_default();
+    out.dense = !dense.is_empty();
+    let mut dense_ranked: Vec<(usize, f32)> =
+        dense.iter().enumerate().filter(|(i, s)| **s > f32::MIN && in_scope(&index.sections[*i])).map(|(i, &s)| (i, s)).collect();
+    dense_ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+
+    let mut fused: Vec<(usize, f32)> = match (q.ranking, out.dense) {
+        (Ranking::Lexical, _) | (Ranking::Hybrid, false) => lex_ranked,
+        (Ranking::Dense, _) => dense_ranked,
+        (Ranking::Hybrid, true) => match q.fusion {
+            Fusion::Rrf { dense_weight } => fuse(&lex_ranked, &dense_ranked, dense_weight),
+            Fusion::Linear { lexical_weight, coverage_weight } => {
+                let mut f = fuse_scores(&lex_ranked, &dense_ranked, lexical_weight);
+                for (i, s) in f.iter_mut() {
+                    *s += coverage_weight * index.coverage(*i, &out.terms);
+                }
+                f
+            }
+        },
+    };
+    // Where the section is, after how well it matches: the reader's page first, summaries last.
+    for (i, s) in fused.iter_mut() {
+        *s = adjust(*i, *s);
+    }
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out.hits = fused
+        .into_iter()
+        .take(q.limit)
+        .map(|(i, score)| Hit {
+            section: i,
+            score,
+            lexical: lexical.get(&i).copied().unwrap_or(0.0),
+            dense: dense.get(i).copied().filter(|d| *d > f32::MIN).unwrap_or(0.0),
+            coverage: index.coverage(i, &out.terms),
+        })
+        .collect();
     out
 }
 
-/// Term groups for the question: each lexeme, with the acronym forms the book defines.
-async fn query_terms(pool: &PgPool, question: &str, expand: bool) -> Result<Vec<Vec<String>>, AppError> {
-    let lexemes = query_lexemes(pool, question).await?;
-    let mut terms: Vec<Vec<String>> = lexemes.iter().map(|l| vec![l.clone()]).collect();
-    if expand && !lexemes.is_empty() {
-        let pairs = sqlx::query!("SELECT acronym, expansion FROM book_acronyms").fetch_all(pool).await?;
-        for p in pairs {
-            let expansion: Vec<String> = p.expansion.split(' ').map(str::to_owned).collect();
-            if let Some(g) = terms.iter_mut().find(|g| g[0] == p.acronym) {
-                // "IMU" in the question also finds "inertial measurement unit".
-                g.extend(expansion);
-            } else if expansion.iter().all(|e| lexemes.contains(e)) {
-                // "zero moment point" in the question also finds "ZMP".
-                if let Some(g) = terms.iter_mut().find(|g| g[0] == expansion[0]) {
-                    g.push(p.acronym.clone());
+/// See [`Retrieval::unknown_names`].
+fn unknown_names(index: &BookIndex, question: &str, foreign: &[String], embedder: Option<&Embedder>) -> Vec<String> {
+    let words: Vec<&str> = question.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let capitalised = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
+    let mut out: Vec<String> = foreign
+        .iter()
+        .filter(|w| {
+            let named = words.iter().skip(1).any(|q| q == w) && w.chars().any(char::is_uppercase);
+            let coded = w.chars().any(|c| c.is_ascii_digit());
+            let spelled_out = embedder.is_some_and(|e| e.word_pieces(&w.to_lowercase()) >= 3);
+            named || coded || spelled_out
+        })
+        .cloned()
+        .collect();
+    // Runs of two or more capitalised words after the first word of the question.
+    let mut run: Vec<String> = Vec::new();
+    for w in words.iter().skip(1).map(|w| Some(*w)).chain(std::iter::once(None)) {
+        match w {
+            Some(w) if capitalised(w) && !crate::server::answer::text::is_stop_word(&w.to_lowercase()) => run.push(w.to_owned()),
+            _ => {
+                if run.len() >= 2 && !index.has_phrase(&run) {
+                    out.push(run.join(" "));
                 }
+                run.clear();
             }
         }
     }
-    Ok(terms)
+    out
 }
 
-/// Search the book. The question becomes an OR of its lexemes (natural questions almost never
-/// match with AND); candidates come from the GIN index, then `ranking` orders them.
-pub async fn retrieve(pool: &PgPool, q: Query<'_>) -> Result<Retrieval, AppError> {
-    let Query { text: question, limit, ranking, expand, prefer_route, correct } = q;
-    let corrected;
-    let question = if correct {
-        let fixes = corrections(pool, question).await?;
-        corrected = apply_corrections(question, &fixes);
-        corrected.as_str()
-    } else {
-        question
-    };
-    let terms = query_terms(pool, question, expand).await?;
-    let mut query_lexemes: Vec<String> = terms.iter().flatten().cloned().collect();
-    query_lexemes.sort();
-    query_lexemes.dedup();
-    if query_lexemes.is_empty() {
-        return Ok(Retrieval::default());
+/// Reciprocal-rank fusion of two rankings (best first): each section scores
+/// `1 / (k + rank)` in each list it appears in, the dense list weighted by `dense_weight`.
+/// Ranks, not raw scores, are fused: BM25 and cosine live on different scales.
+pub fn fuse(lexical: &[(usize, f32)], dense: &[(usize, f32)], dense_weight: f32) -> Vec<(usize, f32)> {
+    let mut f: HashMap<usize, f32> = HashMap::new();
+    for (rank, (i, _)) in lexical.iter().enumerate() {
+        *f.entry(*i).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
     }
-    let ranked: Vec<(i64, f32)> = match ranking {
-        Ranking::Bm25 => sqlx::query!(
-            r#"WITH q AS (SELECT unnest($1::text[]) AS lex),
-                    stats AS (SELECT count(*)::float8 AS n, coalesce(avg(doc_len), 1)::float8 AS avgdl FROM chunks),
-                    df AS (
-                        SELECT q.lex,
-                               (SELECT count(*) FROM chunks c WHERE c.tsv @@ plainto_tsquery('simple', q.lex))::float8 AS df
-                          FROM q
-                    ),
-                    cand AS (
-                        SELECT c.id, c.tsv, c.doc_len, d.route FROM chunks c JOIN documents d ON d.id = c.document_id
-                         WHERE c.tsv @@ (SELECT tsquery_or_agg(plainto_tsquery('simple', lex)) FROM q)
-                    ),
-                    tf AS (
-                        SELECT cand.id, u.lexeme, cand.doc_len, cand.route,
-                               (SELECT sum(bm25_weight(w)) FROM unnest(u.weights) AS w) AS tf
-                          FROM cand, unnest(cand.tsv) AS u
-                         WHERE u.lexeme = ANY($1)
-                    )
-               SELECT tf.id AS "id!",
-                      (sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
-                          * tf.tf * 2.2 / (tf.tf + 1.2 * (0.25 + 0.75 * tf.doc_len / stats.avgdl)))
-                       * CASE WHEN tf.route = $3 THEN $4::float8 ELSE 1.0::float8 END)::real AS "score!"
-                 FROM tf JOIN df ON df.lex = tf.lexeme, stats
-                GROUP BY tf.id, tf.route
-                ORDER BY 2 DESC, 1
-                LIMIT $2"#,
-            &query_lexemes,
-            limit,
-            prefer_route,
-            CURRENT_PAGE_BOOST,
-        )
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.score))
-        .collect(),
-        Ranking::TsRankCd => sqlx::query!(
-            r#"SELECT c.id, ts_rank_cd(c.tsv, q.query, 1)::real AS "score!"
-                 FROM chunks c,
-                      (SELECT tsquery_or_agg(plainto_tsquery('simple', lex)) AS query FROM unnest($1::text[]) AS lex) q
-                WHERE c.tsv @@ q.query
-                ORDER BY 2 DESC, 1
-                LIMIT $2"#,
-            &query_lexemes,
-            limit,
-        )
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.score))
-        .collect(),
-    };
-    let ids: Vec<i64> = ranked.iter().map(|(id, _)| *id).collect();
-    let rows = sqlx::query!(
-        r#"SELECT c.id, c.doc_title, d.route, c.heading, c.anchor, c.body,
-                  tsvector_to_array(c.tsv) AS "lexemes!"
-             FROM chunks c JOIN documents d ON d.id = c.document_id
-            WHERE c.id = ANY($1)"#,
-        &ids,
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut passages: Vec<Passage> = rows
-        .into_iter()
-        .filter_map(|r| {
-            let score = ranked.iter().find(|(id, _)| *id == r.id)?.1;
-            let mut lexemes = r.lexemes;
-            lexemes.sort();
-            Some(Passage {
-                chunk_id: r.id,
-                doc_title: r.doc_title,
-                route: r.route,
-                heading: r.heading,
-                anchor: r.anchor,
-                body: r.body,
-                score,
-                lexemes,
-            })
-        })
-        .collect();
-    passages.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk_id.cmp(&b.chunk_id)));
-    Ok(Retrieval { terms, passages })
+    for (rank, (i, _)) in dense.iter().enumerate() {
+        *f.entry(*i).or_default() += dense_weight / (RRF_K + rank as f32 + 1.0);
+    }
+    let mut v: Vec<(usize, f32)> = f.into_iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+/// A weighted sum of the two scores, each scaled to [0, 1]: BM25 by the best BM25, the cosine
+/// between the lowest and highest cosine among the candidates (a cosine's absolute level says
+/// little across questions; its spread does).
+pub fn fuse_scores(lexical: &[(usize, f32)], dense: &[(usize, f32)], lexical_weight: f32) -> Vec<(usize, f32)> {
+    const CANDIDATES: usize = 100;
+    let max_lex = lexical.first().map(|x| x.1).unwrap_or(0.0).max(1e-6);
+    let top_dense = &dense[..dense.len().min(CANDIDATES)];
+    let (lo, hi) = top_dense.iter().fold((f32::MAX, f32::MIN), |(lo, hi), (_, s)| (lo.min(*s), hi.max(*s)));
+    let span = (hi - lo).max(1e-6);
+    let mut f: HashMap<usize, f32> = HashMap::new();
+    for (i, s) in lexical.iter().take(CANDIDATES) {
+        *f.entry(*i).or_default() += lexical_weight * s / max_lex;
+    }
+    for (i, s) in top_dense {
+        *f.entry(*i).or_default() += (1.0 - lexical_weight) * (s - lo) / span;
+    }
+    let mut v: Vec<(usize, f32)> = f.into_iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+impl Query<'_> {
+    /// Whether the question names what a section's heading names (so a summary-like section
+    /// is what it asks for).
+    fn terms_hit_heading(&self, terms: &QueryTerms, s: &SectionDoc) -> bool {
+        !s.heading_terms.is_empty() && terms.groups.iter().any(|g| g.iter().any(|f| s.heading_terms.contains(f)))
+    }
 }
 
 #[cfg(test)]
@@ -356,42 +415,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn corrections_replace_whole_words_keeping_the_rest() {
-        let fixes = vec![("sensr".to_owned(), "sensor".to_owned()), ("fusoin".to_owned(), "fusion".to_owned())];
-        assert_eq!(apply_corrections("What is Sensr fusoin? (sensrs)", &fixes), "What is sensor fusion? (sensrs)");
-        assert_eq!(apply_corrections("nothing to fix", &fixes), "nothing to fix");
-        assert_eq!(apply_corrections("", &fixes), "");
-    }
-
-    #[test]
-    fn edit_distance_counts_insertions_deletions_substitutions_and_swaps() {
-        assert_eq!(edit_distance("sensor", "sensor"), 0);
-        assert_eq!(edit_distance("sensr", "sensor"), 1);
-        assert_eq!(edit_distance("lokomot", "locomot"), 1);
-        assert_eq!(edit_distance("snesor", "sensor"), 1);
-        assert_eq!(edit_distance("franc", "frame"), 2);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("gyroscop", "gyroscopé"), 1);
-    }
-
-    #[test]
-    fn plausible_misspellings_only() {
-        assert_eq!(typo_distance("sensr", "sensor"), Some(1));
-        assert_eq!(typo_distance("depht", "depth"), Some(1));
-        assert_eq!(typo_distance("sterio", "stereo"), Some(1));
-        assert_eq!(typo_distance("reinforcment", "reinforcement"), Some(1));
-        assert_eq!(typo_distance("measurmnets", "measurements"), Some(2));
-        // A different first letter, or a changed letter in a short word: another real word.
-        assert_eq!(typo_distance("tower", "power"), None);
-        assert_eq!(typo_distance("bread", "break"), None);
-        assert_eq!(typo_distance("taxes", "takes"), None);
-        assert_eq!(typo_distance("kinematics", "dynamics"), None);
-    }
-
-    #[test]
-    fn short_words_allow_one_edit_long_words_two() {
-        assert_eq!(max_edits(5), 1);
-        assert_eq!(max_edits(7), 1);
-        assert_eq!(max_edits(8), 2);
+    fn fusion_rewards_agreement_and_keeps_either_sides_finds() {
+        // Section 7 is 2nd for both rankings; 1 is 1st lexically only; 9 is 1st by meaning only.
+        let lexical = [(1, 12.0), (7, 9.0), (3, 2.0)];
+        let dense = [(9, 0.71), (7, 0.70), (1, 0.20), (4, 0.10)];
+        let fused = fuse(&lexical, &dense, 1.0);
+        let order: Vec<usize> = fused.iter().map(|(i, _)| *i).collect();
+        assert_eq!(order[0], 1, "first lexically and third by meaning beats second in both? {fused:?}");
+        assert_eq!(&order[..3], &[1, 7, 9], "{fused:?}");
+        assert_eq!(order.len(), 5, "a section found by one side only is kept");
+        // Weighting the dense side more puts the section both sides rank well first.
+        let fused = fuse(&lexical, &dense, 2.0);
+        let order: Vec<usize> = fused.iter().map(|(i, _)| *i).collect();
+        assert_eq!(&order[..3], &[7, 1, 9], "{fused:?}");
+        assert!(fuse(&[], &[], 1.0).is_empty());
     }
 }

@@ -1,83 +1,156 @@
-//! The ingested book: documents and their searchable chunks.
+//! The ingested book: pages, their sections (as Markdown blocks), the embedding cache and the
+//! book's revision.
 
 use crate::error::AppError;
-use crate::server::book::Page;
+use crate::server::answer::index::SectionRow;
+use crate::server::book::{Block, Page};
 use sqlx::PgPool;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// What ingesting one file did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IngestOutcome {
-    /// Same content already stored at this path: nothing written.
+    /// Same content, parsed by this parser version, already stored at this path.
     Unchanged,
     Inserted,
     Updated,
-    /// The same content is stored under another path (a copy); skipped, hashes are unique.
-    DuplicateContent,
 }
 
-/// Store a page and replace its chunks in one transaction; a no-op when the content hash and
-/// path are unchanged.
-pub async fn upsert_page(pool: &PgPool, page: &Page, raw: &str, content_hash: &str) -> Result<IngestOutcome, AppError> {
+/// Content hash and parser version of every stored page, by source path (one query for the
+/// whole book, so an unchanged book is checked in one round trip).
+pub async fn stored_pages(pool: &PgPool) -> Result<HashMap<String, (String, i32)>, AppError> {
+    Ok(sqlx::query!("SELECT source_path, content_hash, parser_version FROM documents")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.source_path, (r.content_hash, r.parser_version)))
+        .collect())
+}
+
+/// Pages with a section this model has not embedded (stored without a model, or by another).
+pub async fn pages_missing_vectors(pool: &PgPool, model: &str) -> Result<Vec<String>, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT DISTINCT d.source_path FROM documents d JOIN chunks c ON c.document_id = d.id
+            WHERE EXISTS (SELECT 1 FROM unnest(c.vector_hashes) AS h
+                           WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = $1 AND e.text_hash = h))"#,
+        model,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Which of these text hashes have no embedding by this model yet.
+pub async fn missing_embeddings(pool: &PgPool, model: &str, hashes: &[String]) -> Result<Vec<String>, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT h AS "h!" FROM unnest($2::text[]) AS h
+            WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = $1 AND e.text_hash = h)"#,
+        model,
+        hashes,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Cache embeddings (text hash → little-endian f32 bytes); existing ones are kept.
+pub async fn store_embeddings(pool: &PgPool, model: &str, items: &[(String, Vec<u8>)]) -> Result<(), AppError> {
+    let hashes: Vec<String> = items.iter().map(|(h, _)| h.clone()).collect();
+    let vectors: Vec<Vec<u8>> = items.iter().map(|(_, v)| v.clone()).collect();
+    sqlx::query!(
+        r#"INSERT INTO embeddings (model, text_hash, vector)
+           SELECT $1, h, v FROM unnest($2::text[], $3::bytea[]) AS x(h, v)
+           ON CONFLICT DO NOTHING"#,
+        model,
+        &hashes,
+        &vectors,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Store a page and replace its sections in one transaction. `vector_hashes[i]` are the text
+/// hashes section `i` was embedded as.
+pub async fn upsert_page(
+    pool: &PgPool,
+    page: &Page,
+    raw: &str,
+    content_hash: &str,
+    parser_version: i32,
+    vector_hashes: &[Vec<String>],
+) -> Result<IngestOutcome, AppError> {
     let mut tx = pool.begin().await?;
-    let by_hash = sqlx::query!("SELECT id, source_path FROM documents WHERE content_hash = $1", content_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some(existing) = by_hash {
-        return Ok(if existing.source_path == page.source_path {
-            IngestOutcome::Unchanged
-        } else {
-            IngestOutcome::DuplicateContent
-        });
-    }
-    let existing = sqlx::query_scalar!("SELECT id FROM documents WHERE source_path = $1 FOR UPDATE", page.source_path)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let existing = sqlx::query!(
+        "SELECT id, content_hash, parser_version FROM documents WHERE source_path = $1 FOR UPDATE",
+        page.source_path
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     let (doc_id, outcome): (Uuid, IngestOutcome) = match existing {
-        Some(id) => {
+        Some(e) if e.content_hash == content_hash && e.parser_version == parser_version => return Ok(IngestOutcome::Unchanged),
+        Some(e) => {
             sqlx::query!(
-                r#"UPDATE documents SET route = $2, title = $3, content_hash = $4, content = $5, uploaded_at = now()
+                r#"UPDATE documents SET route = $2, title = $3, content_hash = $4, content = $5, parser_version = $6,
+                          uploaded_at = now()
                    WHERE id = $1"#,
-                id,
+                e.id,
                 page.route,
                 page.title,
                 content_hash,
                 raw,
+                parser_version,
             )
             .execute(&mut *tx)
             .await?;
-            sqlx::query!("DELETE FROM chunks WHERE document_id = $1", id).execute(&mut *tx).await?;
-            (id, IngestOutcome::Updated)
+            sqlx::query!("DELETE FROM chunks WHERE document_id = $1", e.id).execute(&mut *tx).await?;
+            (e.id, IngestOutcome::Updated)
         }
         None => {
             let id = sqlx::query_scalar!(
-                r#"INSERT INTO documents (source_path, route, title, content_hash, content)
-                   VALUES ($1, $2, $3, $4, $5) RETURNING id"#,
+                r#"INSERT INTO documents (source_path, route, title, content_hash, content, parser_version)
+                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"#,
                 page.source_path,
                 page.route,
                 page.title,
                 content_hash,
                 raw,
+                parser_version,
             )
             .fetch_one(&mut *tx)
             .await?;
             (id, IngestOutcome::Inserted)
         }
     };
-    for (ordinal, section) in page.sections.iter().enumerate() {
-        sqlx::query!(
-            r#"INSERT INTO chunks (document_id, ordinal, doc_title, heading, anchor, body)
-               VALUES ($1, $2, $3, $4, $5, $6)"#,
-            doc_id,
-            ordinal as i32,
-            page.title,
-            section.heading,
-            section.anchor,
-            section.body,
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
+    // One statement for all sections of the page.
+    let n = page.sections.len();
+    let ordinals: Vec<i32> = (0..n as i32).collect();
+    let headings: Vec<String> = page.sections.iter().map(|s| s.heading.clone()).collect();
+    let anchors: Vec<String> = page.sections.iter().map(|s| s.anchor.clone()).collect();
+    let levels: Vec<i16> = page.sections.iter().map(|s| i16::from(s.level)).collect();
+    let bodies: Vec<String> = page.sections.iter().map(|s| s.markdown()).collect();
+    // Arrays of arrays must be rectangular in Postgres: paths and hashes travel as JSON.
+    let paths: Vec<serde_json::Value> = page.sections.iter().map(|s| serde_json::json!(s.path)).collect();
+    let blocks: Vec<serde_json::Value> = page.sections.iter().map(|s| serde_json::json!(s.blocks)).collect();
+    let hashes: Vec<serde_json::Value> = (0..n).map(|i| serde_json::json!(vector_hashes.get(i).cloned().unwrap_or_default())).collect();
+    sqlx::query!(
+        r#"INSERT INTO chunks (document_id, ordinal, doc_title, heading, anchor, body, level, heading_path, blocks, vector_hashes)
+           SELECT $1, o, $2, h, a, b, l,
+                  ARRAY(SELECT jsonb_array_elements_text(p)), bl, ARRAY(SELECT jsonb_array_elements_text(vh))
+             FROM unnest($3::int4[], $4::text[], $5::text[], $6::text[], $7::int2[], $8::jsonb[], $9::jsonb[], $10::jsonb[])
+                  AS x(o, h, a, b, l, p, bl, vh)"#,
+        doc_id,
+        page.title,
+        &ordinals,
+        &headings,
+        &anchors,
+        &bodies,
+        &levels,
+        &paths,
+        &blocks,
+        &hashes,
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -88,6 +161,68 @@ pub async fn prune(pool: &PgPool, keep_paths: &[String]) -> Result<u64, AppError
         .execute(pool)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// The book's revision: it changes with every change to its pages or sections.
+pub async fn revision(pool: &PgPool) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar!("SELECT revision FROM book_state").fetch_one(pool).await?)
+}
+
+/// Everything the search index is built from, with the vectors of `model` (none when no model
+/// is loaded), read in one repeatable-read snapshot so sections and revision agree.
+pub async fn index_rows(pool: &PgPool, model: Option<&str>) -> Result<(i64, Vec<SectionRow>), AppError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
+    let revision = sqlx::query_scalar!("SELECT revision FROM book_state").fetch_one(&mut *tx).await?;
+    let rows = sqlx::query!(
+        r#"SELECT c.id, d.route, d.source_path, c.doc_title, c.heading, c.anchor, c.level, c.heading_path, c.blocks,
+                  c.vector_hashes
+             FROM chunks c JOIN documents d ON d.id = c.document_id
+            ORDER BY d.source_path, c.ordinal"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let vectors: HashMap<String, Vec<u8>> = match model {
+        Some(m) => sqlx::query!(
+            r#"SELECT e.text_hash AS "text_hash!", e.vector AS "vector!" FROM embeddings e
+                WHERE e.model = $1 AND e.text_hash IN (SELECT unnest(vector_hashes) FROM chunks)"#,
+            m
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|r| (r.text_hash, r.vector))
+        .collect(),
+        None => HashMap::new(),
+    };
+    tx.commit().await?;
+    let sections = rows
+        .into_iter()
+        .map(|r| {
+            let blocks: Vec<Block> = serde_json::from_value(r.blocks).unwrap_or_else(|e| {
+                tracing::warn!(chunk = r.id, error = %e, "unreadable blocks; re-ingest the book");
+                Vec::new()
+            });
+            SectionRow {
+                chunk_id: r.id,
+                route: r.route,
+                source_path: r.source_path,
+                doc_title: r.doc_title,
+                heading: r.heading,
+                anchor: r.anchor,
+                level: r.level,
+                path: r.heading_path,
+                blocks,
+                vectors: r
+                    .vector_hashes
+                    .iter()
+                    .filter_map(|h| vectors.get(h))
+                    .map(|b| crate::server::book::embed::from_bytes(b))
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok((revision, sections))
 }
 
 pub struct DocListing {
@@ -103,73 +238,63 @@ pub async fn list(pool: &PgPool) -> Result<Vec<DocListing>, AppError> {
         .await?)
 }
 
-pub struct DocPage {
-    pub route: String,
-    pub title: String,
-    pub content: String,
+/// One section of a page, for rendering the page.
+pub struct PageSection {
+    pub heading: String,
+    pub level: i16,
+    pub anchor: String,
+    pub blocks: Vec<Block>,
 }
 
-pub async fn by_route(pool: &PgPool, route: &str) -> Result<Option<DocPage>, AppError> {
-    Ok(sqlx::query_as!(DocPage, "SELECT route, title, content FROM documents WHERE route = $1", route)
-        .fetch_optional(pool)
-        .await?)
+/// A page's title and its sections in order, by route (the demo site renders pages from the
+/// same sections citations point at).
+pub async fn page_by_route(pool: &PgPool, route: &str) -> Result<Option<(String, Vec<PageSection>)>, AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT d.title, c.heading, c.level, c.anchor, c.blocks
+             FROM documents d JOIN chunks c ON c.document_id = d.id
+            WHERE d.route = $1
+            ORDER BY d.source_path, c.ordinal"#,
+        route
+    )
+    .fetch_all(pool)
+    .await?;
+    let Some(title) = rows.first().map(|r| r.title.clone()) else { return Ok(None) };
+    let sections = rows
+        .into_iter()
+        .map(|r| PageSection {
+            heading: r.heading,
+            level: r.level,
+            anchor: r.anchor,
+            blocks: serde_json::from_value(r.blocks).unwrap_or_default(),
+        })
+        .collect();
+    Ok(Some((title, sections)))
 }
 
 /// Section headings of a page (suggested questions for an empty conversation).
 pub async fn headings(pool: &PgPool, route: &str) -> Result<Vec<String>, AppError> {
     Ok(sqlx::query_scalar!(
         r#"SELECT c.heading FROM chunks c JOIN documents d ON d.id = c.document_id
-           WHERE d.route = $1 AND c.heading <> '' ORDER BY c.ordinal"#,
+           WHERE d.route = $1 AND c.heading <> '' AND c.level > 1 ORDER BY c.ordinal"#,
         route
     )
     .fetch_all(pool)
     .await?)
 }
 
-/// Replace the acronym table with pairs found in the whole book, stored as lexemes.
-pub async fn rebuild_acronyms(pool: &PgPool, pairs: &[(String, String)]) -> Result<usize, AppError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query!("DELETE FROM book_acronyms").execute(&mut *tx).await?;
-    let mut n = 0;
-    for (acronym, long_form) in pairs {
-        let done = sqlx::query!(
-            r#"INSERT INTO book_acronyms (acronym, expansion)
-               SELECT a, e FROM (
-                   SELECT (SELECT string_agg(lexeme, ' ' ORDER BY positions[1]) FROM unnest(to_tsvector('english', $1))) AS a,
-                          (SELECT string_agg(lexeme, ' ' ORDER BY positions[1]) FROM unnest(to_tsvector('english', $2))) AS e
-               ) x
-               WHERE a IS NOT NULL AND e IS NOT NULL AND strpos(a, ' ') = 0
-               ON CONFLICT DO NOTHING"#,
-            acronym,
-            long_form,
-        )
-        .execute(&mut *tx)
-        .await?;
-        n += done.rows_affected() as usize;
-    }
-    tx.commit().await?;
-    Ok(n)
-}
-
-/// Replace the book's vocabulary (what misspelled question words are corrected to) with the
-/// words of its chunks now. Returns the number of distinct words.
-pub async fn rebuild_words(pool: &PgPool) -> Result<i64, AppError> {
-    Ok(sqlx::query_scalar!(r#"SELECT rebuild_book_words() AS "n!""#).fetch_one(pool).await?)
-}
-
-/// Every chunk's text (acronym discovery runs over the whole book).
-pub async fn all_bodies(pool: &PgPool) -> Result<Vec<String>, AppError> {
-    Ok(sqlx::query_scalar!("SELECT body FROM chunks ORDER BY id").fetch_all(pool).await?)
-}
-
 /// Section headings from the first pages of the book (suggestions when the page is unknown).
 pub async fn first_headings(pool: &PgPool, limit: i64) -> Result<Vec<String>, AppError> {
     Ok(sqlx::query_scalar!(
         r#"SELECT c.heading FROM chunks c JOIN documents d ON d.id = c.document_id
-           WHERE c.heading <> '' AND c.heading <> d.title
+           WHERE c.heading <> '' AND c.level > 1
            ORDER BY d.source_path, c.ordinal LIMIT $1"#,
         limit
     )
     .fetch_all(pool)
     .await?)
+}
+
+/// How many sections the book has.
+pub async fn section_count(pool: &PgPool) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM chunks"#).fetch_one(pool).await?)
 }

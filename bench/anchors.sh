@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Do BookChat's citation links exist on the real site? Builds a real Docusaurus 3 site (from the
+# npm registry) with a book folder as its docs, then checks every section's `route#anchor`, as
+# `bookchat sections` prints them, against the built HTML: the page must exist and, unless the
+# link is to the page top, carry an element with that id.
+#   bash bench/anchors.sh [BOOK_DIR]        (default: the sample book; needs a few minutes)
+# MDX components the book imports from its own site (`@site/src/components/…`) are stubbed with
+# one that renders its children, so the book builds without its site's source.
+source "$(dirname "$0")/../scripts/lib.sh"
+cd "$ROOT"
+BOOK=$(realpath "${1:-book/docs}")
+SITE="$DATA/docusaurus-site"
+if [ ! -f "$SITE/node_modules/.bin/docusaurus" ]; then
+  log "creating a Docusaurus 3 site (npx create-docusaurus@3, classic, JavaScript)"
+  rm -rf "$SITE"
+  (cd "$DATA" && npx --yes create-docusaurus@3 docusaurus-site classic --javascript --skip-install >/dev/null)
+  (cd "$SITE" && npm install --no-audit --no-fund >/dev/null)
+fi
+SQLX_OFFLINE=true LEPTOS_OUTPUT_NAME=bookchat cargo build --release --features ssr --bin bookchat -q
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cp -r "$SITE/." "$WORK/"
+rm -rf "$WORK/docs" "$WORK/blog" "$WORK/build" "$WORK/.docusaurus"
+cp -r "$BOOK" "$WORK/docs"
+# A plain site: docs at /docs, no blog, warnings (not failures) for the book's own broken links.
+node - "$WORK/docusaurus.config.js" <<'JS'
+const fs = require('fs');
+const file = process.argv[2];
+let c = fs.readFileSync(file, 'utf8');
+c = c.replace(/blog:\s*\{[\s\S]*?\n\s{8}\},/, 'blog: false,');
+c = c.replace(/onBrokenLinks:\s*'throw'/, "onBrokenLinks: 'warn'");
+c = c.replace(/sidebarPath:[^\n]*\n/, '');
+c = c.replace(/\{to: '\/blog'[^}]*\},?/, '');
+fs.writeFileSync(file, c);
+JS
+# Stubs for the book's own components.
+grep -rhoE "from ['\"]@site/src/components/[^'\"]+['\"]" "$WORK/docs" | sed -E "s/.*@site\/src\/components\/([^'\"]+).*/\1/" | sort -u |
+  while read -r comp; do
+    mkdir -p "$WORK/src/components/$(dirname "$comp")"
+    printf "import React from 'react';\nexport default function Stub(props) { return <div>{props.children}</div>; }\n" \
+      >"$WORK/src/components/$comp.js"
+  done
+log "building the site with $(find "$BOOK" -name '*.md*' | wc -l) pages from $BOOK"
+(cd "$WORK" && npx docusaurus build >"$WORK/build.log" 2>&1) || { tail -n 40 "$WORK/build.log"; die "the Docusaurus build failed"; }
+"$ROOT/target/release/bookchat" sections "$BOOK" >"$WORK/sections.jsonl"
+node - "$WORK/build" "$WORK/sections.jsonl" <<'JS'
+const fs = require('fs');
+const [build, list] = process.argv.slice(2);
+const sections = fs.readFileSync(list, 'utf8').trim().split('\n').filter(Boolean).map(JSON.parse);
+let broken = 0;
+for (const s of sections) {
+  const file = `${build}${s.route}/index.html`;
+  const alt = `${build}${s.route}.html`;
+  const path = fs.existsSync(file) ? file : fs.existsSync(alt) ? alt : null;
+  let ok = path !== null;
+  if (ok && s.anchor) {
+    const html = fs.readFileSync(path, 'utf8');
+    ok = html.includes(`id="${s.anchor.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"`);
+  }
+  if (!ok) {
+    broken++;
+    console.log(`BROKEN ${s.route}#${s.anchor}  (${s.source}: ${s.heading})${path ? '' : '  [no such page]'}`);
+  }
+}
+console.log(`${sections.length} citation links checked against the built site: ${broken} broken`);
+process.exitCode = broken ? 1 : 0;
+JS

@@ -1,0 +1,100 @@
+use super::*;
+use crate::server::answer::index::{BookIndex, SectionRow};
+use crate::server::answer::retrieve::{rank, Query, Ranking};
+use crate::server::book::parse::parse_page;
+use std::sync::Arc;
+
+/// An index over real parsed pages (BM25 only: no model in unit tests).
+fn index(pages: &[(&str, &str)]) -> Arc<BookIndex> {
+    let mut rows = Vec::new();
+    for (path, src) in pages {
+        let p = parse_page(path, src);
+        for (i, s) in p.sections.iter().enumerate() {
+            rows.push(SectionRow {
+                chunk_id: (rows.len() + i) as i64,
+                route: p.route.clone(),
+                source_path: p.source_path.clone(),
+                doc_title: p.title.clone(),
+                heading: s.heading.clone(),
+                anchor: s.anchor.clone(),
+                level: i16::from(s.level),
+                path: s.path.clone(),
+                blocks: s.blocks.clone(),
+                vectors: vec![],
+            });
+        }
+    }
+    Arc::new(BookIndex::build(1, rows))
+}
+
+fn answer(idx: &Arc<BookIndex>, q: &str) -> Composed {
+    let r = rank(idx, None, &Query { ranking: Ranking::Lexical, ..Query::new(q) });
+    compose(&r, |route, anchor| if anchor.is_empty() { format!("https://book.example{route}") } else { format!("https://book.example{route}#{anchor}") })
+}
+
+const GAZEBO: &str = "# Gazebo Basics\n\nGazebo simulates robots.\n\n## Physics Engines in Gazebo\n\nGazebo supports several engines:\n\n| Engine | Best for |\n|---|---|\n| ODE | General use, wheeled robots |\n| Bullet | Fast rigid bodies |\n| DART | Humanoids, legged robots — accurate contact dynamics |\n| Simbody | Biomechanics |\n| TPE | Trivial physics |\n| Custom | Research |\n| Other | Anything else |\n\nPick one per world file. Changing engines later means retuning every contact parameter, every friction coefficient and every solver setting of the world, which is slow work that nobody enjoys doing twice; the defaults of each engine differ in subtle ways, and models tuned for one engine often jitter, sink or explode in another, so teams usually settle on one early and stay with it for the whole project, documenting why.\n\nSome teams keep a second world file per engine for regression tests, running the same scenario nightly in each so that a change in one engine's release notes never surprises them on the day of a demo; this costs compute but catches drift in contact behaviour, sensor noise models and solver defaults long before it matters to anyone outside the team.\n\n## Spawning Models\n\nUse the *spawn* service:\n\n- Start Gazebo first\n- Call the spawn service with your URDF\n- Check the model appears\n";
+
+#[test]
+fn a_table_answer_keeps_its_header_and_the_matching_row() {
+    let idx = index(&[("sim/gazebo.md", GAZEBO)]);
+    let a = answer(&idx, "which physics engine is best for humanoids and legged robots?");
+    assert!(!a.refused, "{a:?}");
+    assert!(a.markdown.starts_with("From *Gazebo Basics* › **Physics Engines in Gazebo** [1]:"), "{}", a.markdown);
+    assert!(a.markdown.contains("| Engine | Best for |\n| --- | --- |"), "{}", a.markdown);
+    assert!(a.markdown.contains("| DART | Humanoids, legged robots — accurate contact dynamics |"), "{}", a.markdown);
+    assert!(!a.markdown.contains("Simbody"), "only the rows that match: {}", a.markdown);
+    assert_eq!(a.citations[0].url, "https://book.example/docs/sim/gazebo#physics-engines-in-gazebo");
+    assert!(a.markdown.contains("Read more: [Gazebo Basics › Physics Engines in Gazebo](https://book.example/docs/sim/gazebo#physics-engines-in-gazebo)"));
+}
+
+#[test]
+fn a_list_stays_a_list_with_its_lead_in() {
+    let idx = index(&[("sim/gazebo.md", GAZEBO)]);
+    let a = answer(&idx, "how do I spawn my URDF model?");
+    assert!(a.markdown.contains("Use the *spawn* service:\n\n- Start Gazebo first\n- Call the spawn service with your URDF\n- Check the model appears"), "{}", a.markdown);
+    let body = a.markdown.replace("**Spawning Models**", "");
+    assert!(!body.contains("**"), "no stray markers outside the header: {body}");
+}
+
+#[test]
+fn long_numbered_steps_keep_their_numbers() {
+    let steps: String = (1..=12)
+        .map(|i| format!("{i}. Step about {}, done carefully and checked twice before moving on\n", if i == 9 { "calibrating the gyroscope" } else { "something else" }))
+        .collect();
+    let idx = index(&[("setup.md", &format!("# Setup\n\n## Procedure\n\n{steps}"))]);
+    let a = answer(&idx, "when do I calibrate the gyroscope?");
+    assert!(a.markdown.contains("9. Step about calibrating the gyroscope, done carefully"), "{}", a.markdown);
+    assert!(!a.markdown.contains("\n1. "), "{}", a.markdown);
+}
+
+#[test]
+fn the_page_top_links_to_the_page_and_paragraphs_are_whole() {
+    let long = "Physical AI means intelligence that acts in the physical world through a body. ".repeat(3);
+    let idx = index(&[("intro.md", &format!("# What Is Physical AI\n\n{long}\n\n## Other\n\nUnrelated text here.\n"))]);
+    let a = answer(&idx, "what does physical AI mean?");
+    assert_eq!(a.citations[0].url, "https://book.example/docs/intro");
+    assert!(a.markdown.contains(long.trim()), "{}", a.markdown);
+    assert!(a.markdown.starts_with("From *What Is Physical AI* [1]:"), "{}", a.markdown);
+}
+
+#[test]
+fn weak_evidence_is_refused_with_pointers() {
+    let idx = index(&[("sim/gazebo.md", GAZEBO)]);
+    let a = answer(&idx, "best sourdough hydration for bread?");
+    assert!(a.refused);
+    assert!(a.citations.is_empty());
+    let none = answer(&index(&[]), "anything at all");
+    assert!(none.refused && none.markdown.contains("rephrasing"));
+}
+
+#[test]
+fn a_short_section_is_quoted_whole_and_a_lead_in_never_dangles() {
+    let src = "# Notes\n\n## Launching\n\nTo launch the demo:\n\n```bash\nros2 launch demo all.launch.py\n```\n\nThen watch the robot wave.\n\n## Long Listing\n\nThe full launch file is:\n\n```python\n".to_owned()
+            + &"print('launch line')\n".repeat(40)
+            + "```\n";
+    let idx = index(&[("notes.md", &src)]);
+    let a = answer(&idx, "how do I launch the demo?");
+    assert!(a.markdown.contains("To launch the demo:\n\n```bash\nros2 launch demo all.launch.py\n```\n\nThen watch the robot wave."), "{}", a.markdown);
+    let a = answer(&idx, "what is in the full launch file listing?");
+    assert!(!a.markdown.contains("The full launch file is:"), "a lead-in without its (too long) code is left out: {}", a.markdown);
+}

@@ -1,0 +1,220 @@
+//! `bookchat ingest <dir>`: load a Docusaurus docs folder into Postgres. Unchanged pages (same
+//! file, same parser) are skipped after one query; changed pages are parsed, their sections
+//! embedded (texts already embedded by this model come from the cache, whatever page they were
+//! on), then each page is written in its own transaction, so an interrupted run leaves every page
+//! either old or new, never half.
+
+use super::embed::{self, Embedder};
+use super::parse::{self, PARSER_VERSION};
+use super::{BlockKind, Page, Section};
+use crate::server::db::documents::{self, IngestOutcome};
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct IngestReport {
+    pub files: usize,
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub pruned: u64,
+    /// Sections of the pages written.
+    pub sections: usize,
+    /// Texts the model embedded now, and those found in the cache.
+    pub embedded: usize,
+    pub cached: usize,
+    /// The model that embedded the book (None: BM25 only).
+    pub model: Option<String>,
+}
+
+/// The book's pages, sorted, as (path relative to `dir`, file).
+pub fn book_files(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
+    collect(dir, &mut files).with_context(|| format!("reading book folder {}", dir.display()))?;
+    files.sort();
+    Ok(files
+        .into_iter()
+        .map(|p| (p.strip_prefix(dir).unwrap_or(&p).to_string_lossy().replace('\\', "/"), p))
+        .collect())
+}
+
+/// Docusaurus skips files and folders starting with `_` (partials) or `.`.
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') || name.starts_with('_') || name == "node_modules" {
+            continue;
+        }
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("md" | "mdx")) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// A section's heading under its parent heading, without the page title.
+pub fn heading_text(section: &Section) -> String {
+    let mut parts: Vec<String> = section.path.iter().skip(1).cloned().collect();
+    parts.push(section.heading.clone());
+    parts.join(" › ")
+}
+
+/// Words of prose per embedded window: a long section is embedded as several windows (each
+/// with its heading path), so a fact deep in it is found by meaning too, and no window runs
+/// past what the model reads (256 tokens).
+const WINDOW_WORDS: usize = 110;
+
+/// The texts a section is embedded as: its heading (under its parent; the page title is
+/// shared by all its sections and blurs them together) and what it says in prose, in windows of about [`WINDOW_WORDS`] words that never split a paragraph, list item or
+/// table row. Code is left to the lexical side (identifiers, not meaning).
+pub fn embedding_windows(section: &Section) -> Vec<String> {
+    let head = heading_text(section);
+    let mut units: Vec<&str> = Vec::new();
+    for b in section.blocks.iter().filter(|b| b.kind != BlockKind::Code) {
+        if b.parts.is_empty() {
+            units.push(&b.text);
+        } else {
+            units.extend(b.parts.iter().map(|p| p.text.as_str()));
+        }
+    }
+    let mut windows = Vec::new();
+    let mut current = String::new();
+    let mut words = 0;
+    for u in units {
+        let n = u.split_whitespace().count();
+        if words > 0 && words + n > WINDOW_WORDS {
+            windows.push(format!("{head}\n{current}"));
+            current.clear();
+            words = 0;
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(u);
+        words += n;
+    }
+    if words > 0 || windows.is_empty() {
+        windows.push(format!("{head}\n{current}").trim_end().to_owned());
+    }
+    windows
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn bar(progress: bool, len: usize, what: &str) -> ProgressBar {
+    let bar = if progress { ProgressBar::new(len as u64) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{{spinner}} {what} [{{bar:30}}] {{pos}}/{{len}} {{wide_msg}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Ingest every `.md`/`.mdx` under `dir`. With `prune`, pages whose file is gone are deleted.
+pub async fn ingest_dir(
+    pool: &PgPool,
+    dir: &Path,
+    prune: bool,
+    progress: bool,
+    embedder: Option<&Arc<Embedder>>,
+) -> anyhow::Result<IngestReport> {
+    let files = book_files(dir)?;
+    let stored = documents::stored_pages(pool).await.map_err(|e| anyhow::anyhow!("reading stored pages: {e}"))?;
+    // Pages stored before this model embedded them (another model, or none) count as changed.
+    let unembedded: HashSet<String> = match embedder {
+        Some(m) => documents::pages_missing_vectors(pool, m.id())
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the embedding cache: {e}"))?
+            .into_iter()
+            .collect(),
+        None => HashSet::new(),
+    };
+    let mut report = IngestReport { files: files.len(), model: embedder.map(|e| e.id().to_owned()), ..Default::default() };
+    let mut kept = Vec::new();
+    let mut changed: Vec<(Page, String, String)> = Vec::new();
+    for (rel, path) in &files {
+        let raw = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let hash = sha256_hex(&raw);
+        kept.push(rel.clone());
+        if stored.get(rel).is_some_and(|(h, v)| *h == hash && *v == PARSER_VERSION) && !unembedded.contains(rel) {
+            report.unchanged += 1;
+            continue;
+        }
+        changed.push((parse::parse_page(rel, &raw), raw, hash));
+    }
+
+    // Embed what the cache lacks, in batches off the async runtime.
+    // Per page, per section: its windows as (hash, text).
+    let windows: Vec<Vec<Vec<(String, String)>>> = changed
+        .iter()
+        .map(|(page, _, _)| {
+            page.sections
+                .iter()
+                .map(|s| embedding_windows(s).into_iter().map(|t| (sha256_hex(&t), t)).collect())
+                .collect()
+        })
+        .collect();
+    if let Some(model) = embedder {
+        let mut all: Vec<(String, String)> = windows.iter().flatten().flatten().cloned().collect();
+        let mut seen = HashSet::new();
+        all.retain(|(h, _)| seen.insert(h.clone()));
+        let hashes: Vec<String> = all.iter().map(|(h, _)| h.clone()).collect();
+        let missing: HashSet<String> = documents::missing_embeddings(pool, model.id(), &hashes)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the embedding cache: {e}"))?
+            .into_iter()
+            .collect();
+        let todo: Vec<(String, String)> = all.into_iter().filter(|(h, _)| missing.contains(h)).collect();
+        report.cached = seen.len() - todo.len();
+        let progress_bar = bar(progress, todo.len(), "embedding");
+        for batch in todo.chunks(64) {
+            let worker = model.clone();
+            let texts: Vec<String> = batch.iter().map(|(_, t)| t.clone()).collect();
+            let vectors = tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                worker.embed(&refs)
+            })
+            .await
+            .context("embedding task")?
+            .context("embedding the book")?;
+            let items: Vec<(String, Vec<u8>)> = batch.iter().zip(&vectors).map(|((h, _), v)| (h.clone(), embed::to_bytes(v))).collect();
+            documents::store_embeddings(pool, model.id(), &items).await.map_err(|e| anyhow::anyhow!("storing embeddings: {e}"))?;
+            report.embedded += batch.len();
+            progress_bar.inc(batch.len() as u64);
+        }
+        progress_bar.finish_and_clear();
+    }
+
+    let progress_bar = bar(progress, changed.len(), "storing");
+    for ((page, raw, hash), windows) in changed.iter().zip(&windows) {
+        progress_bar.set_message(page.source_path.clone());
+        // The hashes are stored with or without a model: a model added later embeds exactly these.
+        let hashes: Vec<Vec<String>> = windows.iter().map(|w| w.iter().map(|(h, _)| h.clone()).collect()).collect();
+        let outcome = documents::upsert_page(pool, page, raw, hash, PARSER_VERSION, &hashes)
+            .await
+            .map_err(|e| anyhow::anyhow!("storing {}: {e}", page.source_path))?;
+        match outcome {
+            IngestOutcome::Inserted => report.inserted += 1,
+            IngestOutcome::Updated => report.updated += 1,
+            IngestOutcome::Unchanged => report.unchanged += 1,
+        }
+        report.sections += page.sections.len();
+        progress_bar.inc(1);
+    }
+    progress_bar.finish_and_clear();
+    if prune {
+        report.pruned = documents::prune(pool, &kept).await.map_err(|e| anyhow::anyhow!("pruning: {e}"))?;
+    }
+    Ok(report)
+}
