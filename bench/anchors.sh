@@ -19,9 +19,10 @@ fi
 SQLX_OFFLINE=true LEPTOS_OUTPUT_NAME=bookchat cargo build --release --features ssr --bin bookchat -q
 
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cp -r "$SITE/." "$WORK/"
-rm -rf "$WORK/docs" "$WORK/blog" "$WORK/build" "$WORK/.docusaurus"
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
+(cd "$SITE" && tar --exclude=./node_modules --exclude=./docs --exclude=./blog --exclude=./build --exclude=./.docusaurus -cf - .) |
+  (cd "$WORK" && tar -xf -)
+ln -s "$SITE/node_modules" "$WORK/node_modules"
 cp -r "$BOOK" "$WORK/docs"
 # A plain site: docs at /docs, no blog, warnings (not failures) for the book's own broken links.
 node - "$WORK/docusaurus.config.js" <<'JS'
@@ -30,12 +31,12 @@ const file = process.argv[2];
 let c = fs.readFileSync(file, 'utf8');
 c = c.replace(/blog:\s*\{[\s\S]*?\n\s{8}\},/, 'blog: false,');
 c = c.replace(/onBrokenLinks:\s*'throw'/, "onBrokenLinks: 'warn'");
-c = c.replace(/sidebarPath:[^\n]*\n/, '');
 c = c.replace(/\{to: '\/blog'[^}]*\},?/, '');
 fs.writeFileSync(file, c);
 JS
 # Stubs for the book's own components.
-grep -rhoE "from ['\"]@site/src/components/[^'\"]+['\"]" "$WORK/docs" | sed -E "s/.*@site\/src\/components\/([^'\"]+).*/\1/" | sort -u |
+{ grep -rhoE "from ['\"]@site/src/components/[^'\"]+['\"]" "$WORK/docs" || true; } |
+  sed -E "s/.*@site\/src\/components\/([^'\"]+).*/\1/" | sort -u |
   while read -r comp; do
     mkdir -p "$WORK/src/components/$(dirname "$comp")"
     printf "import React from 'react';\nexport default function Stub(props) { return <div>{props.children}</div>; }\n" \
@@ -55,8 +56,14 @@ for (const s of sections) {
   const path = fs.existsSync(file) ? file : fs.existsSync(alt) ? alt : null;
   let ok = path !== null;
   if (ok && s.anchor) {
+    // Every id on the page (the build minifies: quoted or not), entities decoded.
     const html = fs.readFileSync(path, 'utf8');
-    ok = html.includes(`id="${s.anchor.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"`);
+    const ids = new Set();
+    for (const m of html.matchAll(/\sid=(?:"([^"]*)"|'([^']*)'|([^\s>"']+))/g)) {
+      const raw = m[1] ?? m[2] ?? m[3];
+      ids.add(raw.replace(/&quot;/g, '"').replace(/&#x27;|&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
+    }
+    ok = ids.has(s.anchor);
   }
   if (!ok) {
     broken++;
