@@ -201,9 +201,15 @@ pub async fn run(pool: &PgPool, embedder: Option<Arc<Embedder>>, args: &EvalArgs
         phrases_each += found.iter().filter(|f| **f).count() as f64;
         phrase_total += found.len() as f64;
         let rank = r.hits.iter().position(|h| g.contains(&h.section)).map(|p| p + 1);
+        // Where the answering section really ranks, and why.
+        let all = retrieve::rank(&index, embedder.as_deref(), &Query { limit: usize::MAX, ..Query::new(&q.question) });
+        let gold_hit = all.hits.iter().enumerate().find(|(_, h)| g.contains(&h.section));
+        let gold_why = gold_hit
+            .map(|(p, h)| format!("full rank {} (s {:.4}, bm25 {:.1}, cos {:.2}, cov {:.2})", p + 1, h.score, h.lexical, h.dense, h.coverage))
+            .unwrap_or_else(|| "not ranked".into());
         let _ = writeln!(
             details,
-            "### {} {}\n\ngold: {} (rank {:?}) · cited: {} · phrases: {:?} · refused: {} · foreign: {:?} · corrections: {:?}\n\ntop: {}\n\n{}\n",
+            "### {} {}\n\ngold: {} (rank {:?}; {gold_why}) · cited: {} · phrases: {:?} · refused: {} · foreign: {:?} · corrections: {:?}\n\ntop: {}\n\n{}\n",
             q.id,
             q.question,
             index.sections[g[0]].label(),
@@ -314,7 +320,10 @@ fn hits_summary(r: &Retrieval) -> String {
     r.hits
         .iter()
         .take(4)
-        .map(|h| format!("{} (s {:.4}, bm25 {:.1}, cos {:.2}, cov {:.2})", r.section(h).label(), h.score, h.lexical, h.dense, h.coverage))
+        .map(|h| {
+            let s = r.section(h);
+            format!("{} (s {:.4}, bm25 {:.1}, cos {:.2}, cov {:.2}{})", s.label(), h.score, h.lexical, h.dense, h.coverage, if s.overview { ", overview" } else { "" })
+        })
         .collect::<Vec<_>>()
         .join(" · ")
 }

@@ -12,6 +12,11 @@ use std::collections::HashSet;
 
 /// About this many words of quoted book text (whole blocks, so a little more or less).
 pub const WORD_BUDGET: usize = 120;
+/// A second section is quoted when the first left room and it ranks this close to the first
+/// (retrieval's first and second are often two readings of one question), in at least this
+/// many words.
+const SECOND_SECTION_SCORE: f32 = 0.75;
+const SECOND_SECTION_WORDS: usize = 70;
 /// Sections cited at most.
 const MAX_CITATIONS: usize = 3;
 /// Lists and tables longer than this are quoted by their matching items or rows.
@@ -105,12 +110,12 @@ pub fn compose(r: &Retrieval, url_for: impl Fn(&str, &str) -> String) -> Compose
     let mut primary_score = 0.0;
     for h in &cited {
         // The best section with something to quote; a second one when the first left room and
-        // it is close.
-        if quoted > 0 && (quoted > 1 || words >= WORD_BUDGET * 2 / 3 || h.score < primary_score * 0.85) {
+        // it is close (chosen on the development book).
+        if quoted > 0 && (quoted > 1 || words >= WORD_BUDGET || h.score < primary_score * SECOND_SECTION_SCORE) {
             break;
         }
         let s = r.section(h);
-        let quote = quote_blocks(s, &weights, WORD_BUDGET.saturating_sub(words).max(40));
+        let quote = quote_blocks(s, &weights, WORD_BUDGET.saturating_sub(words).max(SECOND_SECTION_WORDS));
         if quote.is_empty() {
             continue;
         }

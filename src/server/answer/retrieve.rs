@@ -316,6 +316,12 @@ pub fn rank(index: &Arc<BookIndex>, embedder: Option<&Embedder>, q: &Query<'_>) 
             }
         },
     };
+    // The passage the reader selected is evidence even when its words are not the question's.
+    for &i in &selected {
+        if !fused.iter().any(|(j, _)| *j == i) && in_scope(&index.sections[i]) {
+            fused.push((i, 0.0));
+        }
+    }
     // Where the section is, after how well it matches: the reader's page first, summaries last.
     for (i, s) in fused.iter_mut() {
         *s = adjust(*i, *s);
@@ -355,7 +361,8 @@ fn unknown_names(index: &BookIndex, question: &str, foreign: &[String], embedder
         match w {
             Some(w) if capitalised(w) && !crate::server::answer::text::is_stop_word(&w.to_lowercase()) => run.push(w.to_owned()),
             _ => {
-                if run.len() >= 2 && !index.has_phrase(&run) {
+                let new = run.iter().any(|w| !out.contains(w));
+                if run.len() >= 2 && new && !index.has_phrase(&run) {
                     out.push(run.join(" "));
                 }
                 run.clear();
@@ -413,6 +420,49 @@ impl Query<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn book() -> Arc<BookIndex> {
+        use crate::server::answer::index::SectionRow;
+        use crate::server::book::{Block, BlockKind};
+        let row = |heading: &str, body: &str| SectionRow {
+            chunk_id: 0,
+            route: "/docs/a".into(),
+            source_path: "a.md".into(),
+            doc_title: "A".into(),
+            heading: heading.into(),
+            anchor: String::new(),
+            level: 2,
+            path: vec![],
+            blocks: vec![Block { kind: BlockKind::Paragraph, md: body.into(), text: body.into(), head: String::new(), parts: vec![] }],
+            vectors: vec![],
+        };
+        Arc::new(BookIndex::build(
+            1,
+            vec![row("Calibration", "Calibrate the camera and the IMU with a checkerboard."), row("Learning", "Isaac Sim trains policies with PPO. Critic and actor networks use soft updates.")],
+        ))
+    }
+
+    #[test]
+    fn names_the_book_never_uses_are_noticed() {
+        let idx = book();
+        let names = |q: &str| rank(&idx, None, &Query::new(q)).unknown_names;
+        assert_eq!(names("how do I calibrate my camera with Kalibr?"), vec!["Kalibr"]);
+        // Without a model every word the book lacks is foreign; capitals and digits make it a name.
+        assert_eq!(names("Is ORB-SLAM3 good for a drone camera?"), vec!["ORB", "SLAM3"]);
+        assert_eq!(names("can I train with Soft Actor-Critic in Isaac Sim?"), vec!["Soft Actor Critic"]);
+        assert!(names("how do I calibrate the IMU in Isaac Sim?").is_empty(), "names the book uses are fine");
+        assert!(names("Calibrate a camera how?").is_empty(), "a capitalised first word is not a name");
+    }
+
+    #[test]
+    fn a_selected_passage_finds_its_section_and_grounds_the_answer() {
+        let idx = book();
+        let r = rank(&idx, None, &Query { selection: Some("trains policies"), ..Query::new("What does this mean?") });
+        assert!(r.grounded);
+        assert_eq!(r.hits[0].section, 1);
+        let r = rank(&idx, None, &Query { selection: Some("words the book never wrote"), ..Query::new("What does this mean?") });
+        assert!(!r.grounded);
+    }
 
     #[test]
     fn fusion_rewards_agreement_and_keeps_either_sides_finds() {
