@@ -76,8 +76,9 @@
     close: close,
     toggle: function () { box.hidden ? open() : close(); },
     ask: function (text, o) { open(); send('ask', { text: String(text || ''), selection: o && o.selection ? String(o.selection) : null }); },
-    // identify({userId, userHash, email?, name?}) → {ok, user?, error?}
-    identify: function (u) { return request('identify', u || {}); },
+    // identify({userToken} | {userId, userHash}, email?, name?) or identify(null) for "nobody
+    // is signed in" → {ok, user?, error?}
+    identify: function (u) { return request('identify', u == null ? null : u); },
     reset: function () {
       st.open = 0; st.unread = 0; _.save(); _.paint();
       return request('reset');

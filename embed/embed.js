@@ -18,7 +18,7 @@
   var KEY = 'bookchat:embed';
   var st;
   try { st = JSON.parse(sessionStorage.getItem(KEY)) || {}; } catch (e) { st = {}; }
-  var frame, loading, panel, pend = [], early = [], handlers = {};
+  var frame, loading, panel, pend = [], early = [], handlers = {}, idq;
 
   function q(p) {
     return p + '?embed=1&v=1&parent=' + encodeURIComponent(location.origin) +
@@ -64,7 +64,9 @@
       frame.title = 'BookChat';
       frame.allow = 'clipboard-write'; // the answers' Copy button
       frame.setAttribute('data-testid', 'bookchat-iframe');
-      frame.src = q(server + '/widget');
+      // idp: the page says who is reading (identify) before the widget shows anything of the
+      // stored session — a signed-out reader never sees the previous reader's conversation.
+      frame.src = q(server + '/widget') + (idq || d.identify == 'always' ? '&idp=1' : '');
       box.appendChild(frame);
     }
     if (loading) return;
@@ -154,7 +156,7 @@
     toggle: later('toggle', 1),
     ask: later('ask', 1),
     close: later('close'),
-    identify: later('identify'),
+    identify: function () { idq = 1; return later('identify').apply(0, arguments); },
     reset: later('reset'),
     on: function (t, f) { (handlers[t] = handlers[t] || []).push(f); },
     // Shared with embed-panel.js.

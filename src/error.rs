@@ -29,6 +29,9 @@ pub enum AppError {
     /// Too many requests; try again after the given number of seconds.
     #[error("too many requests; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// Too many answers are being written right now; nothing was stored, try again later.
+    #[error("BookChat is answering many questions right now; try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     /// A dependency (database, language model) is down or timed out; retrying later may work.
     #[error("{message}")]
     Unavailable { message: String },
@@ -41,6 +44,14 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// Seconds the client should wait before trying again (`Retry-After`), when known.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after_secs } | AppError::Busy { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         AppError::Validation { field: field.to_owned(), message: message.into() }
     }
@@ -62,7 +73,7 @@ impl AppError {
             AppError::Forbidden { .. } => 403,
             AppError::NotFound { .. } => 404,
             AppError::RateLimited { .. } => 429,
-            AppError::Unavailable { .. } => 503,
+            AppError::Unavailable { .. } | AppError::Busy { .. } => 503,
             AppError::Internal | AppError::Network { .. } => 500,
         }
     }
@@ -71,7 +82,11 @@ impl AppError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            AppError::RateLimited { .. } | AppError::Unavailable { .. } | AppError::Network { .. } | AppError::Internal
+            AppError::RateLimited { .. }
+                | AppError::Busy { .. }
+                | AppError::Unavailable { .. }
+                | AppError::Network { .. }
+                | AppError::Internal
         )
     }
 }

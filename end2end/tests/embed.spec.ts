@@ -10,6 +10,13 @@ const PAGE_A = `${HOST}/docs/ros2/ros2-architecture`;
 
 const userHash = (id: string) => crypto.createHmac('sha256', SECRET).update(id).digest('hex');
 
+// What a host backend signs for a signed-in reader: an HS256 JWT with `sub` and `exp`.
+function userToken(id: string, ttlSecs = 600) {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub: id, exp: Math.floor(Date.now() / 1000) + ttlSecs })}`;
+  return `${unsigned}.${crypto.createHmac('sha256', SECRET).update(unsigned).digest('base64url')}`;
+}
+
 async function openOn(page: Page, url = PAGE_A) {
   await page.goto(url);
   await page.getByTestId('bookchat-launcher').click();
@@ -182,6 +189,33 @@ test('identify moves guest history to the user, on any device; forgeries are rej
   await frame.getByTestId('history-back').click().catch(() => {});
   await frame.getByTestId('open-history').click();
   await expect(frame.getByTestId('history-empty')).toBeVisible();
+});
+
+test('a logout that reloads the page leaves nothing of the previous reader', async ({ page }) => {
+  const user = `reader-${crypto.randomUUID()}`;
+  // Signed in: the host page says who is reading on every page view (the Docusaurus recipe).
+  await page.goto(PAGE_A);
+  await page.evaluate((t) => { (window as any).BookChat.identify({ userToken: t }); }, userToken(user));
+  await page.getByTestId('bookchat-launcher').click();
+  const frame = await widgetFrame(page);
+  await ask(frame, 'What is a digital twin?');
+  await expect(frame.getByTestId('msg-assistant')).toHaveAttribute('data-status', 'complete');
+  await frame.getByTestId('open-history').click();
+  await expect(frame.getByTestId('history-item')).toHaveCount(1);
+
+  // Signed out with a full reload: the page now says nobody is signed in.
+  await page.evaluate(() => (window as any).BookChat.close());
+  await page.reload();
+  await page.evaluate(() => { (window as any).__who = (window as any).BookChat.identify(null); });
+  await page.getByTestId('bookchat-launcher').click();
+  const after = await widgetFrame(page);
+  expect((await page.evaluate(() => (window as any).__who)).ok).toBe(true);
+  await expect(after.getByTestId('composer')).toBeVisible();
+  await page.waitForTimeout(500);
+  await expect(after.getByTestId('msg-user')).toHaveCount(0);
+  await after.getByTestId('open-history').click();
+  await expect(after.getByTestId('history-empty')).toBeVisible();
+  await expect(after.getByTestId('history-item')).toHaveCount(0);
 });
 
 test('a host that is not allowlisted cannot frame the widget', async ({ page }) => {

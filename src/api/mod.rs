@@ -40,24 +40,35 @@ pub async fn start_session() -> Result<SessionInfo, AppError> {
             return crate::server::identity::session_info(&state, &s).await;
         }
     }
+    // Sessions cost storage: a client may start only so many a minute.
+    if let Some(ip) = auth::client_ip(&state).await {
+        state.limits.check_new_session(ip)?;
+    }
     let (s, token) = sessions::create_guest(&state.pool).await?;
-    Ok(SessionInfo { token: Some(token), session_id: s.id, user: None, expires_at: s.expires_at })
+    Ok(SessionInfo { token: Some(token), session_id: s.id, user: None, expires_at: s.expires_at, switched: false })
 }
 
-/// Identify the reader as a user of the host site. `user_hash` is
-/// `hex(HMAC-SHA256(identity secret, user_id))`, computed by the host's backend. The guest's
-/// conversations move to the user. A new `token` is returned when the browser switches users.
+/// Identify the reader as a user of the host site, with `user_token` — an HS256 JWT signed by
+/// the host's backend with the identity secret (`sub` = its user id, `exp` required) — or, as
+/// legacy, `user_id` and `user_hash = hex(HMAC-SHA256(identity secret, user_id))`. The guest's
+/// conversations move to the user. The session gets a new `token` whenever it changes hands;
+/// the old one stops working.
 #[server(endpoint = "session/identify", input = Json, client = BookChatClient)]
 pub async fn identify(
-    user_id: String,
-    user_hash: String,
+    #[server(default)] user_token: Option<String>,
+    #[server(default)] user_id: Option<String>,
+    #[server(default)] user_hash: Option<String>,
     #[server(default)] email: Option<String>,
     #[server(default)] name: Option<String>,
 ) -> Result<SessionInfo, AppError> {
     use crate::server::{auth, identity};
     let (state, caller) = auth::caller().await?;
-    let who = identity::Identity::parse(&user_id, email, name)?;
-    identity::identify(&state, &caller, who, &user_hash).await
+    let credential = match (user_token.filter(|t| !t.trim().is_empty()), user_id, user_hash) {
+        (Some(token), _, _) => identity::Credential::Token(token),
+        (None, Some(user_id), Some(user_hash)) => identity::Credential::Hash { user_id, user_hash },
+        _ => return Err(AppError::validation("user_token", "Send user_token (a signed JWT), or user_id with user_hash.")),
+    };
+    identity::identify(&state, &caller, credential, email, name).await
 }
 
 /// End the caller's session (logout / `BookChat.reset()`): its token stops working.

@@ -201,10 +201,14 @@ pub struct MessagePage {
 /// stores it and sends it back as the `X-BookChat-Session` header.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionInfo {
+    /// A new session secret, when the session changed (the old one no longer works).
     pub token: Option<String>,
     pub session_id: Uuid,
     pub user: Option<UserInfo>,
     pub expires_at: DateTime<Utc>,
+    /// Another user took over this browser: nothing of the previous reader's is shown.
+    #[serde(default)]
+    pub switched: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! HTTP Basic auth with the configured admin secret; without one configured, it does not exist.
 
 use super::state::AppState;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
@@ -16,11 +16,19 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `None` when the request may proceed, otherwise the response to send.
-fn check(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+/// `None` when the request may proceed, otherwise the response to send. A client that failed
+/// too often recently is refused before its password is even looked at.
+fn check(state: &AppState, headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> Option<Response> {
     let Some(secret) = &state.config.admin_secret else {
         return Some(StatusCode::NOT_FOUND.into_response());
     };
+    let ip = super::client_ip(state, headers, peer);
+    if let Some(ip) = ip {
+        if let Err(e) = state.limits.check_admin_attempt(ip) {
+            let secs = e.retry_after().unwrap_or(60).to_string();
+            return Some((StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, secs)], "Too many failed logins; try again later.").into_response());
+        }
+    }
     let ok = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -32,6 +40,9 @@ fn check(state: &AppState, headers: &HeaderMap) -> Option<Response> {
     if ok {
         None
     } else {
+        if let Some(ip) = ip {
+            state.limits.admin_failed(ip);
+        }
         Some(
             (
                 StatusCode::UNAUTHORIZED,
@@ -48,8 +59,8 @@ fn unavailable(e: sqlx::Error) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable.").into_response()
 }
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(denied) = check(&state, &headers) {
+pub async fn page(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>, headers: HeaderMap) -> Response {
+    if let Some(denied) = check(&state, &headers, Some(peer)) {
         return denied;
     }
     match render(&state).await {
@@ -159,8 +170,8 @@ fn cell(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-pub async fn csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(denied) = check(&state, &headers) {
+pub async fn csv(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>, headers: HeaderMap) -> Response {
+    if let Some(denied) = check(&state, &headers, Some(peer)) {
         return denied;
     }
     let rows = sqlx::query!(

@@ -21,6 +21,13 @@ pub async fn caller() -> Result<(AppState, Caller), AppError> {
     Ok((state, session.caller()))
 }
 
+/// The client address of the current server function call (see `server::client_ip`).
+pub async fn client_ip(state: &AppState) -> Option<std::net::IpAddr> {
+    let headers: HeaderMap = leptos_axum::extract().await.ok()?;
+    let peer = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|c| c.0);
+    super::client_ip(state, &headers, peer)
+}
+
 pub fn app_state() -> Result<AppState, AppError> {
     leptos::prelude::use_context::<AppState>().ok_or_else(|| {
         tracing::error!("AppState missing from server function context");

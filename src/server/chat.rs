@@ -3,7 +3,7 @@
 
 use super::answer::job;
 use super::db::messages::{self, Metadata, MessageRow};
-use super::db::{conversations, documents, Caller};
+use super::db::{conversations, documents, sessions, Caller};
 use super::state::AppState;
 use crate::error::AppError;
 use crate::model::{
@@ -70,7 +70,11 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
         return replay(state, caller, existing, &q, wait).await;
     }
     state.limits.check_question(caller)?;
+    let slot = state.hub.reserve()?;
     let mut tx = state.pool.begin().await?;
+    // The session may have changed hands since this request authenticated (identify rotates
+    // it): hold it until the question is stored, or refuse if it was ended meanwhile.
+    sessions::lock_active(&mut tx, caller.session_id).await?;
     let conversation = match q.conversation_id {
         Some(id) => {
             let c = conversations::lock(&mut *tx, caller, id).await?;
@@ -107,17 +111,24 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
         .await?
         .ok_or(AppError::Internal)?;
     tx.commit().await?;
-    start_job(state, caller, &question, answer.id, q.context.clone());
-    finish(state, caller, question, answer.id, wait).await
+    start_job(state, slot, caller, &question, answer.id, 0, q.context.clone());
+    match finish(state, caller, question, answer.id, wait).await {
+        // The session changed hands (identify) right after the question was stored: it is the
+        // user's now. The client re-sends with its new token and gets it by its client id.
+        Err(AppError::NotFound { .. }) if !sessions::is_active(&state.pool, caller.session_id).await? => Err(AppError::Unauthorized),
+        other => other,
+    }
 }
 
-fn start_job(state: &AppState, caller: &Caller, question: &MessageRow, answer_id: i64, context: PageContext) {
+fn start_job(state: &AppState, slot: job::Slot, caller: &Caller, question: &MessageRow, answer_id: i64, generation: i32, context: PageContext) {
     state.hub.start(
-        state.pool.clone(),
+        slot,
+        state.answer_pool.clone(),
         state.config.clone(),
         state.library.clone(),
         job::Request {
             answer_id,
+            generation,
             conversation_id: question.conversation_id,
             session_id: Some(caller.session_id),
             question_id: question.id,
@@ -143,10 +154,11 @@ async fn replay(
     let answer_id = match messages::answer_to(&state.pool, existing.id).await? {
         Some(a) => a.id,
         None => {
+            let slot = state.hub.reserve()?;
             let a = messages::insert_answer(&state.pool, existing.conversation_id, existing.id, "", MessageStatus::Streaming, &Metadata::default()).await?;
             match a {
                 Some(a) => {
-                    start_job(state, caller, &existing, a.id, q.context.clone());
+                    start_job(state, slot, caller, &existing, a.id, 0, q.context.clone());
                     a.id
                 }
                 None => messages::answer_to(&state.pool, existing.id).await?.ok_or(AppError::Internal)?.id,
@@ -183,12 +195,13 @@ pub async fn regenerate(state: &AppState, caller: &Caller, answer_id: i64) -> Re
     state.limits.check_question(caller)?;
     let question_id = answer.reply_to.ok_or_else(|| AppError::not_found("question"))?;
     let question = messages::by_id(&state.pool, question_id).await?.ok_or_else(|| AppError::not_found("question"))?;
-    let reset = messages::reset_for_regenerate(&state.pool, answer_id)
+    let slot = state.hub.reserve()?;
+    let (reset, generation) = messages::reset_for_regenerate(&state.pool, answer_id)
         .await?
         .ok_or_else(|| AppError::validation("message_id", "This answer is still being written."))?;
     let meta = question.metadata();
     let context = PageContext { url: meta.page_url, title: meta.page_title, selection: meta.quote };
-    start_job(state, caller, &question, answer_id, context);
+    start_job(state, slot, caller, &question, answer_id, generation, context);
     Ok(reset.into_model())
 }
 

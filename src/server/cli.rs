@@ -252,13 +252,15 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
     let grace = Duration::from_secs(cfg.shutdown_grace_secs);
     let state = AppState::new(leptos_options, pool.clone(), read_pool, cfg).with_embedder(embedder);
     let hub = state.hub.clone();
+    super::start_background(&state);
     spawn_maintenance(state.clone());
     for host_addr in demo_hosts {
-        let site = super::host::router(super::host::HostSite { app: state.clone(), bookchat_origin: public_url.clone() });
+        let site = super::host::router(super::host::HostSite { app: state.clone(), bookchat_origin: public_url.clone() })
+            .layer(axum::middleware::from_fn_with_state(state.clone(), super::api_rate_limit));
         let listener = tokio::net::TcpListener::bind(host_addr).await.with_context(|| format!("binding {host_addr}"))?;
         tracing::info!("demo host site on http://{host_addr} (embedding {public_url})");
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, site).await {
+            if let Err(e) = axum::serve(listener, site.into_make_service_with_connect_info::<SocketAddr>()).await {
                 tracing::error!(error = %e, "demo host site stopped");
             }
         });

@@ -33,10 +33,19 @@ impl std::str::FromStr for Secret {
     }
 }
 
-/// A secret this server signs or checks with: long enough not to be guessed.
+/// A password: long enough not to be guessed online.
 fn strong_secret(s: &str) -> Result<Secret, String> {
     if s.trim().len() < 16 {
         return Err("must be at least 16 characters".into());
+    }
+    Ok(Secret(s.trim().to_owned()))
+}
+
+/// A signing key: any reader holds a value signed with it (their id and hash, or a token) and
+/// can try keys offline, so it must be long enough that brute force is hopeless.
+fn signing_secret(s: &str) -> Result<Secret, String> {
+    if s.trim().len() < 32 {
+        return Err("must be at least 32 bytes (e.g. `openssl rand -hex 32`)".into());
     }
     Ok(Secret(s.trim().to_owned()))
 }
@@ -61,6 +70,11 @@ pub struct LlmConfig {
     /// Seconds to wait for the first token, and between tokens, before giving up.
     #[arg(long = "llm-timeout-secs", env = "LLM_TIMEOUT_SECS", default_value_t = 30)]
     pub timeout_secs: u64,
+
+    /// Most tokens a model may write for one answer (sent as `max_tokens`; an answer is also
+    /// cut, with a note, at 30,000 characters whatever the provider does).
+    #[arg(long = "llm-max-tokens", env = "LLM_MAX_TOKENS", default_value_t = 1024)]
+    pub max_tokens: u32,
 }
 
 /// The sentence-embedding model for dense retrieval.
@@ -118,10 +132,10 @@ pub struct AppConfig {
     #[command(flatten)]
     pub embed: EmbedConfig,
 
-    /// Shared secret for verifying host users: the host's backend sends
-    /// `userHash = hex(HMAC-SHA256(secret, userId))` with `BookChat.identify`. At least 16
-    /// characters. Unset: identify() is refused and everyone is a guest.
-    #[arg(long, env = "BOOKCHAT_IDENTITY_SECRET", value_parser = strong_secret, hide_env_values = true)]
+    /// Shared secret for verifying host users: the host's backend signs a short-lived HS256 JWT
+    /// (`sub` = user id, `exp`) — or, legacy, `userHash = hex(HMAC-SHA256(secret, userId))` —
+    /// for `BookChat.identify`. At least 32 bytes. Unset: everyone is a guest.
+    #[arg(long, env = "BOOKCHAT_IDENTITY_SECRET", value_parser = signing_secret, hide_env_values = true)]
     pub identity_secret: Option<Secret>,
 
     /// Host-site origins allowed to embed the widget (comma-separated, e.g.
@@ -158,21 +172,50 @@ pub struct AppConfig {
     pub admin_secret: Option<Secret>,
 }
 
-/// Rate limits (per minute; 0 disables one).
+/// Rate limits (per minute; 0 disables one) and the bounds on work.
 #[derive(Debug, Clone, Args)]
 pub struct LimitsConfig {
-    /// API calls per minute from one IP address.
+    /// API calls (and demo pages) per minute from one client (IPv6: one /64).
     #[arg(long = "rate-per-ip", env = "BOOKCHAT_RATE_PER_IP", default_value_t = 600)]
     pub per_ip: u32,
+    /// New sessions per minute from one client.
+    #[arg(long = "rate-sessions-per-ip", env = "BOOKCHAT_RATE_SESSIONS_PER_IP", default_value_t = 30)]
+    pub sessions_per_ip: u32,
     /// Questions per minute from one session.
     #[arg(long = "rate-questions-per-session", env = "BOOKCHAT_RATE_QUESTIONS_PER_SESSION", default_value_t = 20)]
     pub questions_per_session: u32,
     /// Questions per minute from one user (all their devices).
     #[arg(long = "rate-questions-per-user", env = "BOOKCHAT_RATE_QUESTIONS_PER_USER", default_value_t = 40)]
     pub questions_per_user: u32,
-    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
+    /// Failed /admin logins per minute from one client before it is refused.
+    #[arg(long = "admin-failures-per-ip", env = "BOOKCHAT_ADMIN_FAILURES_PER_IP", default_value_t = 10)]
+    pub admin_failures_per_ip: u32,
+    /// Proxies in front of BookChat that append the client's address to `X-Forwarded-For`
+    /// (0: use the connection's address). The client is that many entries from the right; what
+    /// is further left was written by the client and is ignored.
+    #[arg(long = "trusted-proxies", env = "BOOKCHAT_TRUSTED_PROXIES", default_value_t = 0)]
+    pub trusted_proxies: u8,
+    /// Legacy switch for one trusted proxy (same as `BOOKCHAT_TRUSTED_PROXIES=1`).
     #[arg(long = "trust-proxy-headers", env = "BOOKCHAT_TRUST_PROXY_HEADERS", default_value_t = false)]
     pub trust_proxy_headers: bool,
+    /// Answers being generated at once on this instance; a question beyond that is refused with
+    /// `503` and `Retry-After` (nothing stored; the widget keeps it for a retry).
+    #[arg(long = "max-concurrent-answers", env = "BOOKCHAT_MAX_CONCURRENT_ANSWERS", default_value_t = 32)]
+    pub max_concurrent_answers: u32,
+    /// Database connections answers may use (a pool of their own, so they never take the
+    /// connections history reads need).
+    #[arg(long = "answer-db-connections", env = "BOOKCHAT_ANSWER_DB_CONNECTIONS", default_value_t = 3)]
+    pub answer_db_connections: u32,
+}
+
+impl LimitsConfig {
+    /// Proxy hops whose `X-Forwarded-For` entries are trusted.
+    pub fn proxy_hops(&self) -> usize {
+        match (self.trusted_proxies, self.trust_proxy_headers) {
+            (0, true) => 1,
+            (n, _) => usize::from(n),
+        }
+    }
 }
 
 /// What is kept, and for how long.
@@ -209,5 +252,19 @@ impl AppConfig {
         } else {
             format!("{base}{route}#{anchor}")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signing_secrets_are_long_and_passwords_long_enough() {
+        assert!(signing_secret("sixteen-chars-xx").is_err(), "16 bytes can be brute-forced from a reader's own hash");
+        assert!(signing_secret(&"k".repeat(31)).is_err());
+        assert_eq!(signing_secret(&format!(" {} ", "k".repeat(32))).unwrap().expose(), "k".repeat(32));
+        assert!(strong_secret("short").is_err());
+        assert!(strong_secret("sixteen-chars-xx").is_ok());
     }
 }

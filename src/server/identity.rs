@@ -1,7 +1,9 @@
-//! Verified users. The host site's backend signs its user id — `userHash =
-//! hex(HMAC-SHA256(secret, userId))`, the convention of Intercom and Chatwoot — and the page
-//! passes both to `BookChat.identify`. A verified user's history follows them to any device;
-//! the first identify moves the guest's conversations to the user.
+//! Verified users. The host site's backend signs who is reading with the secret it shares with
+//! BookChat: preferably a short-lived HS256 JWT (`sub` = its user id, `exp` required, as
+//! Intercom's identity verification does), or — legacy, never expiring — `userHash =
+//! hex(HMAC-SHA256(secret, userId))`. A verified user's history follows them to any device; the
+//! first identify moves the guest's conversations to the user. Every change of who the session
+//! belongs to issues a new token and ends the old one.
 
 use super::db::{sessions, Caller};
 use super::state::AppState;
@@ -16,6 +18,33 @@ pub fn verify(secret: &str, user_id: &str, user_hash: &str) -> bool {
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return false };
     mac.update(user_id.as_bytes());
     mac.verify_slice(&given).is_ok()
+}
+
+/// How the host proved who the reader is.
+pub enum Credential {
+    /// An HS256 JWT: `sub` (the host's user id), `exp` (required), optional `email`, `name`.
+    Token(String),
+    /// Legacy: the user id and hex(HMAC-SHA256(secret, user id)).
+    Hash { user_id: String, user_hash: String },
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// Verify a host-signed JWT: HS256 only, signature and expiry checked (a minute of clock skew
+/// allowed), `sub` required.
+fn verify_token(secret: &str, token: &str) -> Result<Claims, String> {
+    use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+    let mut v = Validation::new(Algorithm::HS256);
+    v.set_required_spec_claims(&["exp", "sub"]);
+    v.leeway = 60;
+    decode::<Claims>(token.trim(), &DecodingKey::from_secret(secret.as_bytes()), &v).map(|d| d.claims).map_err(|e| e.to_string())
 }
 
 /// What the host hands us, validated.
@@ -44,32 +73,52 @@ fn info(u: &sessions::UserRow) -> UserInfo {
     UserInfo { external_id: u.external_id.clone(), email: u.email.clone(), name: u.display_name.clone() }
 }
 
-/// Identify the caller as a host user. Returns the session to use from now on (with a new token
-/// when the browser switched from one user to another).
-pub async fn identify(state: &AppState, caller: &Caller, who: Identity, user_hash: &str) -> Result<SessionInfo, AppError> {
+/// Identify the caller as a host user. Returns the session to use from now on: always with a
+/// new token when the session changes hands (guest → user, or another user on this browser);
+/// the old token stops working.
+pub async fn identify(
+    state: &AppState,
+    caller: &Caller,
+    credential: Credential,
+    email: Option<String>,
+    name: Option<String>,
+) -> Result<SessionInfo, AppError> {
     let Some(secret) = &state.config.identity_secret else {
         return Err(AppError::Forbidden { message: "User identification is not enabled on this server.".into() });
     };
-    if !verify(secret.expose(), &who.user_id, user_hash) {
-        tracing::warn!("identify with an invalid user hash");
-        return Err(AppError::Forbidden { message: "The user could not be verified.".into() });
-    }
+    let who = match credential {
+        Credential::Token(token) => match verify_token(secret.expose(), &token) {
+            Ok(claims) => Identity::parse(&claims.sub, email.or(claims.email), name.or(claims.name))?,
+            Err(e) => {
+                tracing::warn!(reason = %e, "identify with an invalid or expired token");
+                return Err(AppError::Forbidden { message: "The user could not be verified.".into() });
+            }
+        },
+        Credential::Hash { user_id, user_hash } => {
+            let who = Identity::parse(&user_id, email, name)?;
+            if !verify(secret.expose(), &who.user_id, &user_hash) {
+                tracing::warn!("identify with an invalid user hash");
+                return Err(AppError::Forbidden { message: "The user could not be verified.".into() });
+            }
+            who
+        }
+    };
     let user = sessions::upsert_user(&state.pool, &who.user_id, who.email.as_deref(), who.name.as_deref()).await?;
     match caller.user_id {
         Some(current) if current == user.id => {
             let s = sessions::touch(&state.pool, caller.session_id).await?;
-            Ok(SessionInfo { token: None, session_id: s.id, user: Some(info(&user)), expires_at: s.expires_at })
+            Ok(SessionInfo { token: None, session_id: s.id, user: Some(info(&user)), expires_at: s.expires_at, switched: false })
         }
         Some(_) => {
             // Another user signed in on this browser: a fresh session; nothing is merged.
             sessions::end(&state.pool, caller.session_id).await?;
             let (s, token) = sessions::create_for_user(&state.pool, user.id).await?;
-            Ok(SessionInfo { token: Some(token), session_id: s.id, user: Some(info(&user)), expires_at: s.expires_at })
+            Ok(SessionInfo { token: Some(token), session_id: s.id, user: Some(info(&user)), expires_at: s.expires_at, switched: true })
         }
         None => {
-            let (s, moved) = sessions::attach_guest_to_user(&state.pool, caller.session_id, user.id).await?;
-            tracing::info!(moved, "guest identified; conversations moved to the user");
-            Ok(SessionInfo { token: None, session_id: s.id, user: Some(info(&user)), expires_at: s.expires_at })
+            let (s, token, moved) = sessions::promote_guest(&state.pool, caller.session_id, user.id).await?;
+            tracing::info!(moved, "guest identified; conversations moved to the user, token rotated");
+            Ok(SessionInfo { token: Some(token), session_id: s.id, user: Some(info(&user)), expires_at: s.expires_at, switched: false })
         }
     }
 }
@@ -80,7 +129,7 @@ pub async fn session_info(state: &AppState, row: &sessions::SessionRow) -> Resul
         Some(id) => sessions::user(&state.pool, id).await?.map(|u| info(&u)),
         None => None,
     };
-    Ok(SessionInfo { token: None, session_id: row.id, user, expires_at: row.expires_at })
+    Ok(SessionInfo { token: None, session_id: row.id, user, expires_at: row.expires_at, switched: false })
 }
 
 #[cfg(test)]
@@ -100,6 +149,29 @@ mod tests {
         assert!(!verify("another-long-secret-value", "user-42", &good));
         assert!(!verify(secret, "user-42", "not hex"));
         assert!(!verify(secret, "user-42", ""));
+    }
+
+    #[test]
+    fn tokens_are_verified_with_signature_expiry_and_algorithm() {
+        use jsonwebtoken::{encode, EncodingKey, Header};
+        let secret = "0123456789abcdef0123456789abcdef";
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let sign = |claims: serde_json::Value, key: &str| {
+            encode(&Header::default(), &claims, &EncodingKey::from_secret(key.as_bytes())).unwrap()
+        };
+        let good = sign(serde_json::json!({"sub": "reader-1", "exp": now + 300, "email": "a@b.c"}), secret);
+        let c = verify_token(secret, &good).unwrap();
+        assert_eq!((c.sub.as_str(), c.email.as_deref()), ("reader-1", Some("a@b.c")));
+        let expired = sign(serde_json::json!({"sub": "reader-1", "exp": now - 3600}), secret);
+        assert!(verify_token(secret, &expired).unwrap_err().contains("Expired"));
+        let no_exp = sign(serde_json::json!({"sub": "reader-1"}), secret);
+        assert!(verify_token(secret, &no_exp).is_err(), "a token that never expires is refused");
+        let forged = sign(serde_json::json!({"sub": "reader-1", "exp": now + 300}), "another-secret-another-secret-xx");
+        assert!(verify_token(secret, &forged).is_err());
+        // alg "none": header {"alg":"none"}, no signature.
+        let none = format!("eyJhbGciOiJub25lIn0.{}.", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, format!("{{\"sub\":\"x\",\"exp\":{}}}", now + 300)));
+        assert!(verify_token(secret, &none).is_err());
+        assert!(verify_token(secret, "garbage").is_err());
     }
 
     #[test]

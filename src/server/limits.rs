@@ -1,6 +1,8 @@
-//! Rate limits, per IP (every API call), per session and per user (questions), with `governor`
-//! (GCRA, keyed, in memory per instance). A refused call is a `429 rate_limited` with
-//! `Retry-After`, which the widget turns into "try again in N s".
+//! Rate limits, per client address (every API call and demo page, new sessions, failed admin
+//! logins), per session and per user (questions), with `governor` (GCRA, keyed, in memory per
+//! instance). An IPv6 client is keyed by its /64 — one subscriber's whole range — since it can
+//! pick any address in it. A refused call is a `429 rate_limited` with `Retry-After`, which the
+//! widget turns into "try again in N s".
 
 use crate::error::AppError;
 use governor::clock::{Clock, DefaultClock};
@@ -14,10 +16,28 @@ use super::db::Caller;
 
 pub struct Limits {
     ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    new_sessions: Option<DefaultKeyedRateLimiter<IpAddr>>,
     session: Option<DefaultKeyedRateLimiter<Uuid>>,
     user: Option<DefaultKeyedRateLimiter<Uuid>>,
+    /// Failed admin logins per client in the current window.
+    admin_failures: std::sync::Mutex<std::collections::HashMap<IpAddr, (u32, std::time::Instant)>>,
+    admin_failures_per_window: u32,
     clock: DefaultClock,
 }
+
+/// The key a client address is limited by: an IPv4 address, or the /64 an IPv6 one is in.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        },
+    }
+}
+
+/// How long failed admin logins are counted.
+const ADMIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn limiter<K: Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimiter<K>> {
     // 0 disables a limit. Bursts of up to a third of the minute's allowance are fine.
@@ -26,18 +46,68 @@ fn limiter<K: Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimi
     Some(RateLimiter::keyed(Quota::per_minute(n).allow_burst(burst)))
 }
 
+/// Allowances per minute (0 disables one).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Allowances {
+    pub calls_per_ip: u32,
+    pub new_sessions_per_ip: u32,
+    pub questions_per_session: u32,
+    pub questions_per_user: u32,
+    pub admin_failures_per_ip: u32,
+}
+
 impl Limits {
-    pub fn new(ip_per_min: u32, session_per_min: u32, user_per_min: u32) -> Limits {
+    pub fn new(a: Allowances) -> Limits {
         Limits {
-            ip: limiter(ip_per_min),
-            session: limiter(session_per_min),
-            user: limiter(user_per_min),
+            ip: limiter(a.calls_per_ip),
+            new_sessions: limiter(a.new_sessions_per_ip),
+            session: limiter(a.questions_per_session),
+            user: limiter(a.questions_per_user),
+            admin_failures: std::sync::Mutex::new(std::collections::HashMap::new()),
+            admin_failures_per_window: a.admin_failures_per_ip,
             clock: DefaultClock::default(),
         }
     }
 
     pub fn unlimited() -> Limits {
-        Limits::new(0, 0, 0)
+        Limits::new(Allowances::default())
+    }
+
+    /// A new session from this address.
+    pub fn check_new_session(&self, ip: IpAddr) -> Result<(), AppError> {
+        self.check(&self.new_sessions, &client_key(ip))
+    }
+
+    fn admin_failures(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<IpAddr, (u32, std::time::Instant)>> {
+        // Counters only: a poisoned lock leaves them usable.
+        self.admin_failures.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// May this address try an admin password now? Refused (without looking at the password)
+    /// once it has failed too often in the last minute.
+    pub fn check_admin_attempt(&self, ip: IpAddr) -> Result<(), AppError> {
+        if self.admin_failures_per_window == 0 {
+            return Ok(());
+        }
+        let key = client_key(ip);
+        let mut map = self.admin_failures();
+        match map.get(&key) {
+            Some((n, since)) if since.elapsed() < ADMIN_WINDOW && *n >= self.admin_failures_per_window => {
+                Err(AppError::RateLimited { retry_after_secs: (ADMIN_WINDOW - since.elapsed()).as_secs().max(1) })
+            }
+            Some((_, since)) if since.elapsed() >= ADMIN_WINDOW => {
+                map.remove(&key);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Count a failed admin login from this address.
+    pub fn admin_failed(&self, ip: IpAddr) {
+        let mut map = self.admin_failures();
+        let e = map.entry(client_key(ip)).or_insert((0, std::time::Instant::now()));
+        e.0 += 1;
     }
 
     fn check<K: Hash + Eq + Clone>(&self, l: &Option<DefaultKeyedRateLimiter<K>>, key: &K) -> Result<(), AppError> {
@@ -50,9 +120,9 @@ impl Limits {
         }
     }
 
-    /// Any API call from this address.
+    /// Any API call (or demo page) from this address.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), AppError> {
-        self.check(&self.ip, &ip)
+        self.check(&self.ip, &client_key(ip))
     }
 
     /// A question (or a regenerated answer) from this caller.
@@ -69,9 +139,10 @@ impl Limits {
         for l in [&self.session, &self.user].into_iter().flatten() {
             l.retain_recent();
         }
-        if let Some(l) = &self.ip {
+        for l in [&self.ip, &self.new_sessions].into_iter().flatten() {
             l.retain_recent();
         }
+        self.admin_failures().retain(|_, (_, since)| since.elapsed() < ADMIN_WINDOW);
     }
 }
 
@@ -81,7 +152,7 @@ mod tests {
 
     #[test]
     fn refuses_past_the_burst_with_a_retry_delay() {
-        let limits = Limits::new(0, 6, 0); // burst of 2
+        let limits = Limits::new(Allowances { questions_per_session: 6, ..Default::default() }); // burst of 2
         let caller = Caller { session_id: Uuid::new_v4(), user_id: None };
         assert!(limits.check_question(&caller).is_ok());
         assert!(limits.check_question(&caller).is_ok());
@@ -91,6 +162,33 @@ mod tests {
         }
         // Another session is not affected.
         assert!(limits.check_question(&Caller { session_id: Uuid::new_v4(), user_id: None }).is_ok());
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a), "2001:db8:1:2::".parse::<IpAddr>().unwrap());
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(other));
+        assert_eq!(client_key("::ffff:10.0.0.7".parse().unwrap()), "10.0.0.7".parse::<IpAddr>().unwrap());
+        let limits = Limits::new(Allowances { calls_per_ip: 3, ..Default::default() }); // burst of 1
+        assert!(limits.check_ip(a).is_ok());
+        assert!(limits.check_ip(b).is_err(), "another address of the same /64 shares the allowance");
+        assert!(limits.check_ip(other).is_ok());
+    }
+
+    #[test]
+    fn admin_logins_are_refused_after_repeated_failures() {
+        let limits = Limits::new(Allowances { admin_failures_per_ip: 3, ..Default::default() });
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..3 {
+            assert!(limits.check_admin_attempt(ip).is_ok());
+            limits.admin_failed(ip);
+        }
+        assert!(matches!(limits.check_admin_attempt(ip), Err(AppError::RateLimited { .. })));
+        assert!(limits.check_admin_attempt("192.0.2.2".parse().unwrap()).is_ok());
     }
 
     #[test]

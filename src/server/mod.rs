@@ -66,6 +66,12 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
+/// What runs beside the HTTP app: the listener that lets another instance stop an answer this
+/// one generates.
+pub fn start_background(state: &AppState) {
+    state.hub.listen_for_stops(state.pool.clone());
+}
+
 /// Server functions answer every error with 500; give each [`AppError`] its real status
 /// (and `Retry-After` when rate limited) so clients and proxies can tell them apart.
 async fn server_fn_error_status(res: Response) -> Response {
@@ -79,8 +85,8 @@ async fn server_fn_error_status(res: Response) -> Response {
     };
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let AppError::RateLimited { retry_after_secs } = err {
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+        if let Some(secs) = err.retry_after() {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 parts.headers.insert(axum::http::header::RETRY_AFTER, v);
             }
         }
@@ -88,36 +94,67 @@ async fn server_fn_error_status(res: Response) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when configured to
-/// trust a proxy in front.
-pub fn client_ip(state: &AppState, headers: &axum::http::HeaderMap, peer: Option<std::net::SocketAddr>) -> Option<std::net::IpAddr> {
-    if state.config.limits.trust_proxy_headers {
-        let forwarded = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
-        }
+/// The client's address: the socket peer, or — behind `hops` trusted proxies, each appending the
+/// address it received the request from to `X-Forwarded-For` — the entry `hops` places from the
+/// right. Entries further left were written by the client and prove nothing.
+pub fn forwarded_client(headers: &axum::http::HeaderMap, peer: Option<std::net::IpAddr>, hops: usize) -> Option<std::net::IpAddr> {
+    if hops == 0 {
+        return peer;
     }
-    peer.map(|p| p.ip())
+    // Several X-Forwarded-For headers form one list, in order.
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let Some(entry) = entries.len().checked_sub(hops).map(|i| entries[i]) else {
+        // Fewer entries than proxies: the nearest proxy saw the client directly.
+        return entries.first().and_then(|e| parse_forwarded(e)).or(peer);
+    };
+    parse_forwarded(entry).or(peer)
 }
 
-/// Every API call counts against its IP's allowance.
-async fn api_rate_limit(State(state): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    if req.uri().path().starts_with("/api/") {
+/// `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]:443`.
+fn parse_forwarded(entry: &str) -> Option<std::net::IpAddr> {
+    entry
+        .parse()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| entry.trim_start_matches('[').split(']').next().and_then(|a| a.parse().ok()))
+}
+
+pub fn client_ip(state: &AppState, headers: &axum::http::HeaderMap, peer: Option<std::net::SocketAddr>) -> Option<std::net::IpAddr> {
+    forwarded_client(headers, peer.map(|p| p.ip()), state.config.limits.proxy_hops())
+}
+
+/// A `429` with `Retry-After` for a refused call.
+fn refused(e: AppError) -> Response {
+    let mut res = (StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::TOO_MANY_REQUESTS), axum::Json(&e)).into_response();
+    if let Some(secs) = e.retry_after() {
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+    }
+    res.headers_mut().insert(server_fn::error::SERVER_FN_ERROR_HEADER, HeaderValue::from_static("rate-limit"));
+    res
+}
+
+/// Is this a request whose cost the per-client allowance covers: the API and the pages (not
+/// static files, which a page pulls several of at once)?
+fn counted(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/" || path.starts_with("/docs") || path == "/history" || path.starts_with("/admin")
+}
+
+/// Every API call and page counts against its client's allowance.
+pub async fn api_rate_limit(State(state): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if counted(req.uri().path()) {
         let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
         if let Some(ip) = client_ip(&state, req.headers(), peer) {
             if let Err(e) = state.limits.check_ip(ip) {
-                let mut res = (StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::TOO_MANY_REQUESTS), axum::Json(&e)).into_response();
-                if let AppError::RateLimited { retry_after_secs } = e {
-                    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                        res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
-                    }
-                }
-                res.headers_mut().insert(server_fn::error::SERVER_FN_ERROR_HEADER, HeaderValue::from_static("rate-limit"));
-                return res;
+                return refused(e);
             }
         }
     }

@@ -11,28 +11,59 @@ use uuid::Uuid;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RetentionReport {
+    /// Another instance was running the job: this one did nothing.
+    pub skipped: bool,
     pub expired_guest_sessions: u64,
     pub deleted_guest_conversations: u64,
     pub expired_user_sessions: u64,
     pub deleted_user_conversations: u64,
     pub anonymised_log_rows: u64,
+    pub cleared_feedback_comments: u64,
     pub failed_stale_answers: u64,
 }
 
-/// One pass of the retention job. Each step is its own statement or transaction, so a crash
-/// midway leaves nothing half-deleted, and the next pass finishes the work.
+/// Rows per statement: large deletions go in batches, so no single transaction holds locks on a
+/// whole table's worth of rows or blocks readers for long.
+pub const BATCH: i64 = 500;
+/// The advisory lock that lets one instance at a time run the retention job.
+const RETENTION_LOCK: i64 = 0x626f_6f6b_6368_6174; // "bookchat"
+
+/// One pass of the retention job, on one instance at a time (a Postgres advisory lock; the
+/// others skip). Each batch is its own statement or transaction, so a crash midway leaves
+/// nothing half-deleted, and the next pass finishes the work.
 pub async fn run(pool: &PgPool, cfg: &RetentionConfig) -> Result<RetentionReport, AppError> {
+    let mut conn = pool.acquire().await?;
+    let locked: bool = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "locked!""#, RETENTION_LOCK)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !locked {
+        return Ok(RetentionReport { skipped: true, ..Default::default() });
+    }
+    let result = run_locked(pool, cfg).await;
+    // Unlock on the connection that locked, whatever happened.
+    if let Err(e) = sqlx::query_scalar!(r#"SELECT pg_advisory_unlock($1) AS "unlocked!""#, RETENTION_LOCK).fetch_one(&mut *conn).await {
+        tracing::warn!(error = %e, "could not release the retention lock; closing its connection");
+        conn.detach();
+    }
+    result
+}
+
+async fn run_locked(pool: &PgPool, cfg: &RetentionConfig) -> Result<RetentionReport, AppError> {
     let mut r = RetentionReport::default();
     // Guests: 24 h after last activity their sessions expire and everything of theirs is
     // deleted (conversations cascade to messages, ratings and their query-log rows).
-    let mut tx = pool.begin().await?;
-    let expired: Vec<Uuid> = sqlx::query_scalar!(
-        r#"SELECT id FROM chat_sessions WHERE user_id IS NULL AND expires_at <= now() FOR UPDATE SKIP LOCKED"#
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    if !expired.is_empty() {
-        r.deleted_guest_conversations = sqlx::query!(
+    loop {
+        let mut tx = pool.begin().await?;
+        let expired: Vec<Uuid> = sqlx::query_scalar!(
+            r#"SELECT id FROM chat_sessions WHERE user_id IS NULL AND expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED"#,
+            BATCH
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if expired.is_empty() {
+            break;
+        }
+        r.deleted_guest_conversations += sqlx::query!(
             "DELETE FROM conversations WHERE user_id IS NULL AND session_id = ANY($1)",
             &expired
         )
@@ -40,10 +71,10 @@ pub async fn run(pool: &PgPool, cfg: &RetentionConfig) -> Result<RetentionReport
         .await?
         .rows_affected();
         sqlx::query!("DELETE FROM rag_queries WHERE session_id = ANY($1)", &expired).execute(&mut *tx).await?;
-        r.expired_guest_sessions =
+        r.expired_guest_sessions +=
             sqlx::query!("DELETE FROM chat_sessions WHERE id = ANY($1)", &expired).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
     }
-    tx.commit().await?;
 
     // Users: an expired session just stops working; their history stays.
     r.expired_user_sessions = sqlx::query!(
@@ -53,19 +84,48 @@ pub async fn run(pool: &PgPool, cfg: &RetentionConfig) -> Result<RetentionReport
     .await?
     .rows_affected();
     if cfg.conversation_days > 0 {
-        r.deleted_user_conversations = sqlx::query!(
-            "DELETE FROM conversations WHERE user_id IS NOT NULL AND last_message_at < now() - make_interval(days => $1)",
-            cfg.conversation_days as i32
-        )
-        .execute(pool)
-        .await?
-        .rows_affected();
+        loop {
+            let n = sqlx::query!(
+                r#"DELETE FROM conversations WHERE id IN (
+                       SELECT id FROM conversations
+                        WHERE user_id IS NOT NULL AND last_message_at < now() - make_interval(days => $1)
+                        LIMIT $2)"#,
+                cfg.conversation_days as i32,
+                BATCH
+            )
+            .execute(pool)
+            .await?
+            .rows_affected();
+            r.deleted_user_conversations += n;
+            if n < BATCH as u64 {
+                break;
+            }
+        }
     }
     if cfg.log_anonymize_days > 0 {
-        r.anonymised_log_rows = sqlx::query!(
-            r#"UPDATE rag_queries
-                  SET question = '(anonymised)', answer = '', session_id = NULL, anonymized_at = now()
-                WHERE anonymized_at IS NULL AND created_at < now() - make_interval(days => $1)"#,
+        loop {
+            // Every logged answer, regenerated ones included (their clock restarts), and the
+            // readers' own words in their ratings.
+            let n = sqlx::query!(
+                r#"UPDATE rag_queries
+                      SET question = '(anonymised)', answer = '', session_id = NULL, anonymized_at = now()
+                    WHERE id IN (SELECT id FROM rag_queries
+                                  WHERE anonymized_at IS NULL AND created_at < now() - make_interval(days => $1)
+                                  LIMIT $2)"#,
+                cfg.log_anonymize_days as i32,
+                BATCH
+            )
+            .execute(pool)
+            .await?
+            .rows_affected();
+            r.anonymised_log_rows += n;
+            if n < BATCH as u64 {
+                break;
+            }
+        }
+        r.cleared_feedback_comments = sqlx::query!(
+            r#"UPDATE message_feedback SET comment = NULL
+                WHERE comment IS NOT NULL AND updated_at < now() - make_interval(days => $1)"#,
             cfg.log_anonymize_days as i32
         )
         .execute(pool)

@@ -167,6 +167,9 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
 pub fn describe(e: &AppError) -> String {
     match e {
         AppError::Validation { message, .. } => message.clone(),
+        AppError::Busy { retry_after_secs } => {
+            format!("BookChat is answering many questions right now. Try again in {retry_after_secs} s.")
+        }
         AppError::RateLimited { retry_after_secs } => {
             format!("You're sending messages quickly. Try again in {retry_after_secs} s.")
         }

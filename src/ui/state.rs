@@ -2,7 +2,7 @@
 //! hydration (the server cannot know the reader: the session token lives in browser storage).
 
 use super::browser::{self, KEY_CONVERSATION, KEY_TOKEN};
-use crate::api::{self, client::set_session_token};
+use crate::api::{self, client::session_token, client::set_session_token};
 use crate::error::AppError;
 use crate::model::{ConversationStatus, ConversationSummary, ExportFormat, Message, MessageStatus, PageContext, StreamEvent};
 use leptos::prelude::*;
@@ -103,29 +103,91 @@ impl Default for ChatState {
     }
 }
 
+/// Changes of who the session belongs to (start, identify, reset) run one at a time, and a
+/// question waits for the one under way: the host page fires `identify` and `ask` together on
+/// its first load, and the question must go out with the session it ends up in.
+static SESSION_GATE: std::sync::LazyLock<futures::lock::Mutex<()>> = std::sync::LazyLock::new(|| futures::lock::Mutex::new(()));
+
+thread_local! {
+    /// Whether the session belongs to a host user (not a guest).
+    static SIGNED_IN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn set_signed_in(user: &Option<crate::model::UserInfo>) {
+    SIGNED_IN.with(|s| s.set(user.is_some()));
+}
+
 /// Resume the stored session or start a new one, and remember its token.
 pub async fn ensure_session() -> Result<(), AppError> {
+    let _gate = SESSION_GATE.lock().await;
+    start_session().await
+}
+
+async fn start_session() -> Result<(), AppError> {
     set_session_token(browser::storage_get(KEY_TOKEN));
     let info = api::start_session().await?;
     if let Some(token) = info.token {
         browser::storage_set(KEY_TOKEN, &token);
         set_session_token(Some(token));
     }
+    set_signed_in(&info.user);
     Ok(())
 }
 
-/// Run a call; if the session expired meanwhile, start a new one and try once more.
+/// Run a call; if the session expired meanwhile, start a new one and try once more. A token
+/// rotated by another task while the call was on its way (identify) is simply used instead.
 pub async fn with_session<T, Fut>(call: impl Fn() -> Fut) -> Result<T, AppError>
 where
     Fut: Future<Output = Result<T, AppError>>,
 {
+    let used = session_token();
     match call().await {
         Err(AppError::Unauthorized) => {
-            browser::storage_remove(KEY_TOKEN);
-            ensure_session().await?;
+            let gate = SESSION_GATE.lock().await;
+            if session_token() == used {
+                browser::storage_remove(KEY_TOKEN);
+                start_session().await?;
+            }
+            drop(gate);
             call().await
         }
         other => other,
+    }
+}
+
+/// Wait for a change of session under way (identify, reset) before a question goes out —
+/// and, when the host page announced it will say who is reading, for that (a few seconds at
+/// most).
+async fn settled_session() {
+    host_identity().await;
+    drop(SESSION_GATE.lock().await);
+}
+
+thread_local! {
+    static HOST_IDENTITY: std::cell::RefCell<Option<futures::future::Shared<futures::channel::oneshot::Receiver<()>>>> =
+        const { std::cell::RefCell::new(None) };
+    static HOST_IDENTITY_DONE: std::cell::RefCell<Option<futures::channel::oneshot::Sender<()>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The host page will identify the reader (or say nobody is signed in): nothing of the stored
+/// session is shown, and no question sent, until it has.
+pub fn expect_host_identity() {
+    use futures::FutureExt;
+    let (tx, rx) = futures::channel::oneshot::channel();
+    HOST_IDENTITY.with(|h| *h.borrow_mut() = Some(rx.shared()));
+    HOST_IDENTITY_DONE.with(|d| *d.borrow_mut() = Some(tx));
+}
+
+/// Wait until the announced host identity has been applied (at most three seconds).
+pub async fn host_identity() {
+    let Some(wait) = HOST_IDENTITY.with(|h| h.borrow().clone()) else { return };
+    let timeout = Box::pin(sleep(std::time::Duration::from_secs(3)));
+    let _ = futures::future::select(wait, timeout).await;
+}
+
+fn host_identity_done() {
+    if let Some(tx) = HOST_IDENTITY_DONE.with(|d| d.borrow_mut().take()) {
+        let _ = tx.send(());
     }
 }
 
@@ -141,6 +203,22 @@ pub fn init(state: ChatState, then: impl FnOnce() + 'static) {
             Err(e) => state.fatal.set(Some(e)),
         }
     });
+}
+
+thread_local! {
+    static RESTORED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Reopen the conversation the reader had open before this page (once per page).
+pub fn restore_open_conversation(state: ChatState) {
+    if RESTORED.with(|r| r.replace(true)) {
+        return;
+    }
+    if state.conversation.get_untracked().is_none() {
+        if let Some(id) = browser::storage_get(KEY_CONVERSATION).and_then(|s| Uuid::parse_str(&s).ok()) {
+            open_conversation(state, id, None);
+        }
+    }
 }
 
 pub fn new_conversation(state: ChatState) {
@@ -255,6 +333,7 @@ pub fn retry(state: ChatState) {
 fn dispatch(state: ChatState, p: Pending) {
     state.pending.set(Some(p.clone()));
     spawn_local(async move {
+        settled_session().await;
         // A send that failed in transit is retried with the same client id: the server stores
         // it once whether or not the first attempt arrived.
         let mut attempt = 0;
@@ -417,7 +496,7 @@ pub fn follow(state: ChatState, id: i64) {
     });
 }
 
-async fn sleep(d: std::time::Duration) {
+pub async fn sleep(d: std::time::Duration) {
     let (tx, rx) = futures::channel::oneshot::channel::<()>();
     set_timeout(
         move || {
@@ -461,34 +540,74 @@ pub fn rate(state: ChatState, id: i64, rating: i16, comment: Option<String>) {
     });
 }
 
-/// Identify the reader as a host user; their guest conversations move to the user. Returns the
-/// user as the server knows them.
-pub async fn identify(
-    state: ChatState,
-    user_id: String,
-    user_hash: String,
-    email: Option<String>,
-    name: Option<String>,
-) -> Result<Option<crate::model::UserInfo>, AppError> {
-    let info = with_session(|| api::identify(user_id.clone(), user_hash.clone(), email.clone(), name.clone())).await?;
+/// How the host page says who is reading.
+#[derive(Debug, Clone, Default)]
+pub struct Credential {
+    /// A JWT signed by the host's backend (preferred).
+    pub user_token: Option<String>,
+    /// Legacy: the user id and its HMAC.
+    pub user_id: Option<String>,
+    pub user_hash: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Identify the reader as a host user (their guest conversations move to the user), or with
+/// `None` say that nobody is signed in: a user's session is ended and a fresh guest starts; a
+/// guest's is kept. Hosts call this on every page view, so a logout that reloads the page still
+/// leaves nothing of the previous reader. Returns the user as the server knows them.
+pub async fn identify(state: ChatState, who: Option<Credential>) -> Result<Option<crate::model::UserInfo>, AppError> {
+    let result = apply_identity(state, who).await;
+    host_identity_done();
+    result
+}
+
+async fn apply_identity(state: ChatState, who: Option<Credential>) -> Result<Option<crate::model::UserInfo>, AppError> {
+    let gate = SESSION_GATE.lock().await;
+    let Some(c) = who else {
+        if SIGNED_IN.with(|s| s.get()) {
+            end_session(state).await;
+        }
+        return Ok(None);
+    };
+    let call = || api::identify(c.user_token.clone(), c.user_id.clone(), c.user_hash.clone(), c.email.clone(), c.name.clone());
+    let info = match call().await {
+        Err(AppError::Unauthorized) => {
+            // The stored session expired: a new guest, then identify that one.
+            browser::storage_remove(KEY_TOKEN);
+            start_session().await?;
+            call().await?
+        }
+        other => other?,
+    };
     if let Some(token) = info.token {
-        // Another user on this browser: their own session, and nothing of the previous one shown.
         browser::storage_set(KEY_TOKEN, &token);
         set_session_token(Some(token));
+    }
+    if info.switched {
+        // Another user on this browser: their own session, and nothing of the previous one shown.
         new_conversation(state);
     }
+    set_signed_in(&info.user);
+    drop(gate);
     state.history_version.update(|v| *v += 1);
     Ok(info.user)
 }
 
 /// Log out: end the session on the server, forget everything local, start a fresh guest.
 pub async fn reset(state: ChatState) {
+    let _gate = SESSION_GATE.lock().await;
+    end_session(state).await;
+}
+
+async fn end_session(state: ChatState) {
     let _ = api::end_session().await;
     browser::storage_remove(KEY_TOKEN);
     browser::storage_remove(super::browser::KEY_DRAFT);
     new_conversation(state);
     set_session_token(None);
-    if let Err(e) = ensure_session().await {
+    SIGNED_IN.with(|s| s.set(false));
+    if let Err(e) = start_session().await {
         state.fatal.set(Some(e));
     }
     state.history_version.update(|v| *v += 1);

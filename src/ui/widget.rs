@@ -2,7 +2,7 @@
 //! page (`?embed=1`, loaded by `embed.js`) the loader owns the launcher and this page is the
 //! panel, talking to the loader through a small versioned postMessage protocol.
 
-use super::browser::{self, KEY_CONVERSATION};
+use super::browser;
 use super::chat::{ChatPanel, PanelMode};
 use super::history::{HistoryList, OpenWith};
 use super::state::{self, ChatState};
@@ -28,10 +28,16 @@ pub fn WidgetPage() -> impl IntoView {
     Effect::new(move |_| {
         browser::set_lang(browser::query_param("lang").as_deref());
         browser::mark("data-hydrated");
+        // With `idp`, the host page is about to say who is reading: the stored conversation is
+        // restored only after that (or after a few seconds without it).
+        if browser::query_param("idp").is_some() {
+            state::expect_host_identity();
+        }
         state::init(state, move || {
-            if let Some(id) = browser::storage_get(KEY_CONVERSATION).and_then(|s| Uuid::parse_str(&s).ok()) {
-                state::open_conversation(state, id, None);
-            }
+            leptos::task::spawn_local(async move {
+                state::host_identity().await;
+                state::restore_open_conversation(state);
+            });
         });
         browser::post_to_parent(&serde_json::json!({ "source": "bookchat", "v": 1, "type": "ready" }));
     });
@@ -148,14 +154,15 @@ fn listen_to_host(state: ChatState) {
                     let p = payload.clone();
                     leptos::task::spawn_local(async move {
                         let field = |k: &str| p[k].as_str().map(str::to_owned);
-                        let result = state::identify(
-                            state,
-                            field("userId").unwrap_or_default(),
-                            field("userHash").unwrap_or_default(),
-                            field("email"),
-                            field("name"),
-                        )
-                        .await;
+                        // identify(null): nobody is signed in.
+                        let who = (!p.is_null()).then(|| state::Credential {
+                            user_token: field("userToken"),
+                            user_id: field("userId"),
+                            user_hash: field("userHash"),
+                            email: field("email"),
+                            name: field("name"),
+                        });
+                        let result = state::identify(state, who).await;
                         let reply = match result {
                             Ok(user) => serde_json::json!({ "ok": true, "user": user }),
                             Err(e) => serde_json::json!({ "ok": false, "error": e.to_string() }),

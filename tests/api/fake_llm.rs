@@ -1,6 +1,7 @@
 //! A fake OpenAI-compatible provider on loopback, speaking the real streaming wire format
 //! (`text/event-stream`, `data: {chunk}` lines, `data: [DONE]`). What it does depends on a tag in
-//! the question: `[slow]`, `[error]`, `[busy]`, `[drop]`, `[hang]`; otherwise it streams a
+//! the question: `[slow]`, `[error]`, `[busy]`, `[drop]`, `[hang]`, `[long]` (50,000 characters,
+//! ignoring `max_tokens` as a misbehaving provider would); otherwise it streams a
 //! short cited answer quickly. Every request body is recorded for assertions.
 
 use axum::body::{Body, Bytes};
@@ -56,6 +57,15 @@ async fn completions(State(fake): State<FakeLlm>, Json(body): Json<Value>) -> Re
         let role = Bytes::from("data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assi");
         let _ = tx.send(Ok(role)).await;
         let _ = tx.send(Ok(Bytes::from("stant\"}}]}\n\n"))).await;
+        if last.contains("[long]") {
+            for _ in 0..50 {
+                if tx.send(Ok(chunk(&"word ".repeat(200)))).await.is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(Ok(Bytes::from("data: [DONE]\n\n"))).await;
+            return;
+        }
         let n = if last.contains("[slow]") { 40 } else { FULL_ANSWER.len() };
         for i in 0..n {
             if drop_after == Some(i) {

@@ -302,3 +302,71 @@ async fn generated_garbage_never_causes_a_server_error(pool: PgPool) {
     let (s, _) = g.call("conversations/list", json!({})).await;
     assert_eq!(s, StatusCode::OK, "the session still works");
 }
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn regenerated_answers_and_feedback_comments_are_anonymised_too(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let g = app.guest().await;
+    let r = g.ask(None, "What is an IMU?").await;
+    let answer = r["answer"]["id"].as_i64().unwrap();
+    let (s, _) = g.call("chat/feedback", json!({"message_id": answer, "rating": -1, "comment": "my name is Ada and this is wrong"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let cfg = bookchat::server::config::RetentionConfig { conversation_days: 0, log_anonymize_days: 90, interval_secs: 0 };
+    let age = |pool: &PgPool| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("UPDATE rag_queries SET created_at = now() - interval '100 days'").execute(&pool).await.unwrap();
+            sqlx::query("UPDATE message_feedback SET updated_at = now() - interval '100 days'").execute(&pool).await.unwrap();
+        }
+    };
+    age(&pool).await;
+    let first = bookchat::server::privacy::run(&pool, &cfg).await.unwrap();
+    assert_eq!((first.anonymised_log_rows, first.cleared_feedback_comments), (1, 1));
+    let comment: Option<String> = sqlx::query_scalar("SELECT comment FROM message_feedback").fetch_optional(&pool).await.unwrap().flatten();
+    assert_eq!(comment, None, "the reader's own words go");
+
+    // The answer is regenerated: its log row holds the question in clear again, and must be
+    // anonymised again in its turn.
+    let (s, _) = g.call("chat/regenerate", json!({"message_id": answer})).await;
+    assert_eq!(s, StatusCode::OK);
+    for _ in 0..50 {
+        if count(&pool, "SELECT count(*) FROM rag_queries WHERE question <> '(anonymised)'").await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(count(&pool, "SELECT count(*) FROM rag_queries WHERE anonymized_at IS NULL").await, 1, "a new record, a new clock");
+    age(&pool).await;
+    let second = bookchat::server::privacy::run(&pool, &cfg).await.unwrap();
+    assert_eq!(second.anonymised_log_rows, 1);
+    assert_eq!(count(&pool, "SELECT count(*) FROM rag_queries WHERE question <> '(anonymised)'").await, 0);
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn retention_runs_on_one_instance_at_a_time_and_deletes_in_batches(pool: PgPool) {
+    // More expired guests than one batch.
+    let n = bookchat::server::privacy::BATCH * 2 + 7;
+    sqlx::query(
+        "INSERT INTO chat_sessions (secret_hash, expires_at, created_at, last_activity_at)
+         SELECT sha256(g::text::bytea), now() - interval '1 hour', now() - interval '2 days', now() - interval '2 days'
+           FROM generate_series(1, $1) g",
+    )
+    .bind(n)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let cfg = bookchat::server::config::RetentionConfig { conversation_days: 0, log_anonymize_days: 90, interval_secs: 0 };
+    // Another instance holds the job's lock: this one skips.
+    let mut other = pool.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(x'626f6f6b63686174'::bigint)").execute(&mut *other).await.unwrap();
+    let skipped = bookchat::server::privacy::run(&pool, &cfg).await.unwrap();
+    assert!(skipped.skipped);
+    assert_eq!(count(&pool, "SELECT count(*) FROM chat_sessions").await, n);
+    sqlx::query("SELECT pg_advisory_unlock(x'626f6f6b63686174'::bigint)").execute(&mut *other).await.unwrap();
+    drop(other);
+    // Two instances at once: one does the work, the other skips; nothing is left.
+    let (a, b) = tokio::join!(bookchat::server::privacy::run(&pool, &cfg), bookchat::server::privacy::run(&pool, &cfg));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.expired_guest_sessions + b.expired_guest_sessions, n as u64);
+    assert_eq!(count(&pool, "SELECT count(*) FROM chat_sessions").await, 0);
+}

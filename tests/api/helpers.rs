@@ -56,14 +56,24 @@ impl TestApp {
             },
             site_base_url: "https://book.example".into(),
             book_dir: String::new(),
-            llm: LlmConfig { base_url: None, api_key: None, model: "test-model".into(), timeout_secs: 5 },
+            llm: LlmConfig { base_url: None, api_key: None, model: "test-model".into(), timeout_secs: 5, max_tokens: 512 },
             embed: EmbedConfig::default(),
             admin_secret: None,
             identity_secret: None,
             allowed_origins: vec!["https://book.example".into()],
             demo_hosts: vec![],
             public_url: String::new(),
-            limits: LimitsConfig { per_ip: 0, questions_per_session: 0, questions_per_user: 0, trust_proxy_headers: false },
+            limits: LimitsConfig {
+                per_ip: 0,
+                sessions_per_ip: 0,
+                questions_per_session: 0,
+                questions_per_user: 0,
+                admin_failures_per_ip: 0,
+                trusted_proxies: 0,
+                trust_proxy_headers: false,
+                max_concurrent_answers: 32,
+                answer_db_connections: 3,
+            },
             shutdown_grace_secs: 1,
             retention: RetentionConfig { conversation_days: 0, log_anonymize_days: 90, interval_secs: 0 },
         };
@@ -75,6 +85,7 @@ impl TestApp {
 
     /// Serve a prepared state on a loopback port.
     pub async fn serve(state: AppState) -> TestApp {
+        bookchat::server::start_background(&state);
         let app = bookchat::server::router(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -130,6 +141,15 @@ pub struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// Identify; on success the reader carries the session's new token from then on.
+    pub async fn identify(&mut self, body: Value) -> (StatusCode, Value) {
+        let (s, info) = self.call("session/identify", body).await;
+        if let Some(t) = info["token"].as_str() {
+            self.token = t.to_owned();
+        }
+        (s, info)
+    }
+
     pub async fn call(&self, endpoint: &str, body: Value) -> (StatusCode, Value) {
         self.app.call(Some(&self.token), endpoint, body).await
     }

@@ -4,11 +4,13 @@
 mod fake_llm;
 mod helpers;
 
+mod abuse;
 mod admin;
 mod answers;
 mod book;
 
 mod conversations;
+mod fencing;
 mod hardening;
 mod identity;
 mod isolation;

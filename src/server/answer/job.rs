@@ -10,11 +10,13 @@ use crate::error::AppError;
 use crate::model::{MessageStatus, PageContext};
 use crate::server::config::AppConfig;
 use crate::server::db::messages::{self, Metadata};
+use futures::FutureExt;
 use sqlx::PgPool;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
@@ -25,6 +27,12 @@ const FLUSH_EVERY: Duration = Duration::from_millis(400);
 pub const STALE_AFTER_SECS: f64 = 30.0;
 /// Turns of the conversation given to a language model as context.
 const HISTORY_TURNS: i64 = 6;
+/// The longest answer stored (the column's limit is 32,000 characters; room for the note).
+pub const MAX_ANSWER_CHARS: usize = 30_000;
+/// Said at the end of an answer cut at [`MAX_ANSWER_CHARS`].
+pub const CUT_NOTE: &str = "\n\n*(This answer was cut here: it reached the length limit.)*";
+/// Postgres channel on which a stop reaches the instance generating the answer.
+pub const STOP_CHANNEL: &str = "bookchat_stop";
 
 /// What followers see of a running answer.
 #[derive(Debug, Clone, Default)]
@@ -38,10 +46,25 @@ struct Job {
     cancel: CancellationToken,
 }
 
+/// What a generator task gets of its job: where to publish text, and its cancellation.
+pub struct JobHandle {
+    job: Arc<Job>,
+}
+
+impl JobHandle {
+    /// Replace the text followers see.
+    pub fn publish(&self, content: &str) {
+        self.job.state.send_modify(|s| s.content = content.to_owned());
+    }
+}
+
 /// Everything a job needs to answer one question.
 #[derive(Debug, Clone)]
 pub struct Request {
     pub answer_id: i64,
+    /// The answer's generation (see `messages.generation`): the job writes only while the row
+    /// still carries it.
+    pub generation: i32,
     pub conversation_id: Uuid,
     pub session_id: Option<Uuid>,
     pub question_id: i64,
@@ -53,15 +76,34 @@ pub struct Hub {
     jobs: Mutex<HashMap<i64, Arc<Job>>>,
     tracker: TaskTracker,
     http: reqwest::Client,
+    /// One permit per answer being generated on this instance.
+    slots: Arc<Semaphore>,
+}
+
+/// The right to generate one answer now (see [`Hub::reserve`]).
+pub struct Slot {
+    _permit: OwnedSemaphorePermit,
 }
 
 impl Hub {
-    pub fn new() -> Arc<Hub> {
+    /// A hub that generates at most `max_answers` answers at once.
+    pub fn new(max_answers: usize) -> Arc<Hub> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Arc::new(Hub { jobs: Mutex::new(HashMap::new()), tracker: TaskTracker::new(), http })
+        Arc::new(Hub {
+            jobs: Mutex::new(HashMap::new()),
+            tracker: TaskTracker::new(),
+            http,
+            slots: Arc::new(Semaphore::new(max_answers.max(1))),
+        })
+    }
+
+    /// Reserve a place for one more answer, before anything is stored: when this instance is
+    /// already writing as many as it may, the question is refused with `503` and `Retry-After`.
+    pub fn reserve(&self) -> Result<Slot, AppError> {
+        self.slots.clone().try_acquire_owned().map(|p| Slot { _permit: p }).map_err(|_| AppError::Busy { retry_after_secs: 5 })
     }
 
     fn jobs(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Job>>> {
@@ -71,21 +113,74 @@ impl Hub {
     }
 
     /// Start generating the answer row `req.answer_id` (already stored with status streaming).
-    pub fn start(self: &Arc<Self>, pool: PgPool, config: Arc<AppConfig>, library: Arc<Library>, req: Request) {
+    pub fn start(self: &Arc<Self>, slot: Slot, pool: PgPool, config: Arc<AppConfig>, library: Arc<Library>, req: Request) {
+        let hub = self.clone();
+        let (id, generation) = (req.answer_id, req.generation);
+        self.start_task(slot, pool.clone(), id, generation, move |job| async move { run(&hub, &pool, &config, &library, &job, req).await });
+    }
+
+    /// Run `task` as the generator of answer `answer_id`, supervised: an error or a panic ends
+    /// the answer as failed (partial text kept) and its followers' streams with it — never a
+    /// hang. The slot is released when the task ends.
+    pub fn start_task<F, Fut>(self: &Arc<Self>, slot: Slot, pool: PgPool, answer_id: i64, generation: i32, task: F)
+    where
+        F: FnOnce(Arc<JobHandle>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), AppError>> + Send + 'static,
+    {
         let (tx, _) = watch::channel(Snapshot::default());
         let job = Arc::new(Job { state: tx, cancel: CancellationToken::new() });
-        self.jobs().insert(req.answer_id, job.clone());
+        self.jobs().insert(answer_id, job.clone());
         let hub = self.clone();
+        let handle = Arc::new(JobHandle { job: job.clone() });
         self.tracker.spawn(async move {
-            let id = req.answer_id;
-            if let Err(e) = run(&hub, &pool, &config, &library, &job, req).await {
-                tracing::error!(answer = id, error = %e, "answer job failed");
+            let _slot = slot;
+            let outcome = std::panic::AssertUnwindSafe(task(handle)).catch_unwind().await;
+            let failure = match outcome {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(panic) => Some(panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default()),
+            };
+            if let Some(cause) = failure {
+                tracing::error!(answer = answer_id, %cause, "answer job failed");
                 let meta = Metadata { error: Some("Something went wrong while answering. Try regenerating.".into()), ..Default::default() };
                 let content = job.state.borrow().content.clone();
-                let _ = messages::finish_answer(&pool, id, &content, MessageStatus::Failed, &meta).await;
+                let content: String = content.chars().take(MAX_ANSWER_CHARS).collect();
+                if let Err(e) = messages::finish_answer(&pool, answer_id, generation, &content, MessageStatus::Failed, &meta).await {
+                    tracing::error!(answer = answer_id, error = %e, "could not store the failed answer; the stale sweep will");
+                }
             }
             job.state.send_modify(|s| s.done = true);
-            hub.jobs().remove(&id);
+            hub.jobs().remove(&answer_id);
+        });
+    }
+
+    /// Listen for stops sent by other instances (`NOTIFY bookchat_stop, '<answer id>'`) and
+    /// cancel the answer if this instance is generating it. Reconnects after a lost connection.
+    pub fn listen_for_stops(self: &Arc<Self>, pool: PgPool) {
+        let hub = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match sqlx::postgres::PgListener::connect_with(&pool).await {
+                    Ok(mut listener) => {
+                        if let Err(e) = listener.listen(STOP_CHANNEL).await {
+                            tracing::warn!(error = %e, "listening for stops failed; retrying");
+                        } else {
+                            while let Ok(n) = listener.recv().await {
+                                if let Ok(id) = n.payload().parse::<i64>() {
+                                    if let Some(job) = hub.jobs().get(&id).cloned() {
+                                        job.cancel.cancel();
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "listening for stops failed; retrying"),
+                }
+                if hub.is_shutting_down() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         });
     }
 
@@ -103,8 +198,9 @@ impl Hub {
                 let mut rx = job.state.subscribe();
                 let _ = tokio::time::timeout(Duration::from_secs(5), rx.wait_for(|s| s.done)).await;
             }
-            // Generated by another instance: mark it; that generator sees it at its next flush.
-            None => messages::mark_stopped(pool, answer_id).await?,
+            // Generated by another instance: mark it and tell that instance (it would also see
+            // the mark at its next flush).
+            None => messages::mark_stopped_and_notify(pool, answer_id).await?,
         }
         Ok(())
     }
@@ -181,7 +277,8 @@ struct Outcome {
     model: Option<String>,
 }
 
-async fn run(hub: &Hub, pool: &PgPool, config: &AppConfig, library: &Library, job: &Job, req: Request) -> Result<(), AppError> {
+async fn run(hub: &Hub, pool: &PgPool, config: &AppConfig, library: &Library, handle: &JobHandle, req: Request) -> Result<(), AppError> {
+    let job = &*handle.job;
     let started = Instant::now();
     let text = retrieval_text(&req.question, &req.context);
     let prefer = req.context.url.as_deref().and_then(|u| route_of(u, &config.site_base_url));
@@ -209,8 +306,10 @@ async fn run(hub: &Hub, pool: &PgPool, config: &AppConfig, library: &Library, jo
         meta.error = Some("The answer service returned an empty answer. Try regenerating.".into());
         content.clear();
     }
-    messages::finish_answer(pool, req.answer_id, &content, status, &meta).await?;
-    log_query(pool, &req, &retrieval, &meta, &content, status, started.elapsed(), first_token, model, url_for).await?;
+    // A newer generation (regenerated, maybe on another instance) owns the row now: write nothing.
+    if messages::finish_answer(pool, req.answer_id, req.generation, &content, status, &meta).await? {
+        log_query(pool, &req, &retrieval, &meta, &content, status, started.elapsed(), first_token, model, url_for).await?;
+    }
     job.state.send_modify(|s| s.content = content);
     Ok(())
 }
@@ -240,13 +339,28 @@ async fn generate_llm(
     let mut last_flush = Instant::now();
     let mut stopped_elsewhere = false;
     let cancel = job.cancel.clone();
+    let mut cut = false;
+    let cut_token = job.cancel.child_token();
     let result = {
         let on_delta = |t: &str| {
             if first_token.is_none() {
                 first_token = Some(started.elapsed());
             }
-            content.push_str(t);
-            job.state.send_modify(|s| s.content.push_str(t));
+            if cut {
+                return;
+            }
+            // The stored answer has a length limit: stop at it, say so, keep what came.
+            let room = MAX_ANSWER_CHARS.saturating_sub(content.chars().count());
+            let piece: String = t.chars().take(room).collect();
+            let over = piece.len() < t.len();
+            content.push_str(&piece);
+            if over {
+                content.push_str(CUT_NOTE);
+                cut = true;
+                cut_token.cancel();
+            }
+            let shown = content.clone();
+            job.state.send_modify(|s| s.content = shown);
         };
         // Flushing needs the database; run it beside the stream without blocking tokens.
         let flusher = async {
@@ -255,7 +369,7 @@ async fn generate_llm(
                 let text = job.state.borrow().content.clone();
                 if last_flush.elapsed() >= FLUSH_EVERY {
                     last_flush = Instant::now();
-                    match messages::flush_partial(pool, req.answer_id, &text).await {
+                    match messages::flush_partial(pool, req.answer_id, req.generation, &text).await {
                         Ok(true) => {}
                         Ok(false) => {
                             stopped_elsewhere = true;
@@ -268,7 +382,7 @@ async fn generate_llm(
             }
         };
         tokio::select! {
-            r = llm::stream_chat(&hub.http, &config.llm, &prompt, &job.cancel, on_delta) => r,
+            r = llm::stream_chat(&hub.http, &config.llm, &prompt, &cut_token, on_delta) => r,
             _ = flusher => Ok(Finish::Cancelled),
         }
     };
@@ -279,6 +393,7 @@ async fn generate_llm(
         ..Default::default()
     };
     let status = match result {
+        Ok(_) if cut => MessageStatus::Complete,
         Ok(Finish::Done) => MessageStatus::Complete,
         Ok(Finish::Cancelled) if hub.is_shutting_down() && !stopped_elsewhere => {
             meta.error = Some("The server restarted while answering. The partial answer is kept — try regenerating.".into());
@@ -364,11 +479,13 @@ async fn log_query(
                                     provider, model, status, refused, response_time_ms, first_token_ms, relevance_score)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
            ON CONFLICT (message_id) WHERE message_id IS NOT NULL DO UPDATE
-              SET retrieved = EXCLUDED.retrieved, cited = EXCLUDED.cited, answer = EXCLUDED.answer,
+              SET question = EXCLUDED.question, session_id = EXCLUDED.session_id,
+                  retrieved = EXCLUDED.retrieved, cited = EXCLUDED.cited, answer = EXCLUDED.answer,
                   provider = EXCLUDED.provider, model = EXCLUDED.model, status = EXCLUDED.status,
                   refused = EXCLUDED.refused, response_time_ms = EXCLUDED.response_time_ms,
                   first_token_ms = EXCLUDED.first_token_ms, relevance_score = EXCLUDED.relevance_score,
-                  created_at = now()"#,
+                  -- A regenerated answer is a new record: its anonymisation clock starts again.
+                  created_at = now(), anonymized_at = NULL"#,
         req.session_id,
         req.conversation_id,
         req.answer_id,
@@ -409,6 +526,7 @@ mod tests {
         };
         let req = Request {
             answer_id: 2,
+            generation: 0,
             conversation_id: Uuid::nil(),
             session_id: None,
             question_id: 1,

@@ -70,6 +70,7 @@ pub async fn stream_chat(
             "messages": messages,
             "stream": true,
             "temperature": 0.2,
+            "max_tokens": cfg.max_tokens.max(1),
         }))
         .header("accept", "text/event-stream");
     if let Some(key) = &cfg.api_key {

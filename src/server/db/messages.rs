@@ -258,68 +258,90 @@ pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<MessageRow
 
 /// Persist the text generated so far. Returns false when the answer is no longer streaming
 /// (stopped from another instance, or swept as stale): the generator then stops.
-pub async fn flush_partial(db: impl PgExecutor<'_>, id: i64, content: &str) -> Result<bool, AppError> {
+pub async fn flush_partial(db: impl PgExecutor<'_>, id: i64, generation: i32, content: &str) -> Result<bool, AppError> {
     let done = sqlx::query!(
-        "UPDATE messages SET content = $2, updated_at = now() WHERE id = $1 AND status = 'streaming'",
+        "UPDATE messages SET content = $2, updated_at = now() WHERE id = $1 AND generation = $3 AND status = 'streaming'",
         id,
-        content
+        content,
+        generation,
     )
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// Store an answer's final text, status and metadata. A status already set by someone else
-/// (a stop from another instance) is kept.
+/// Store an answer's final text, status and metadata — only if the row is still this
+/// generation's (a regenerate since has a newer one). A status already set by someone else (a
+/// stop from another instance) is kept. Returns whether it was written.
 pub async fn finish_answer(
     db: impl PgExecutor<'_>,
     id: i64,
+    generation: i32,
     content: &str,
     status: MessageStatus,
     meta: &Metadata,
-) -> Result<(), AppError> {
-    sqlx::query!(
+) -> Result<bool, AppError> {
+    let done = sqlx::query!(
         r#"UPDATE messages
               SET content = $2, metadata = $4, updated_at = now(), html = $5,
                   status = CASE WHEN status = 'streaming' THEN $3 ELSE status END
-            WHERE id = $1"#,
+            WHERE id = $1 AND generation = $6"#,
         id,
         content,
         status.as_str(),
         meta.to_json(),
         render::markdown_to_safe_html(content),
+        generation,
     )
     .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Mark a streaming answer stopped and tell the instance generating it (`LISTEN bookchat_stop`),
+/// in one statement.
+pub async fn mark_stopped_and_notify(db: impl PgExecutor<'_>, id: i64) -> Result<(), AppError> {
+    sqlx::query!(
+        r#"WITH stopped AS (
+               UPDATE messages SET status = 'stopped', updated_at = now() WHERE id = $1 AND status = 'streaming' RETURNING id
+           )
+           SELECT pg_notify('bookchat_stop', $1::bigint::text) FROM stopped"#,
+        id
+    )
+    .fetch_optional(db)
     .await?;
     Ok(())
 }
 
-/// Mark a streaming answer stopped (used when its generator runs on another instance).
-pub async fn mark_stopped(db: impl PgExecutor<'_>, id: i64) -> Result<(), AppError> {
-    sqlx::query!("UPDATE messages SET status = 'stopped', updated_at = now() WHERE id = $1 AND status = 'streaming'", id)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
-/// Reset a finished answer so it can be generated again; its old rating goes with it.
-pub async fn reset_for_regenerate(db: &PgPool, id: i64) -> Result<Option<MessageRow>, AppError> {
+/// Reset a finished answer so it can be generated again, as a new generation; its old rating
+/// goes with it. Returns the row and its new generation number.
+pub async fn reset_for_regenerate(db: &PgPool, id: i64) -> Result<Option<(MessageRow, i32)>, AppError> {
     let mut tx = db.begin().await?;
-    let row = sqlx::query_as!(
-        MessageRow,
-        r#"UPDATE messages SET content = '', status = 'streaming', metadata = NULL, html = NULL, updated_at = now()
+    let generation = sqlx::query_scalar!(
+        r#"UPDATE messages SET content = '', status = 'streaming', metadata = NULL, html = NULL, updated_at = now(),
+                  generation = generation + 1
             WHERE id = $1 AND role = 'assistant' AND status <> 'streaming'
-        RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at, html,
-                  NULL::smallint AS "rating?", NULL::text AS "feedback_comment?""#,
+        RETURNING generation"#,
         id,
     )
     .fetch_optional(&mut *tx)
     .await?;
-    if row.is_some() {
-        sqlx::query!("DELETE FROM message_feedback WHERE message_id = $1", id).execute(&mut *tx).await?;
-    }
+    let Some(generation) = generation else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    sqlx::query!("DELETE FROM message_feedback WHERE message_id = $1", id).execute(&mut *tx).await?;
+    let row = sqlx::query_as!(
+        MessageRow,
+        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at, html,
+                  NULL::smallint AS "rating?", NULL::text AS "feedback_comment?"
+             FROM messages WHERE id = $1"#,
+        id,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(row)
+    Ok(Some((row, generation)))
 }
 
 /// Answers whose generator stopped sending heartbeats are marked failed. Returns how many.

@@ -71,6 +71,16 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<SessionRo
     Ok(row)
 }
 
+/// Whether a session is still active (not ended or expired).
+pub async fn is_active(pool: &PgPool, session_id: Uuid) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM chat_sessions WHERE id = $1 AND status = 'active' AND expires_at > now()) AS "active!""#,
+        session_id
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
 /// Record activity and slide the expiry window (24 h for guests, 30 days for users).
 pub async fn touch(pool: &PgPool, session_id: Uuid) -> Result<SessionRow, AppError> {
     let row = sqlx::query_as!(
@@ -110,33 +120,54 @@ pub async fn create_for_user(pool: &PgPool, user_id: Uuid) -> Result<(SessionRow
     Ok((row, secret))
 }
 
-/// Turn a guest session into a user session, moving the guest's conversations to the user in
-/// the same transaction (nothing lost, nothing duplicated).
-pub async fn attach_guest_to_user(pool: &PgPool, session_id: Uuid, user_id: Uuid) -> Result<(SessionRow, u64), AppError> {
+/// Guest → user, as one transaction: the guest session is locked, its conversations move to
+/// the user, it is ended (its token stops working), and a new session with a new secret is
+/// created for the user. A question sent with the guest token either commits first (it holds
+/// the session row, see [`lock_active`]) and its conversation moves too, or finds the session
+/// ended and is refused — it never lands in a session that was just thrown away.
+pub async fn promote_guest(pool: &PgPool, guest_session: Uuid, user_id: Uuid) -> Result<(SessionRow, String, u64), AppError> {
     let mut tx = pool.begin().await?;
-    let row = sqlx::query_as!(
-        SessionRow,
-        r#"UPDATE chat_sessions
-              SET user_id = $2, expires_at = GREATEST(expires_at, now() + interval '30 days'),
-                  last_activity_at = GREATEST(last_activity_at, now())
-            WHERE id = $1 AND user_id IS NULL
-        RETURNING id, user_id, expires_at"#,
-        session_id,
-        user_id,
+    sqlx::query_scalar!(
+        "SELECT id FROM chat_sessions WHERE id = $1 AND user_id IS NULL AND status = 'active' FOR UPDATE",
+        guest_session
     )
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(AppError::Unauthorized)?;
     let moved = sqlx::query!(
         "UPDATE conversations SET user_id = $2 WHERE user_id IS NULL AND session_id = $1",
-        session_id,
+        guest_session,
         user_id
     )
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    sqlx::query!("UPDATE chat_sessions SET status = 'terminated' WHERE id = $1", guest_session).execute(&mut *tx).await?;
+    let secret = new_secret();
+    let row = sqlx::query_as!(
+        SessionRow,
+        r#"INSERT INTO chat_sessions (secret_hash, user_id, expires_at)
+           VALUES ($1, $2, now() + interval '30 days')
+           RETURNING id, user_id, expires_at"#,
+        hash_secret(&secret),
+        user_id,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok((row, moved))
+    Ok((row, secret, moved))
+}
+
+/// Inside a writing transaction: hold the caller's session for the rest of it, and fail with
+/// `Unauthorized` if it was ended since the request authenticated. The lock is the one the
+/// message triggers take anyway to record the session's activity (taken first, so two
+/// questions of one session queue instead of deadlocking).
+pub async fn lock_active(conn: &mut sqlx::PgConnection, session_id: Uuid) -> Result<(), AppError> {
+    sqlx::query_scalar!("SELECT id FROM chat_sessions WHERE id = $1 AND status = 'active' FOR NO KEY UPDATE", session_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok(())
 }
 
 pub struct UserRow {
@@ -152,10 +183,11 @@ pub async fn user(pool: &PgPool, id: Uuid) -> Result<Option<UserRow>, AppError> 
         .await?)
 }
 
-/// Create or update the user with this host id. The e-mail is only a hint (only the id is
-/// signed): one that another user already has is dropped rather than failing the call.
+/// Create or update the user with this host id. The e-mail and name are hints from the host
+/// page (only the id is verified), kept for display; nothing is unique about them, so no one can
+/// claim another reader's address first.
 pub async fn upsert_user(pool: &PgPool, external_id: &str, email: Option<&str>, name: Option<&str>) -> Result<UserRow, AppError> {
-    let attempt = sqlx::query_as!(
+    Ok(sqlx::query_as!(
         UserRow,
         r#"INSERT INTO users (external_id, email, display_name) VALUES ($1, $2, $3)
            ON CONFLICT (external_id) DO UPDATE
@@ -167,21 +199,5 @@ pub async fn upsert_user(pool: &PgPool, external_id: &str, email: Option<&str>, 
         name,
     )
     .fetch_one(pool)
-    .await;
-    match attempt {
-        Ok(u) => Ok(u),
-        Err(e) if super::violated_constraint(&e) == Some("users_email_key") => {
-            Ok(sqlx::query_as!(
-                UserRow,
-                r#"INSERT INTO users (external_id, display_name) VALUES ($1, $2)
-                   ON CONFLICT (external_id) DO UPDATE SET display_name = coalesce(EXCLUDED.display_name, users.display_name)
-                   RETURNING id, external_id, email, display_name"#,
-                external_id,
-                name,
-            )
-            .fetch_one(pool)
-            .await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    .await?)
 }

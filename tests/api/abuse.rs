@@ -1,0 +1,160 @@
+//! Bounding the work one client can cause: who the client is behind proxies, new sessions, failed
+//! admin logins, demo pages, answers generated at once and the connections they may use.
+
+use crate::fake_llm::FakeLlm;
+use crate::helpers::TestApp;
+use bookchat::server::config::Secret;
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+#[test]
+fn the_client_is_read_from_the_right_of_x_forwarded_for() {
+    use bookchat::server::forwarded_client;
+    let peer: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+    let headers = |v: &[&str]| {
+        let mut h = axum::http::HeaderMap::new();
+        for x in v {
+            h.append("x-forwarded-for", x.parse().unwrap());
+        }
+        h
+    };
+    // The client wrote "6.6.6.6" itself; the load balancer appended the real address.
+    let h = headers(&["6.6.6.6, 203.0.113.7"]);
+    assert_eq!(forwarded_client(&h, Some(peer), 1), Some("203.0.113.7".parse().unwrap()));
+    assert_eq!(forwarded_client(&h, Some(peer), 0), Some(peer), "no trusted proxy: the header is ignored");
+    // Two proxies: CDN then load balancer; header split over two lines.
+    let h = headers(&["6.6.6.6, 198.51.100.9", "192.0.2.1"]);
+    assert_eq!(forwarded_client(&h, Some(peer), 2), Some("198.51.100.9".parse().unwrap()));
+    assert_eq!(forwarded_client(&headers(&["[2001:db8::7]:443"]), Some(peer), 1), Some("2001:db8::7".parse().unwrap()));
+    assert_eq!(forwarded_client(&headers(&["garbage"]), Some(peer), 1), Some(peer));
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_spoofed_forwarded_for_does_not_escape_the_rate_limit(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, false, |c| {
+        c.limits.per_ip = 9; // burst 3
+        c.limits.trusted_proxies = 1;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        // A different made-up address on the left each time; the proxy's entry is the same.
+        let res = app
+            .http
+            .post(format!("{}/api/session/start", app.base))
+            .header("x-forwarded-for", format!("10.9.8.{i}, 203.0.113.50"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status());
+    }
+    assert!(statuses[3..].iter().all(|s| *s == StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn new_sessions_are_limited_per_client_and_ipv6_by_its_64(pool: PgPool) {
+    let app = TestApp::spawn_with(pool.clone(), false, |c| {
+        c.limits.sessions_per_ip = 6; // burst 2
+        c.limits.trusted_proxies = 1;
+    })
+    .await;
+    let start = |xff: &'static str| {
+        let app = &app;
+        async move {
+            let res = app.http.post(format!("{}/api/session/start", app.base)).header("x-forwarded-for", xff).json(&json!({})).send().await.unwrap();
+            (res.status(), res.headers().get("retry-after").is_some())
+        }
+    };
+    // Every address of one /64 is one client.
+    assert_eq!(start("2001:db8:5:6::1").await.0, StatusCode::OK);
+    assert_eq!(start("2001:db8:5:6::2").await.0, StatusCode::OK);
+    let (s, retry) = start("2001:db8:5:6:ffff::3").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry);
+    assert_eq!(start("2001:db8:5:7::1").await.0, StatusCode::OK, "another /64 is another client");
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM chat_sessions").fetch_one(&pool).await.unwrap();
+    assert_eq!(sessions, 3);
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn failed_admin_logins_are_throttled_and_demo_pages_limited(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, true, |c| {
+        c.admin_secret = Some(Secret::new("admin-secret-for-tests-0123456789"));
+        c.limits.admin_failures_per_ip = 3;
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/admin", Some(("admin", "wrong-password"))).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = app.get("/admin", Some(("admin", "admin-secret-for-tests-0123456789"))).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits once a client has failed too often");
+    assert!(res.headers().get("retry-after").is_some());
+
+    let app = TestApp::spawn_with(app.state.pool.clone(), false, |c| c.limits.per_ip = 6).await; // burst 2
+    let statuses: Vec<StatusCode> =
+        futures::future::join_all((0..5).map(|_| app.get("/docs/ros2/ros2-architecture", None))).await.iter().map(|r| r.status()).collect();
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn answers_beyond_the_cap_are_refused_and_never_starve_history_reads(pool: PgPool) {
+    let (fake, url) = FakeLlm::start().await;
+    let app = TestApp::spawn_with(pool.clone(), true, |c| {
+        c.llm.base_url = Some(url);
+        c.llm.timeout_secs = 5;
+        c.limits.max_concurrent_answers = 3;
+        c.limits.answer_db_connections = 2;
+    })
+    .await;
+    let g = app.guest().await;
+    // Three slow answers take every slot.
+    for i in 0..3 {
+        g.ask_streaming(None, &format!("What is the zero moment point? [slow] {i}")).await;
+    }
+    let client_id = Uuid::new_v4();
+    let res = app
+        .http
+        .post(format!("{}/api/chat/send", app.base))
+        .header("X-BookChat-Session", &g.token)
+        .json(&json!({"client_id": client_id, "content": "What is an IMU?", "wait": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["kind"], "busy");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE client_id = $1").bind(client_id).fetch_one(&pool).await.unwrap();
+    assert_eq!(stored, 0, "nothing stored: the widget keeps the question for a retry");
+
+    // The three answers are being written...
+    for _ in 0..100 {
+        if fake.count() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(fake.count(), 3);
+    // ...and meanwhile history reads go on at full speed: the answers have a pool of their
+    // own, and never more than its two connections.
+    let started = Instant::now();
+    for _ in 0..20 {
+        assert_eq!(g.call("conversations/list", json!({})).await.0, StatusCode::OK);
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(app.state.answer_pool.size() <= 2, "answers used {} connections", app.state.answer_pool.size());
+    // Once the slow answers are done, questions are taken again.
+    for _ in 0..150 {
+        let streaming: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE status = 'streaming'").fetch_one(&pool).await.unwrap();
+        if streaming == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(g.call("chat/send", json!({"client_id": client_id, "content": "What is an IMU?", "wait": false})).await.0, StatusCode::OK);
+}
