@@ -8,6 +8,14 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's inline scripts (hydration) carry a per-response nonce; hand it to the security
+    // headers, which put it in the Content-Security-Policy instead of 'unsafe-inline'.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(v) = http::HeaderValue::from_str(&nonce) {
+            res.insert_header(http::HeaderName::from_static(crate::server::security::NONCE_HEADER), v);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -259,19 +259,30 @@ pub async fn follow(
         });
         let mut sent = 0usize;
         let mut streaming = answer.status == MessageStatus::Streaming.as_str();
+        // A stream ends when the answer does, when the server starts shutting down, or when
+        // nothing new came for a while (the widget then resumes it, maybe on another instance).
+        let draining = state.hub.draining();
+        let idle_limit = Duration::from_secs(state.config.stream_idle_secs.max(1));
+        let mut last_progress = tokio::time::Instant::now();
         if let Some(mut rx) = state.hub.subscribe(answer_id) {
             loop {
                 let snap = rx.borrow_and_update().clone();
                 if snap.content.len() > sent && snap.content.is_char_boundary(sent) {
                     let ev = StreamEvent::Delta { offset: sent, text: snap.content[sent..].to_owned() };
                     sent = snap.content.len();
+                    last_progress = tokio::time::Instant::now();
                     let Ok(l) = line(&ev) else { break };
                     if tx.send(Ok(l)).await.is_err() {
                         return; // the reader went away; the answer goes on without them
                     }
                 }
-                if snap.done || rx.changed().await.is_err() {
+                if snap.done {
                     break;
+                }
+                tokio::select! {
+                    changed = rx.changed() => if changed.is_err() { break },
+                    _ = draining.cancelled() => break,
+                    _ = tokio::time::sleep_until(last_progress + idle_limit) => break,
                 }
             }
             streaming = false;
@@ -282,12 +293,13 @@ pub async fn follow(
             let _ = messages::fail_stale(&state.pool, job::STALE_AFTER_SECS).await;
         }
         let mut idle = 0u32;
-        while streaming {
+        while streaming && !draining.is_cancelled() && last_progress.elapsed() < idle_limit {
             let Ok(Some(row)) = messages::by_id(&state.pool, answer_id).await else { break };
             if row.content.len() > sent && row.content.is_char_boundary(sent) {
                 let ev = StreamEvent::Delta { offset: sent, text: row.content[sent..].to_owned() };
                 sent = row.content.len();
                 idle = 0;
+                last_progress = tokio::time::Instant::now();
                 let Ok(l) = line(&ev) else { break };
                 if tx.send(Ok(l)).await.is_err() {
                     return;

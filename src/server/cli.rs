@@ -250,6 +250,7 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
     let public_url = if cfg.public_url.is_empty() { format!("http://{addr}") } else { cfg.public_url.trim_end_matches('/').to_owned() };
     let demo_hosts = cfg.demo_hosts.clone();
     let grace = Duration::from_secs(cfg.shutdown_grace_secs);
+    let http_options = cfg.http_options();
     let state = AppState::new(leptos_options, pool.clone(), read_pool, cfg).with_embedder(embedder);
     let hub = state.hub.clone();
     super::start_background(&state);
@@ -259,21 +260,29 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
             .layer(axum::middleware::from_fn_with_state(state.clone(), super::api_rate_limit));
         let listener = tokio::net::TcpListener::bind(host_addr).await.with_context(|| format!("binding {host_addr}"))?;
         tracing::info!("demo host site on http://{host_addr} (embedding {public_url})");
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, site.into_make_service_with_connect_info::<SocketAddr>()).await {
-                tracing::error!(error = %e, "demo host site stopped");
-            }
-        });
+        tokio::spawn(super::serve::serve(listener, site, http_options, std::future::pending()));
     }
     let app = super::router(state);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     tracing::info!("BookChat listening on http://{addr}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
-    // HTTP is drained; give answers being generated a moment, then persist what they have.
-    hub.shutdown(grace).await;
+    // On SIGTERM, connections (answer streams included) and answers being written drain side by
+    // side, each for at most the grace period; then answers still running are stored as
+    // interrupted and the remaining connections are closed.
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let jobs_hub = hub.clone();
+    let jobs = tokio::spawn(async move {
+        if on_signal.await.is_ok() {
+            jobs_hub.shutdown(grace).await;
+        }
+    });
+    let signal_hub = hub.clone();
+    super::serve::serve(listener, app, http_options, async move {
+        shutdown_signal().await;
+        signal_hub.begin_draining();
+        let _ = signalled.send(());
+    })
+    .await;
+    let _ = jobs.await;
     pool.close().await;
     tracing::info!("shut down cleanly");
     Ok(())

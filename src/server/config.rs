@@ -161,8 +161,22 @@ pub struct AppConfig {
     #[command(flatten)]
     pub retention: RetentionConfig,
 
-    /// On SIGTERM, how long answers being written may take to finish before they are stored as
-    /// interrupted.
+    /// A client must send a request's headers within this many seconds (slow clients cannot
+    /// hold connections open).
+    #[arg(long, env = "BOOKCHAT_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// A request (other than an answer stream) must be answered within this many seconds
+    /// (a waited `chat/send` takes up to two minutes).
+    #[arg(long, env = "BOOKCHAT_REQUEST_TIMEOUT_SECS", default_value_t = 150)]
+    pub request_timeout_secs: u64,
+
+    /// An answer stream that has sent nothing for this many seconds ends (the widget resumes it).
+    #[arg(long, env = "BOOKCHAT_STREAM_IDLE_SECS", default_value_t = 60)]
+    pub stream_idle_secs: u64,
+
+    /// On SIGTERM, how long answers being written and open connections (streams included) may
+    /// take to finish before answers are stored as interrupted and connections closed.
     #[arg(long, env = "BOOKCHAT_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
 
@@ -244,6 +258,13 @@ fn parse_origin(s: &str) -> Result<String, String> {
 }
 
 impl AppConfig {
+    pub fn http_options(&self) -> super::serve::HttpOptions {
+        super::serve::HttpOptions {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            grace: std::time::Duration::from_secs(self.shutdown_grace_secs),
+        }
+    }
+
     /// Link to a section of the book.
     pub fn citation_url(&self, route: &str, anchor: &str) -> String {
         let base = self.site_base_url.trim_end_matches('/');

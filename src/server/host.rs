@@ -93,10 +93,7 @@ fn page(site: &HostSite, title: &str, article: &str, docs: &[documents::DocListi
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} | Physical AI &amp; Humanoid Robotics</title>
 <link rel="stylesheet" href="{origin}/demo-host.css">
-<script>
-  // Docusaurus keeps the reader's theme in localStorage and on html[data-theme].
-  try {{ var t = localStorage.getItem('theme'); if (t) document.documentElement.setAttribute('data-theme', t); }} catch (e) {{}}
-</script>
+<script src="{origin}/demo-host.js"></script>
 </head>
 <body>
 <nav class="navbar" data-testid="host-navbar">
@@ -108,14 +105,6 @@ fn page(site: &HostSite, title: &str, article: &str, docs: &[documents::DocListi
   <aside class="sidebar"><ul>{nav}<li><a href="/history">Your questions</a></li></ul></aside>
   <main><article class="markdown" data-testid="host-article">{article}</article></main>
 </div>
-<script>
-  document.getElementById('theme-toggle').addEventListener('click', function () {{
-    var html = document.documentElement;
-    var next = html.getAttribute('data-theme') === 'dark' ? 'light' : 'dark';
-    html.setAttribute('data-theme', next);
-    try {{ localStorage.setItem('theme', next); }} catch (e) {{}}
-  }});
-</script>
 <script src="{origin}/embed.js" async></script>
 </body>
 </html>"#,

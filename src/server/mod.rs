@@ -15,6 +15,7 @@ pub mod limits;
 pub mod privacy;
 pub mod render;
 pub mod security;
+pub mod serve;
 pub mod state;
 
 use crate::app::{shell, App};
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let demo = host::router(host::HostSite { app: state.clone(), bookchat_origin: String::new() });
     let headers_state = state.clone();
+    let request_timeout = std::time::Duration::from_secs(state.config.request_timeout_secs.max(1));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -56,6 +58,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(headers_state, api_rate_limit))
         .layer(axum::middleware::map_response(server_fn_error_status))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Until the response starts: an answer stream's body goes on (it has its own idle limit).
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
         // Compress static files, pages and JSON; never the answer streams (compressors buffer).
         .layer(
             CompressionLayer::new().br(true).gzip(true).compress_when(

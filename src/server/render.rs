@@ -5,6 +5,14 @@ use pulldown_cmark::{html, Options, Parser};
 /// Built once: the policy is fixed, and building it per call costs more than cleaning a message.
 static SANITISER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
     let mut b = ammonia::Builder::default();
+    // Images only from this server (a path, not another host): an image elsewhere is a way to
+    // track who reads an answer.
+    b.attribute_filter(|element, attribute, value| {
+        if element == "img" && attribute == "src" && !(value.starts_with('/') && !value.starts_with("//")) {
+            return None;
+        }
+        Some(value.into())
+    });
     b.link_rel(Some("noopener noreferrer nofollow"))
         .set_tag_attribute_value("a", "target", "_blank")
         .url_schemes(["http", "https", "mailto"].into_iter().collect());
@@ -86,5 +94,9 @@ mod tests {
         // DOM clobbering: an answer cannot name elements.
         let answer = markdown_to_safe_html("<a id=\"bookchat\" name=\"x\">a</a> <div id=\"y\">b</div>");
         assert!(!answer.contains("id="), "{answer}");
+        // Images from elsewhere (tracking pixels) lose their source; this server's stay.
+        let answer = markdown_to_safe_html("![t](https://tracker.example/p.png) ![u](//cdn.example/q.png) ![ours](/img/robot.png)");
+        assert!(!answer.contains("tracker.example") && !answer.contains("cdn.example"), "{answer}");
+        assert!(answer.contains("src=\"/img/robot.png\""), "{answer}");
     }
 }

@@ -7,6 +7,9 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
+/// Carries a page's script nonce from rendering to [`headers`] (never sent to the browser).
+pub const NONCE_HEADER: &str = "x-bookchat-csp-nonce";
+
 /// The pages a host site embeds in an iframe.
 fn is_embeddable(path: &str) -> bool {
     path == "/widget" || path == "/conversations" || path.starts_with("/conversations/")
@@ -34,6 +37,7 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
         h.insert("timing-allow-origin", HeaderValue::from_static("*"));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     }
+    let nonce = h.remove(NONCE_HEADER).and_then(|v| v.to_str().ok().map(str::to_owned)).filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     let is_html = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     if !is_html {
         return res;
@@ -41,11 +45,13 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     let csp = if path.starts_with("/admin") {
         "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'".to_owned()
     } else {
-        // Leptos hydrates with an inline module script and the wasm needs compiling; answers'
-        // HTML is sanitised server-side, and nothing loads from other origins.
+        // Scripts come from this server, or inline with this response's nonce (Leptos's
+        // hydration script); the wasm needs compiling. Answers' HTML is sanitised server-side,
+        // and nothing loads from other origins.
         let ancestors = if is_embeddable(&path) { frame_ancestors(&state) } else { "'self'".to_owned() };
+        let inline = nonce.map(|n| format!(" 'nonce-{n}'")).unwrap_or_default();
         format!(
-            "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+            "default-src 'self'; script-src 'self'{inline} 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
              img-src 'self' data:; connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'self'; \
              form-action 'self'; frame-ancestors {ancestors}"
         )

@@ -158,3 +158,56 @@ async fn answers_beyond_the_cap_are_refused_and_never_starve_history_reads(pool:
     }
     assert_eq!(g.call("chat/send", json!({"client_id": client_id, "content": "What is an IMU?", "wait": false})).await.0, StatusCode::OK);
 }
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn half_sent_requests_are_cut_off_and_never_starve_others(pool: PgPool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(pool, false, |c| c.header_read_timeout_secs = 1).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    // A slowloris: many connections, each sending a little of a request's headers, then nothing.
+    let mut slow = Vec::new();
+    for _ in 0..300 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+        slow.push(s);
+    }
+    // Everyone else is served at once.
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+    }
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    // And the half-sent requests are closed once their headers are late.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut closed = 0;
+    for s in slow.iter_mut().take(20) {
+        let mut buf = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => closed += 1,
+            Ok(Ok(n)) if String::from_utf8_lossy(&buf[..n]).contains("408") => closed += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(closed, 20, "every half-sent request was cut off");
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn an_answer_stream_with_nothing_new_ends_after_its_idle_limit(pool: PgPool) {
+    let (_fake, url) = FakeLlm::start().await;
+    let app = TestApp::spawn_with(pool, true, |c| {
+        c.llm.base_url = Some(url);
+        c.llm.timeout_secs = 20;
+        c.stream_idle_secs = 1;
+    })
+    .await;
+    let g = app.guest().await;
+    // The model accepts the request and then says nothing for a long time.
+    let r = g.ask_streaming(None, "What is the zero moment point? [hang]").await;
+    let id = r["answer"]["id"].as_i64().unwrap();
+    let started = Instant::now();
+    let events = tokio::time::timeout(Duration::from_secs(10), g.stream(id)).await.expect("the stream ends");
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    let last = events.last().unwrap();
+    assert_eq!(last["t"], "done");
+    assert_eq!(last["message"]["status"], "streaming", "the answer goes on; the reader resumes it");
+}

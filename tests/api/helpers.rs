@@ -75,6 +75,9 @@ impl TestApp {
                 answer_db_connections: 3,
             },
             shutdown_grace_secs: 1,
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 150,
+            stream_idle_secs: 60,
             retention: RetentionConfig { conversation_days: 0, log_anonymize_days: 90, interval_secs: 0 },
         };
         tweak(&mut config);
@@ -89,9 +92,8 @@ impl TestApp {
         let app = bookchat::server::router(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("serve");
-        });
+        let options = state.config.http_options();
+        tokio::spawn(bookchat::server::serve::serve(listener, app, options, std::future::pending()));
         TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), state }
     }
 

@@ -120,13 +120,25 @@ async fn only_allowed_origins_may_frame_the_widget(pool: PgPool) {
         assert_eq!(res.status(), StatusCode::OK);
         let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
         assert!(csp.contains("frame-ancestors 'self' https://book.example"), "{csp}");
-        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(csp.contains("script-src 'self' 'nonce-"), "{csp}");
+        let script_src = csp.split(';').find(|d| d.trim_start().starts_with("script-src")).unwrap().to_owned();
+        assert!(!script_src.contains("unsafe-inline"), "{csp}");
         assert_eq!(res.headers()["x-content-type-options"], "nosniff");
         assert!(res.headers().get("x-frame-options").is_none());
+        assert!(res.headers().get("x-bookchat-csp-nonce").is_none(), "the nonce travels only in the policy");
+        // Every inline script of the page carries this response's nonce.
+        let nonce = script_src.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_owned();
+        let html = res.text().await.unwrap();
+        let inline: Vec<&str> = html.split("<script").skip(1).filter(|s| !s.split('>').next().unwrap_or("").contains("src=")).collect();
+        assert!(!inline.is_empty());
+        for tag in inline {
+            assert!(tag.split('>').next().unwrap().contains(&format!("nonce=\"{nonce}\"")), "{}", &tag[..tag.len().min(120)]);
+        }
     }
     let host = app.get("/docs/ros2/ros2-architecture", None).await;
     let csp = host.headers()["content-security-policy"].to_str().unwrap().to_owned();
     assert!(csp.ends_with("frame-ancestors 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline'; style") && !csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
     assert_eq!(host.headers()["x-frame-options"], "SAMEORIGIN");
 }
 

@@ -60,6 +60,12 @@ async fn sigterm_persists_the_answer_in_flight_and_exits_cleanly(pool: PgPool) {
     .await
     .unwrap();
     let answer_id = sent["answer"]["id"].as_i64().unwrap();
+    // A reader follows the answer (a stream that stays open), and a client has sent half a
+    // request and gone quiet.
+    let stream = post("chat/stream", Some(&token), json!({"message_id": answer_id})).await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut half = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut half, b"POST /api/session/start HTTP/1.1\r\nHost: x\r\n").await.unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
     let t0 = Instant::now();
@@ -69,7 +75,8 @@ async fn sigterm_persists_the_answer_in_flight_and_exits_cleanly(pool: PgPool) {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(t0.elapsed() < Duration::from_secs(20), "the server did not exit after SIGTERM");
+        // The grace period is 1 s: open streams and half-sent requests do not hold it up.
+        assert!(t0.elapsed() < Duration::from_secs(8), "the server did not exit within the grace period after SIGTERM");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "clean exit: {status:?}");
@@ -87,4 +94,5 @@ async fn sigterm_persists_the_answer_in_flight_and_exits_cleanly(pool: PgPool) {
     assert_eq!(logged, "failed");
     // Nothing is accepting any more.
     assert!(http.get(format!("{base_url}/healthz")).send().await.is_err());
+    drop((stream, half));
 }

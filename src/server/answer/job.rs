@@ -78,6 +78,9 @@ pub struct Hub {
     http: reqwest::Client,
     /// One permit per answer being generated on this instance.
     slots: Arc<Semaphore>,
+    /// Cancelled when the server starts shutting down: answer streams end (readers resume on
+    /// another instance) so connections can close within the grace period.
+    draining: CancellationToken,
 }
 
 /// The right to generate one answer now (see [`Hub::reserve`]).
@@ -97,7 +100,18 @@ impl Hub {
             tracker: TaskTracker::new(),
             http,
             slots: Arc::new(Semaphore::new(max_answers.max(1))),
+            draining: CancellationToken::new(),
         })
+    }
+
+    /// The server is shutting down: open answer streams end now.
+    pub fn begin_draining(&self) {
+        self.draining.cancel();
+    }
+
+    /// Cancelled once the server is shutting down.
+    pub fn draining(&self) -> CancellationToken {
+        self.draining.clone()
     }
 
     /// Reserve a place for one more answer, before anything is stored: when this instance is
