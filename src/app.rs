@@ -13,7 +13,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
         if let Ok(v) = http::HeaderValue::from_str(&nonce) {
-            res.insert_header(http::HeaderName::from_static(crate::server::security::NONCE_HEADER), v);
+            res.insert_header(http::HeaderName::from_static(crate::server::http::security::NONCE_HEADER), v);
         }
     }
     view! {

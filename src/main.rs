@@ -4,7 +4,7 @@
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    bookchat::server::cli::main().await
+    bookchat::server::cli::main(bookchat::routes::router).await
 }
 
 #[cfg(not(feature = "ssr"))]

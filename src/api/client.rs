@@ -9,7 +9,7 @@ use server_fn::response::browser::BrowserResponse;
 use std::cell::RefCell;
 use std::future::Future;
 
-/// Header carrying the session secret (mirrors `server::auth::SESSION_HEADER`).
+/// Header carrying the session secret (mirrors `server::chat::auth::SESSION_HEADER`).
 pub const SESSION_HEADER: &str = "X-BookChat-Session";
 
 thread_local! {

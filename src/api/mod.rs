@@ -31,13 +31,13 @@ fn page_size(limit: Option<u32>) -> Result<u32, AppError> {
 /// session's token is returned once; the widget stores it and sends it with every call.
 #[server(endpoint = "session/start", input = Json, client = BookChatClient)]
 pub async fn start_session() -> Result<SessionInfo, AppError> {
-    use crate::server::{auth, db::sessions};
+    use crate::server::{chat::auth, db::sessions};
     let state = auth::app_state()?;
     let headers: http::HeaderMap = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
     if let Some(token) = auth::token_from(&headers) {
         if let Some(existing) = sessions::authenticate(&state.pool, token).await? {
             let s = sessions::touch(&state.pool, existing.id).await?;
-            return crate::server::identity::session_info(&state, &s).await;
+            return crate::server::chat::identity::session_info(&state, &s).await;
         }
     }
     // Sessions cost storage: a client may start only so many a minute.
@@ -61,7 +61,7 @@ pub async fn identify(
     #[server(default)] email: Option<String>,
     #[server(default)] name: Option<String>,
 ) -> Result<SessionInfo, AppError> {
-    use crate::server::{auth, identity};
+    use crate::server::chat::{auth, identity};
     let (state, caller) = auth::caller().await?;
     let credential = match (user_token.filter(|t| !t.trim().is_empty()), user_id, user_hash) {
         (Some(token), _, _) => identity::Credential::Token(token),
@@ -74,7 +74,7 @@ pub async fn identify(
 /// End the caller's session (logout / `BookChat.reset()`): its token stops working.
 #[server(endpoint = "session/end", input = Json, client = BookChatClient)]
 pub async fn end_session() -> Result<(), AppError> {
-    use crate::server::{auth, db::sessions};
+    use crate::server::{chat::auth, db::sessions};
     let (state, caller) = auth::caller().await?;
     sessions::end(&state.pool, caller.session_id).await
 }
@@ -83,7 +83,7 @@ pub async fn end_session() -> Result<(), AppError> {
 /// rows, their sessions — and, for a verified user, the user itself. The token stops working.
 #[server(endpoint = "me/delete", input = Json, client = BookChatClient)]
 pub async fn delete_my_data() -> Result<u64, AppError> {
-    use crate::server::{auth, privacy};
+    use crate::server::chat::{auth, privacy};
     let (state, caller) = auth::caller().await?;
     Ok(privacy::erase_caller(&state.pool, &caller).await?.conversations)
 }
@@ -99,7 +99,7 @@ pub async fn send_message(
     #[server(default)] context: Option<PageContext>,
     #[server(default)] wait: Option<bool>,
 ) -> Result<SendResult, AppError> {
-    use crate::server::{auth, chat};
+    use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
     let question = chat::NewQuestion::parse(conversation_id, client_id, &content, context)?;
     chat::send(&state, &caller, question, wait.unwrap_or(true)).await
@@ -109,7 +109,7 @@ pub async fn send_message(
 /// everything written so far (so a reloaded page catches up) and ending with the stored message.
 #[server(endpoint = "chat/stream", input = Json, output = StreamingText, client = BookChatClient)]
 pub async fn stream_answer(message_id: i64) -> Result<TextStream<AppError>, AppError> {
-    use crate::server::{auth, chat};
+    use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
     let events = chat::follow(&state, &caller, message_id).await?;
     Ok(TextStream::new(events))
@@ -118,7 +118,7 @@ pub async fn stream_answer(message_id: i64) -> Result<TextStream<AppError>, AppE
 /// Stop an answer being written. The text so far is kept, marked `stopped`.
 #[server(endpoint = "chat/stop", input = Json, client = BookChatClient)]
 pub async fn stop_answer(message_id: i64) -> Result<Message, AppError> {
-    use crate::server::{auth, chat};
+    use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
     chat::stop(&state, &caller, message_id).await
 }
@@ -126,7 +126,7 @@ pub async fn stop_answer(message_id: i64) -> Result<Message, AppError> {
 /// Write an answer again. Returns it `streaming`; follow it with [`stream_answer`].
 #[server(endpoint = "chat/regenerate", input = Json, client = BookChatClient)]
 pub async fn regenerate_answer(message_id: i64) -> Result<Message, AppError> {
-    use crate::server::{auth, chat};
+    use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
     chat::regenerate(&state, &caller, message_id).await
 }
@@ -134,7 +134,7 @@ pub async fn regenerate_answer(message_id: i64) -> Result<Message, AppError> {
 /// Rate an answer: `rating` 1 (helpful), -1 (not helpful) or 0 (clear); optional comment.
 #[server(endpoint = "chat/feedback", input = Json, client = BookChatClient)]
 pub async fn rate_answer(message_id: i64, rating: i16, #[server(default)] comment: Option<String>) -> Result<Message, AppError> {
-    use crate::server::{auth, chat};
+    use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
     chat::feedback(&state, &caller, message_id, rating, comment).await
 }
@@ -142,7 +142,7 @@ pub async fn rate_answer(message_id: i64, rating: i16, #[server(default)] commen
 /// Questions to suggest for an empty conversation, drawn from the headings of `page_url`.
 #[server(endpoint = "chat/suggestions", input = Json, client = BookChatClient)]
 pub async fn suggest_questions(#[server(default)] page_url: Option<String>) -> Result<Suggestions, AppError> {
-    use crate::server::{auth, chat};
+    use crate::server::chat::{self, auth};
     let (state, _caller) = auth::caller().await?;
     if page_url.as_ref().is_some_and(|u| u.len() > 2_000) {
         return Err(AppError::validation("page_url", "The page URL is too long."));
@@ -157,7 +157,7 @@ pub async fn list_conversations(
     #[server(default)] limit: Option<u32>,
     #[server(default)] archived: Option<bool>,
 ) -> Result<ConversationPage, AppError> {
-    use crate::server::{auth, db::conversations};
+    use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
     let limit = page_size(limit)?;
     conversations::list(&state.read_pool, &caller, cursor.as_deref(), limit, archived.unwrap_or(false)).await
@@ -170,7 +170,7 @@ pub async fn load_messages(
     #[server(default)] before: Option<i64>,
     #[server(default)] limit: Option<u32>,
 ) -> Result<MessagePage, AppError> {
-    use crate::server::{auth, chat};
+    use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
     let limit = page_size(limit)?;
     chat::window(&state, &caller, conversation_id, before, limit).await
@@ -179,7 +179,7 @@ pub async fn load_messages(
 #[server(endpoint = "conversations/rename", input = Json, client = BookChatClient)]
 pub async fn rename_conversation(conversation_id: Uuid, title: String) -> Result<ConversationSummary, AppError> {
     use crate::model::Title;
-    use crate::server::{auth, db::conversations};
+    use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
     let title = Title::parse(&title)?;
     conversations::rename(&state.pool, &caller, conversation_id, &title).await
@@ -191,14 +191,14 @@ pub async fn set_conversation_status(
     conversation_id: Uuid,
     status: ConversationStatus,
 ) -> Result<ConversationSummary, AppError> {
-    use crate::server::{auth, db::conversations};
+    use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
     conversations::set_status(&state.pool, &caller, conversation_id, status).await
 }
 
 #[server(endpoint = "conversations/delete", input = Json, client = BookChatClient)]
 pub async fn delete_conversation(conversation_id: Uuid) -> Result<(), AppError> {
-    use crate::server::{auth, db::conversations};
+    use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
     conversations::delete(&state.pool, &caller, conversation_id).await
 }
@@ -206,7 +206,7 @@ pub async fn delete_conversation(conversation_id: Uuid) -> Result<(), AppError> 
 /// Delete every conversation of the caller. Returns how many were deleted.
 #[server(endpoint = "conversations/delete-all", input = Json, client = BookChatClient)]
 pub async fn delete_all_conversations() -> Result<u64, AppError> {
-    use crate::server::{auth, db::conversations};
+    use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
     conversations::delete_all(&state.pool, &caller).await
 }
@@ -215,7 +215,7 @@ pub async fn delete_all_conversations() -> Result<u64, AppError> {
 #[server(endpoint = "conversations/search", input = Json, client = BookChatClient)]
 pub async fn search_history(query: String) -> Result<Vec<SearchHit>, AppError> {
     use crate::model::SearchQuery;
-    use crate::server::{auth, db::conversations};
+    use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
     let query = SearchQuery::parse(&query)?;
     conversations::search(&state.read_pool, &caller, &query, 30).await
@@ -223,7 +223,7 @@ pub async fn search_history(query: String) -> Result<Vec<SearchHit>, AppError> {
 
 #[server(endpoint = "conversations/export", input = Json, client = BookChatClient)]
 pub async fn export_conversation(conversation_id: Uuid, format: ExportFormat) -> Result<ExportFile, AppError> {
-    use crate::server::{auth, chat};
+    use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
     chat::export(&state, &caller, conversation_id, format).await
 }

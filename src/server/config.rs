@@ -258,8 +258,8 @@ fn parse_origin(s: &str) -> Result<String, String> {
 }
 
 impl AppConfig {
-    pub fn http_options(&self) -> super::serve::HttpOptions {
-        super::serve::HttpOptions {
+    pub fn http_options(&self) -> super::http::serve::HttpOptions {
+        super::http::serve::HttpOptions {
             header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs.max(1)),
             grace: std::time::Duration::from_secs(self.shutdown_grace_secs),
         }

@@ -26,7 +26,7 @@ pub struct AppState {
     #[from_ref(skip)]
     pub hub: Arc<Hub>,
     #[from_ref(skip)]
-    pub limits: Arc<super::limits::Limits>,
+    pub limits: Arc<super::http::limits::Limits>,
     /// The book's search index and the question-embedding model.
     #[from_ref(skip)]
     pub library: Arc<Library>,
@@ -36,7 +36,7 @@ impl AppState {
     /// The state around ready pools: answer hub and rate limiters from the configuration.
     pub fn new(leptos_options: LeptosOptions, pool: PgPool, read_pool: PgPool, config: AppConfig) -> AppState {
         let l = &config.limits;
-        let limits = super::limits::Limits::new(super::limits::Allowances {
+        let limits = super::http::limits::Limits::new(super::http::limits::Allowances {
             calls_per_ip: l.per_ip,
             new_sessions_per_ip: l.sessions_per_ip,
             questions_per_session: l.questions_per_session,

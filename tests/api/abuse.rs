@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 #[test]
 fn the_client_is_read_from_the_right_of_x_forwarded_for() {
-    use bookchat::server::forwarded_client;
+    use bookchat::server::http::forwarded_client;
     let peer: std::net::IpAddr = "10.0.0.2".parse().unwrap();
     let headers = |v: &[&str]| {
         let mut h = axum::http::HeaderMap::new();

@@ -88,12 +88,12 @@ impl TestApp {
 
     /// Serve a prepared state on a loopback port.
     pub async fn serve(state: AppState) -> TestApp {
-        bookchat::server::start_background(&state);
-        let app = bookchat::server::router(state.clone());
+        bookchat::server::http::start_background(&state);
+        let app = bookchat::routes::router(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let options = state.config.http_options();
-        tokio::spawn(bookchat::server::serve::serve(listener, app, options, std::future::pending()));
+        tokio::spawn(bookchat::server::http::serve::serve(listener, app, options, std::future::pending()));
         TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), state }
     }
 

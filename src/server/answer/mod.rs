@@ -7,6 +7,7 @@ pub mod compose;
 pub mod index;
 pub mod job;
 pub mod llm;
+pub mod render;
 pub mod retrieve;
 pub mod text;
 

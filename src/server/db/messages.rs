@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use crate::model::{Citation, Feedback, Message, MessageStatus, Role};
-use crate::server::render;
+use crate::server::answer::render;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgExecutor, PgPool};

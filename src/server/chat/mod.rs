@@ -1,10 +1,14 @@
 //! The chat flows that span several tables: sending a question (idempotently) and getting it
 //! answered, reading a conversation window, exporting a conversation.
 
-use super::answer::job;
-use super::db::messages::{self, Metadata, MessageRow};
-use super::db::{conversations, documents, sessions, Caller};
-use super::state::AppState;
+pub mod auth;
+pub mod identity;
+pub mod privacy;
+
+use crate::server::answer::job;
+use crate::server::db::messages::{self, Metadata, MessageRow};
+use crate::server::db::{conversations, documents, sessions, Caller};
+use crate::server::state::AppState;
 use crate::error::AppError;
 use crate::model::{
     ConversationStatus, ExportFile, ExportFormat, Message, MessagePage, MessageStatus, MessageText, PageContext, Role,

@@ -1,10 +1,12 @@
 //! Command line: `bookchat [serve]`, `bookchat migrate`, `bookchat ingest <dir>`.
 
-use super::book::embed::{self, Embedder};
-use super::book::ingest;
-use super::config::{AppConfig, DbConfig, EmbedConfig};
-use super::db;
-use super::state::AppState;
+pub mod eval;
+
+use crate::server::book::embed::{self, Embedder};
+use crate::server::book::ingest;
+use crate::server::config::{AppConfig, DbConfig, EmbedConfig};
+use crate::server::db;
+use crate::server::state::AppState;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -49,7 +51,7 @@ enum Command {
         #[command(flatten)]
         db: DbConfig,
         #[command(flatten)]
-        retention: super::config::RetentionConfig,
+        retention: crate::server::config::RetentionConfig,
     },
     /// Delete everything stored about a host user (GDPR erasure request).
     DeleteUser {
@@ -87,7 +89,9 @@ enum Command {
     },
 }
 
-pub async fn main() -> ExitCode {
+/// `app` builds the HTTP application around the prepared state (`crate::routes::router`): it is
+/// passed in so that nothing under `server/` depends on the UI shell the router renders.
+pub async fn main(app: fn(AppState) -> axum::Router) -> ExitCode {
     let _ = dotenvy::dotenv();
     init_tracing();
     let mut args: Vec<String> = std::env::args().collect();
@@ -96,14 +100,14 @@ pub async fn main() -> ExitCode {
     }
     let cli = Cli::parse_from(args);
     let result = match cli.command {
-        Command::Serve(cfg) => serve(cfg).await,
+        Command::Serve(cfg) => serve(cfg, app).await,
         Command::Migrate(cfg) => migrate(&cfg).await,
         Command::Ingest { db, embed, dir, prune } => ingest(&db, &embed, &dir, prune).await,
         Command::Sections { dir } => print_sections(&dir),
         Command::Retention { db, retention } => {
             let pool = connect_with_retry(&db, &db.database_url).await;
             match pool {
-                Ok(pool) => super::privacy::run(&pool, &retention)
+                Ok(pool) => crate::server::chat::privacy::run(&pool, &retention)
                     .await
                     .map(|r| println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default()))
                     .map_err(|e| anyhow::anyhow!("{e}")),
@@ -111,7 +115,7 @@ pub async fn main() -> ExitCode {
             }
         }
         Command::DeleteUser { db, external_id } => match connect_with_retry(&db, &db.database_url).await {
-            Ok(pool) => match super::privacy::erase_external_user(&pool, &external_id).await {
+            Ok(pool) => match crate::server::chat::privacy::erase_external_user(&pool, &external_id).await {
                 Ok(Some(e)) => {
                     println!("deleted user {external_id}: {}", serde_json::to_string(&e).unwrap_or_default());
                     Ok(())
@@ -122,7 +126,7 @@ pub async fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Eval { db, embed, book, questions, offtopic, latency_rounds, scale, details } => {
-            let args = super::eval::EvalArgs { book, questions, offtopic, latency_rounds, scale, details };
+            let args = crate::server::cli::eval::EvalArgs { book, questions, offtopic, latency_rounds, scale, details };
             evaluate(&db, &embed, &args).await
         }
     };
@@ -207,7 +211,7 @@ async fn ingest(cfg: &DbConfig, embed: &EmbedConfig, dir: &std::path::Path, prun
 fn print_sections(dir: &std::path::Path) -> anyhow::Result<()> {
     for (rel, path) in ingest::book_files(dir)? {
         let raw = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let page = super::book::parse::parse_page(&rel, &raw);
+        let page = crate::server::book::parse::parse_page(&rel, &raw);
         for s in &page.sections {
             println!("{}", serde_json::json!({ "source": rel, "route": page.route, "anchor": s.anchor, "heading": s.heading }));
         }
@@ -215,14 +219,14 @@ fn print_sections(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn evaluate(cfg: &DbConfig, embed: &EmbedConfig, args: &super::eval::EvalArgs) -> anyhow::Result<()> {
+async fn evaluate(cfg: &DbConfig, embed: &EmbedConfig, args: &crate::server::cli::eval::EvalArgs) -> anyhow::Result<()> {
     let embedder = load_embedder(embed)?;
     let pool = connect_with_retry(cfg, &cfg.database_url).await?;
     db::MIGRATOR.run(&pool).await.context("running migrations")?;
-    super::eval::run(&pool, embedder, args).await
+    crate::server::cli::eval::run(&pool, embedder, args).await
 }
 
-async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
+async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Result<()> {
     // cargo-leptos bakes LEPTOS_OUTPUT_NAME into the binary it builds; a binary built by plain
     // cargo (e.g. for integration tests) has none, so fall back to the crate's bundle name.
     if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none() && option_env!("LEPTOS_OUTPUT_NAME").is_none() {
@@ -243,7 +247,7 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
         tracing::info!(files = r.files, new = r.inserted, updated = r.updated, embedded = r.embedded, "book ingested");
     }
     // Answers left 'streaming' by a previous process that died are marked failed.
-    let swept = super::db::messages::fail_stale(&pool, super::answer::job::STALE_AFTER_SECS).await?;
+    let swept = crate::server::db::messages::fail_stale(&pool, crate::server::answer::job::STALE_AFTER_SECS).await?;
     if swept > 0 {
         tracing::warn!(swept, "marked interrupted answers as failed");
     }
@@ -253,16 +257,16 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
     let http_options = cfg.http_options();
     let state = AppState::new(leptos_options, pool.clone(), read_pool, cfg).with_embedder(embedder);
     let hub = state.hub.clone();
-    super::start_background(&state);
+    crate::server::http::start_background(&state);
     spawn_maintenance(state.clone());
     for host_addr in demo_hosts {
-        let site = super::host::router(super::host::HostSite { app: state.clone(), bookchat_origin: public_url.clone() })
-            .layer(axum::middleware::from_fn_with_state(state.clone(), super::api_rate_limit));
+        let site = crate::server::http::host::router(crate::server::http::host::HostSite { app: state.clone(), bookchat_origin: public_url.clone() })
+            .layer(axum::middleware::from_fn_with_state(state.clone(), crate::server::http::api_rate_limit));
         let listener = tokio::net::TcpListener::bind(host_addr).await.with_context(|| format!("binding {host_addr}"))?;
         tracing::info!("demo host site on http://{host_addr} (embedding {public_url})");
-        tokio::spawn(super::serve::serve(listener, site, http_options, std::future::pending()));
+        tokio::spawn(crate::server::http::serve::serve(listener, site, http_options, std::future::pending()));
     }
-    let app = super::router(state);
+    let app = app(state);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     tracing::info!("BookChat listening on http://{addr}");
     // On SIGTERM, connections (answer streams included) and answers being written drain side by
@@ -276,7 +280,7 @@ async fn serve(cfg: AppConfig) -> anyhow::Result<()> {
         }
     });
     let signal_hub = hub.clone();
-    super::serve::serve(listener, app, http_options, async move {
+    crate::server::http::serve::serve(listener, app, http_options, async move {
         shutdown_signal().await;
         signal_hub.begin_draining();
         let _ = signalled.send(());
@@ -300,7 +304,7 @@ fn spawn_maintenance(state: AppState) {
             since_retention += 60;
             if every > 0 && since_retention >= every {
                 since_retention = 0;
-                match super::privacy::run(&state.pool, &state.config.retention).await {
+                match crate::server::chat::privacy::run(&state.pool, &state.config.retention).await {
                     Ok(r) => tracing::info!(?r, "retention pass"),
                     Err(e) => tracing::warn!(error = %e, "retention pass failed; will retry"),
                 }

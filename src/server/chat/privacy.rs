@@ -2,8 +2,8 @@
 //! a configurable period, query-log rows are anonymised after a while, and anyone can delete
 //! everything of theirs at once (an admin can do it for a user on request).
 
-use super::config::RetentionConfig;
-use super::db::Caller;
+use crate::server::config::RetentionConfig;
+use crate::server::db::Caller;
 use crate::error::AppError;
 use serde::Serialize;
 use sqlx::PgPool;
@@ -132,7 +132,7 @@ async fn run_locked(pool: &PgPool, cfg: &RetentionConfig) -> Result<RetentionRep
         .await?
         .rows_affected();
     }
-    r.failed_stale_answers = super::db::messages::fail_stale(pool, super::answer::job::STALE_AFTER_SECS).await?;
+    r.failed_stale_answers = crate::server::db::messages::fail_stale(pool, crate::server::answer::job::STALE_AFTER_SECS).await?;
     Ok(r)
 }
 

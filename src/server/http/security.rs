@@ -1,7 +1,7 @@
 //! Security headers. The widget pages may be framed only by the configured host origins
 //! (`frame-ancestors`); everything else only by this server, and nothing sniffs content types.
 
-use super::state::AppState;
+use crate::server::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;

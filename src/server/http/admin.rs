@@ -1,7 +1,7 @@
 //! `/admin`: what readers ask and how well the book answers — for the book's authors. Behind
 //! HTTP Basic auth with the configured admin secret; without one configured, it does not exist.
 
-use super::state::AppState;
+use crate::server::state::AppState;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};

@@ -1,8 +1,8 @@
 //! Who is calling: the session secret travels in the `X-BookChat-Session` header (set by the
 //! widget from its own storage), because third-party iframes cannot rely on cookies.
 
-use super::db::{sessions, Caller};
-use super::state::AppState;
+use crate::server::db::{sessions, Caller};
+use crate::server::state::AppState;
 use crate::error::AppError;
 use http::HeaderMap;
 
@@ -25,7 +25,7 @@ pub async fn caller() -> Result<(AppState, Caller), AppError> {
 pub async fn client_ip(state: &AppState) -> Option<std::net::IpAddr> {
     let headers: HeaderMap = leptos_axum::extract().await.ok()?;
     let peer = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|c| c.0);
-    super::client_ip(state, &headers, peer)
+    crate::server::http::client_ip(state, &headers, peer)
 }
 
 pub fn app_state() -> Result<AppState, AppError> {

@@ -2,9 +2,9 @@
 //! article, light/dark toggle on `html[data-theme]`), embedding BookChat with its one script
 //! tag exactly as a real host would. Citation links point here when no site base URL is set.
 
-use super::db::documents;
-use super::render;
-use super::state::AppState;
+use crate::server::db::documents;
+use crate::server::answer::render;
+use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};

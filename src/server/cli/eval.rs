@@ -6,11 +6,11 @@
 //! answer time on the book loaded N times under different routes. Per-question details go to
 //! `--details FILE`.
 
-use super::answer::compose;
-use super::answer::index::BookIndex;
-use super::answer::retrieve::{self, Fusion, Library, Query, Ranking, Retrieval};
-use super::book::embed::Embedder;
-use super::book::ingest;
+use crate::server::answer::compose;
+use crate::server::answer::index::BookIndex;
+use crate::server::answer::retrieve::{self, Fusion, Library, Query, Ranking, Retrieval};
+use crate::server::book::embed::Embedder;
+use crate::server::book::ingest;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use sqlx::PgPool;

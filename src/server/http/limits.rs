@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use uuid::Uuid;
 
-use super::db::Caller;
+use crate::server::db::Caller;
 
 pub struct Limits {
     ip: Option<DefaultKeyedRateLimiter<IpAddr>>,

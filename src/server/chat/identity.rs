@@ -5,8 +5,8 @@
 //! first identify moves the guest's conversations to the user. Every change of who the session
 //! belongs to issues a new token and ends the old one.
 
-use super::db::{sessions, Caller};
-use super::state::AppState;
+use crate::server::db::{sessions, Caller};
+use crate::server::state::AppState;
 use crate::error::AppError;
 use crate::model::{SessionInfo, UserInfo};
 use hmac::{Hmac, Mac};

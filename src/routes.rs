@@ -1,0 +1,50 @@
+//! The whole HTTP application: the Leptos pages and server functions, the probes, the admin
+//! page and the demo host site, behind the HTTP edge's middleware. Assembled here, beside the
+//! UI shell it renders, so nothing under `server/` depends on the UI.
+
+use crate::app::{shell, App};
+use crate::server::http::{self, admin, host, security, MAX_BODY_BYTES};
+use crate::server::state::AppState;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::predicate::{NotForContentType, Predicate};
+use tower_http::compression::{CompressionLayer, DefaultPredicate};
+use tower_http::limit::RequestBodyLimitLayer;
+
+/// The whole HTTP application around a prepared state (used by `serve` and by the tests).
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let provide_state = move || provide_context(context_state.clone());
+    let options = state.leptos_options.clone();
+    let demo = host::router(host::HostSite { app: state.clone(), bookchat_origin: String::new() });
+    let headers_state = state.clone();
+    let request_timeout = std::time::Duration::from_secs(state.config.request_timeout_secs.max(1));
+    Router::new()
+        .route("/healthz", get(http::healthz))
+        .route("/readyz", get(http::readyz))
+        .route("/admin", get(admin::page))
+        .route("/admin/queries.csv", get(admin::csv))
+        .leptos_routes_with_context(&state, routes, provide_state.clone(), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
+        .with_state(state)
+        .merge(demo)
+        .layer(axum::middleware::from_fn_with_state(headers_state.clone(), security::headers))
+        .layer(axum::middleware::from_fn_with_state(headers_state, http::api_rate_limit))
+        .layer(axum::middleware::map_response(http::server_fn_error_status))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Until the response starts: an answer stream's body goes on (it has its own idle limit).
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        // Compress static files, pages and JSON; never the answer streams (compressors buffer).
+        .layer(
+            CompressionLayer::new().br(true).gzip(true).compress_when(
+                DefaultPredicate::new()
+                    .and(NotForContentType::const_new("application/octet-stream"))
+                    .and(NotForContentType::const_new("text/plain")),
+            ),
+        )
+}
+

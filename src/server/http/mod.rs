@@ -1,0 +1,135 @@
+//! The HTTP edge: middleware (per-client limits, error statuses), client addresses behind
+//! proxies, health probes, and — in submodules — the server loop, security headers, rate
+//! limiters, the demo host site and the admin page. The router itself is assembled in
+//! `crate::routes`, next to the UI shell it serves.
+
+pub mod admin;
+pub mod host;
+pub mod limits;
+pub mod security;
+pub mod serve;
+
+use crate::error::AppError;
+use crate::server::state::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// Largest request body accepted (a question is at most 4,000 characters).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What runs beside the HTTP app: the listener that lets another instance stop an answer this
+/// one generates.
+pub fn start_background(state: &AppState) {
+    state.hub.listen_for_stops(state.pool.clone());
+}
+
+/// Server functions answer every error with 500; give each [`AppError`] its real status
+/// (and `Retry-After` when rate limited) so clients and proxies can tell them apart.
+pub async fn server_fn_error_status(res: Response) -> Response {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key(server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(secs) = err.retry_after() {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                parts.headers.insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The client's address: the socket peer, or — behind `hops` trusted proxies, each appending the
+/// address it received the request from to `X-Forwarded-For` — the entry `hops` places from the
+/// right. Entries further left were written by the client and prove nothing.
+pub fn forwarded_client(headers: &axum::http::HeaderMap, peer: Option<std::net::IpAddr>, hops: usize) -> Option<std::net::IpAddr> {
+    if hops == 0 {
+        return peer;
+    }
+    // Several X-Forwarded-For headers form one list, in order.
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let Some(entry) = entries.len().checked_sub(hops).map(|i| entries[i]) else {
+        // Fewer entries than proxies: the nearest proxy saw the client directly.
+        return entries.first().and_then(|e| parse_forwarded(e)).or(peer);
+    };
+    parse_forwarded(entry).or(peer)
+}
+
+/// `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]:443`.
+fn parse_forwarded(entry: &str) -> Option<std::net::IpAddr> {
+    entry
+        .parse()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| entry.trim_start_matches('[').split(']').next().and_then(|a| a.parse().ok()))
+}
+
+pub fn client_ip(state: &AppState, headers: &axum::http::HeaderMap, peer: Option<std::net::SocketAddr>) -> Option<std::net::IpAddr> {
+    forwarded_client(headers, peer.map(|p| p.ip()), state.config.limits.proxy_hops())
+}
+
+/// A `429` with `Retry-After` for a refused call.
+fn refused(e: AppError) -> Response {
+    let mut res = (StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::TOO_MANY_REQUESTS), axum::Json(&e)).into_response();
+    if let Some(secs) = e.retry_after() {
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+    }
+    res.headers_mut().insert(server_fn::error::SERVER_FN_ERROR_HEADER, HeaderValue::from_static("rate-limit"));
+    res
+}
+
+/// Is this a request whose cost the per-client allowance covers: the API and the pages (not
+/// static files, which a page pulls several of at once)?
+fn counted(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/" || path.starts_with("/docs") || path == "/history" || path.starts_with("/admin")
+}
+
+/// Every API call and page counts against its client's allowance.
+pub async fn api_rate_limit(State(state): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if counted(req.uri().path()) {
+        let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+        if let Some(ip) = client_ip(&state, req.headers(), peer) {
+            if let Err(e) = state.limits.check_ip(ip) {
+                return refused(e);
+            }
+        }
+    }
+    next.run(req).await
+}
+
+/// Liveness: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers and every migration this build knows is applied.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let latest = crate::server::db::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let applied: Result<Option<i64>, sqlx::Error> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&state.pool).await;
+    match applied {
+        Ok(Some(v)) if v >= latest => (StatusCode::OK, "ready".to_owned()),
+        Ok(_) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending".to_owned()),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable".to_owned())
+        }
+    }
+}
