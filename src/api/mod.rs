@@ -33,11 +33,11 @@ fn page_size(limit: Option<u32>) -> Result<u32, AppError> {
 pub async fn start_session() -> Result<SessionInfo, AppError> {
     use crate::server::{chat::auth, db::sessions};
     let state = auth::app_state()?;
-    let headers: http::HeaderMap = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
+    let headers = auth::headers().await?;
     if let Some(token) = auth::token_from(&headers) {
         if let Some(existing) = sessions::authenticate(&state.pool, token).await? {
             let s = sessions::touch(&state.pool, existing.id).await?;
-            return crate::server::chat::identity::session_info(&state, &s).await;
+            return Ok(crate::server::chat::identity::session_info(&state, &s).await?);
         }
     }
     // Sessions cost storage: a client may start only so many a minute.
@@ -68,7 +68,7 @@ pub async fn identify(
         (None, Some(user_id), Some(user_hash)) => identity::Credential::Hash { user_id, user_hash },
         _ => return Err(AppError::validation("user_token", "Send user_token (a signed JWT), or user_id with user_hash.")),
     };
-    identity::identify(&state, &caller, credential, email, name).await
+    Ok(identity::identify(&state, &caller, credential, email, name).await?)
 }
 
 /// End the caller's session (logout / `BookChat.reset()`): its token stops working.
@@ -76,14 +76,14 @@ pub async fn identify(
 pub async fn end_session() -> Result<(), AppError> {
     use crate::server::{chat::auth, db::sessions};
     let (state, caller) = auth::caller().await?;
-    sessions::end(&state.pool, caller.session_id).await
+    Ok(sessions::end(&state.pool, caller.session_id).await?)
 }
 
 /// Delete everything stored about the caller: every conversation and rating, their query-log
 /// rows, their sessions — and, for a verified user, the user itself. The token stops working.
 #[server(endpoint = "me/delete", input = Json, client = BookChatClient)]
 pub async fn delete_my_data() -> Result<u64, AppError> {
-    use crate::server::chat::{auth, privacy};
+    use crate::server::{chat::auth, db::privacy};
     let (state, caller) = auth::caller().await?;
     Ok(privacy::erase_caller(&state.pool, &caller).await?.conversations)
 }
@@ -102,7 +102,7 @@ pub async fn send_message(
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
     let question = chat::NewQuestion::parse(conversation_id, client_id, &content, context)?;
-    chat::send(&state, &caller, question, wait.unwrap_or(true)).await
+    Ok(chat::send(&state, &caller, question, wait.unwrap_or(true)).await?)
 }
 
 /// The answer's text as it is generated: newline-separated JSON [`StreamEvent`]s, starting with
@@ -120,7 +120,7 @@ pub async fn stream_answer(message_id: i64) -> Result<TextStream<AppError>, AppE
 pub async fn stop_answer(message_id: i64) -> Result<Message, AppError> {
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
-    chat::stop(&state, &caller, message_id).await
+    Ok(chat::stop(&state, &caller, message_id).await?)
 }
 
 /// Write an answer again. Returns it `streaming`; follow it with [`stream_answer`].
@@ -128,7 +128,7 @@ pub async fn stop_answer(message_id: i64) -> Result<Message, AppError> {
 pub async fn regenerate_answer(message_id: i64) -> Result<Message, AppError> {
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
-    chat::regenerate(&state, &caller, message_id).await
+    Ok(chat::regenerate(&state, &caller, message_id).await?)
 }
 
 /// Rate an answer: `rating` 1 (helpful), -1 (not helpful) or 0 (clear); optional comment.
@@ -136,7 +136,7 @@ pub async fn regenerate_answer(message_id: i64) -> Result<Message, AppError> {
 pub async fn rate_answer(message_id: i64, rating: i16, #[server(default)] comment: Option<String>) -> Result<Message, AppError> {
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
-    chat::feedback(&state, &caller, message_id, rating, comment).await
+    Ok(chat::feedback(&state, &caller, message_id, rating, comment).await?)
 }
 
 /// Questions to suggest for an empty conversation, drawn from the headings of `page_url`.
@@ -147,7 +147,7 @@ pub async fn suggest_questions(#[server(default)] page_url: Option<String>) -> R
     if page_url.as_ref().is_some_and(|u| u.len() > 2_000) {
         return Err(AppError::validation("page_url", "The page URL is too long."));
     }
-    chat::suggestions(&state, page_url.as_deref()).await
+    Ok(chat::suggestions(&state, page_url.as_deref()).await?)
 }
 
 /// The caller's conversations, newest activity first, keyset-paginated.
@@ -160,7 +160,7 @@ pub async fn list_conversations(
     use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
     let limit = page_size(limit)?;
-    conversations::list(&state.read_pool, &caller, cursor.as_deref(), limit, archived.unwrap_or(false)).await
+    Ok(conversations::list(&state.read_pool, &caller, cursor.as_deref(), limit, archived.unwrap_or(false)).await?)
 }
 
 /// A window of a conversation's messages: the newest `limit`, or those before `before`.
@@ -173,7 +173,7 @@ pub async fn load_messages(
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
     let limit = page_size(limit)?;
-    chat::window(&state, &caller, conversation_id, before, limit).await
+    Ok(chat::window(&state, &caller, conversation_id, before, limit).await?)
 }
 
 #[server(endpoint = "conversations/rename", input = Json, client = BookChatClient)]
@@ -182,7 +182,7 @@ pub async fn rename_conversation(conversation_id: Uuid, title: String) -> Result
     use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
     let title = Title::parse(&title)?;
-    conversations::rename(&state.pool, &caller, conversation_id, &title).await
+    Ok(conversations::rename(&state.pool, &caller, conversation_id, &title).await?)
 }
 
 /// Archive (`archived`) or restore (`open`) a conversation.
@@ -193,14 +193,14 @@ pub async fn set_conversation_status(
 ) -> Result<ConversationSummary, AppError> {
     use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
-    conversations::set_status(&state.pool, &caller, conversation_id, status).await
+    Ok(conversations::set_status(&state.pool, &caller, conversation_id, status).await?)
 }
 
 #[server(endpoint = "conversations/delete", input = Json, client = BookChatClient)]
 pub async fn delete_conversation(conversation_id: Uuid) -> Result<(), AppError> {
     use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
-    conversations::delete(&state.pool, &caller, conversation_id).await
+    Ok(conversations::delete(&state.pool, &caller, conversation_id).await?)
 }
 
 /// Delete every conversation of the caller. Returns how many were deleted.
@@ -208,7 +208,7 @@ pub async fn delete_conversation(conversation_id: Uuid) -> Result<(), AppError> 
 pub async fn delete_all_conversations() -> Result<u64, AppError> {
     use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
-    conversations::delete_all(&state.pool, &caller).await
+    Ok(conversations::delete_all(&state.pool, &caller).await?)
 }
 
 /// Full-text search over the caller's own conversation titles and messages.
@@ -218,12 +218,12 @@ pub async fn search_history(query: String) -> Result<Vec<SearchHit>, AppError> {
     use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
     let query = SearchQuery::parse(&query)?;
-    conversations::search(&state.read_pool, &caller, &query, 30).await
+    Ok(conversations::search(&state.read_pool, &caller, &query, 30).await?)
 }
 
 #[server(endpoint = "conversations/export", input = Json, client = BookChatClient)]
 pub async fn export_conversation(conversation_id: Uuid, format: ExportFormat) -> Result<ExportFile, AppError> {
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
-    chat::export(&state, &caller, conversation_id, format).await
+    Ok(chat::export(&state, &caller, conversation_id, format).await?)
 }

@@ -9,5 +9,6 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod error;
 pub mod http;
 pub mod state;

@@ -69,7 +69,7 @@ async fn across_two_instances_stop_reaches_the_generator_and_only_the_newest_gen
     let (s, m) = on_b("chat/regenerate", json!({"message_id": id})).await;
     assert_eq!(s, StatusCode::OK, "{m}");
     assert!(!messages::flush_partial(&pool, id, 0, "stale words from the old generation").await.unwrap());
-    assert!(!messages::finish_answer(&pool, id, 0, "stale", MessageStatus::Complete, &Metadata::default()).await.unwrap());
+    assert!(!messages::finish_answer(&pool, id, 0, "stale", "<p>stale</p>", MessageStatus::Complete, &Metadata::default()).await.unwrap());
     let events = reader.stream(id).await;
     let done = events.last().unwrap();
     assert_eq!(done["message"]["status"], "complete", "{done}");

@@ -69,7 +69,7 @@ async fn retention_deletes_expired_guests_old_conversations_and_anonymises_the_l
         .unwrap();
 
     let cfg = bookchat::server::config::RetentionConfig { conversation_days: 30, log_anonymize_days: 90, interval_secs: 0 };
-    let r = bookchat::server::chat::privacy::run(&pool, &cfg).await.unwrap();
+    let r = bookchat::server::db::privacy::run(&pool, &cfg).await.unwrap();
     assert_eq!((r.expired_guest_sessions, r.deleted_guest_conversations, r.anonymised_log_rows), (1, 1, 1));
     assert_eq!(count(&pool, &format!("SELECT count(*) FROM chat_sessions WHERE id = '{}'", expired.session_id)).await, 0);
     assert_eq!(count(&pool, "SELECT count(*) FROM conversations").await, 1);
@@ -79,8 +79,8 @@ async fn retention_deletes_expired_guests_old_conversations_and_anonymises_the_l
     assert_eq!(q, ("(anonymised)".to_owned(), None));
     assert_eq!(expired.call("conversations/list", json!({})).await.0, StatusCode::UNAUTHORIZED);
     // A second pass finds nothing more to do.
-    let again = bookchat::server::chat::privacy::run(&pool, &cfg).await.unwrap();
-    assert_eq!(again, bookchat::server::chat::privacy::RetentionReport::default());
+    let again = bookchat::server::db::privacy::run(&pool, &cfg).await.unwrap();
+    assert_eq!(again, bookchat::server::db::privacy::RetentionReport::default());
 }
 
 #[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
@@ -97,7 +97,7 @@ async fn users_conversations_expire_after_the_retention_period(pool: PgPool) {
         .await
         .unwrap();
     let cfg = bookchat::server::config::RetentionConfig { conversation_days: 30, log_anonymize_days: 0, interval_secs: 0 };
-    let r = bookchat::server::chat::privacy::run(&pool, &cfg).await.unwrap();
+    let r = bookchat::server::db::privacy::run(&pool, &cfg).await.unwrap();
     assert_eq!(r.deleted_user_conversations, 1);
     assert_eq!(count(&pool, "SELECT count(*) FROM conversations").await, 1);
 }
@@ -156,11 +156,11 @@ async fn a_user_and_all_their_devices_can_be_erased(pool: PgPool) {
     let bystander = app.guest().await;
     bystander.ask(None, "What is LiDAR?").await;
 
-    let e = bookchat::server::chat::privacy::erase_external_user(&pool, "gdpr-1").await.unwrap().unwrap();
+    let e = bookchat::server::db::privacy::erase_external_user(&pool, "gdpr-1").await.unwrap().unwrap();
     assert_eq!((e.conversations, e.sessions, e.log_rows, e.user), (2, 2, 2, true));
     nothing_left(&pool, &[laptop.session_id, phone.session_id], Some("gdpr-1")).await;
     assert_eq!(count(&pool, "SELECT count(*) FROM messages").await, 2, "only the bystander's messages remain");
-    assert!(bookchat::server::chat::privacy::erase_external_user(&pool, "gdpr-1").await.unwrap().is_none());
+    assert!(bookchat::server::db::privacy::erase_external_user(&pool, "gdpr-1").await.unwrap().is_none());
 }
 
 #[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
@@ -320,7 +320,7 @@ async fn regenerated_answers_and_feedback_comments_are_anonymised_too(pool: PgPo
         }
     };
     age(&pool).await;
-    let first = bookchat::server::chat::privacy::run(&pool, &cfg).await.unwrap();
+    let first = bookchat::server::db::privacy::run(&pool, &cfg).await.unwrap();
     assert_eq!((first.anonymised_log_rows, first.cleared_feedback_comments), (1, 1));
     let comment: Option<String> = sqlx::query_scalar("SELECT comment FROM message_feedback").fetch_optional(&pool).await.unwrap().flatten();
     assert_eq!(comment, None, "the reader's own words go");
@@ -337,7 +337,7 @@ async fn regenerated_answers_and_feedback_comments_are_anonymised_too(pool: PgPo
     }
     assert_eq!(count(&pool, "SELECT count(*) FROM rag_queries WHERE anonymized_at IS NULL").await, 1, "a new record, a new clock");
     age(&pool).await;
-    let second = bookchat::server::chat::privacy::run(&pool, &cfg).await.unwrap();
+    let second = bookchat::server::db::privacy::run(&pool, &cfg).await.unwrap();
     assert_eq!(second.anonymised_log_rows, 1);
     assert_eq!(count(&pool, "SELECT count(*) FROM rag_queries WHERE question <> '(anonymised)'").await, 0);
 }
@@ -345,7 +345,7 @@ async fn regenerated_answers_and_feedback_comments_are_anonymised_too(pool: PgPo
 #[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
 async fn retention_runs_on_one_instance_at_a_time_and_deletes_in_batches(pool: PgPool) {
     // More expired guests than one batch.
-    let n = bookchat::server::chat::privacy::BATCH * 2 + 7;
+    let n = bookchat::server::db::privacy::BATCH * 2 + 7;
     sqlx::query(
         "INSERT INTO chat_sessions (secret_hash, expires_at, created_at, last_activity_at)
          SELECT sha256(g::text::bytea), now() - interval '1 hour', now() - interval '2 days', now() - interval '2 days'
@@ -359,13 +359,13 @@ async fn retention_runs_on_one_instance_at_a_time_and_deletes_in_batches(pool: P
     // Another instance holds the job's lock: this one skips.
     let mut other = pool.acquire().await.unwrap();
     sqlx::query("SELECT pg_advisory_lock(x'626f6f6b63686174'::bigint)").execute(&mut *other).await.unwrap();
-    let skipped = bookchat::server::chat::privacy::run(&pool, &cfg).await.unwrap();
+    let skipped = bookchat::server::db::privacy::run(&pool, &cfg).await.unwrap();
     assert!(skipped.skipped);
     assert_eq!(count(&pool, "SELECT count(*) FROM chat_sessions").await, n);
     sqlx::query("SELECT pg_advisory_unlock(x'626f6f6b63686174'::bigint)").execute(&mut *other).await.unwrap();
     drop(other);
     // Two instances at once: one does the work, the other skips; nothing is left.
-    let (a, b) = tokio::join!(bookchat::server::chat::privacy::run(&pool, &cfg), bookchat::server::chat::privacy::run(&pool, &cfg));
+    let (a, b) = tokio::join!(bookchat::server::db::privacy::run(&pool, &cfg), bookchat::server::db::privacy::run(&pool, &cfg));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.expired_guest_sessions + b.expired_guest_sessions, n as u64);
     assert_eq!(count(&pool, "SELECT count(*) FROM chat_sessions").await, 0);

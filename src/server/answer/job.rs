@@ -3,6 +3,7 @@
 //! The hub tracks the jobs of this instance; followers of an answer generated elsewhere (another
 //! instance) read the partial text the generator flushes to the database.
 
+use crate::server::error::ServerResult;
 use super::llm::{self, ChatMessage, Finish, LlmError};
 use super::compose;
 use super::retrieve::{self, Library, Query, Retrieval};
@@ -116,8 +117,8 @@ impl Hub {
 
     /// Reserve a place for one more answer, before anything is stored: when this instance is
     /// already writing as many as it may, the question is refused with `503` and `Retry-After`.
-    pub fn reserve(&self) -> Result<Slot, AppError> {
-        self.slots.clone().try_acquire_owned().map(|p| Slot { _permit: p }).map_err(|_| AppError::Busy { retry_after_secs: 5 })
+    pub fn reserve(&self) -> ServerResult<Slot> {
+        self.slots.clone().try_acquire_owned().map(|p| Slot { _permit: p }).map_err(|_| AppError::Busy { retry_after_secs: 5 }.into())
     }
 
     fn jobs(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Job>>> {
@@ -139,7 +140,7 @@ impl Hub {
     pub fn start_task<F, Fut>(self: &Arc<Self>, slot: Slot, pool: PgPool, answer_id: i64, generation: i32, task: F)
     where
         F: FnOnce(Arc<JobHandle>) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<(), AppError>> + Send + 'static,
+        Fut: Future<Output = ServerResult<()>> + Send + 'static,
     {
         let (tx, _) = watch::channel(Snapshot::default());
         let job = Arc::new(Job { state: tx, cancel: CancellationToken::new() });
@@ -159,7 +160,7 @@ impl Hub {
                 let meta = Metadata { error: Some("Something went wrong while answering. Try regenerating.".into()), ..Default::default() };
                 let content = job.state.borrow().content.clone();
                 let content: String = content.chars().take(MAX_ANSWER_CHARS).collect();
-                if let Err(e) = messages::finish_answer(&pool, answer_id, generation, &content, MessageStatus::Failed, &meta).await {
+                if let Err(e) = messages::finish_answer(&pool, answer_id, generation, &content, &super::render::markdown_to_safe_html(&content), MessageStatus::Failed, &meta).await {
                     tracing::error!(answer = answer_id, error = %e, "could not store the failed answer; the stale sweep will");
                 }
             }
@@ -204,7 +205,7 @@ impl Hub {
     }
 
     /// Ask a running answer to stop; the partial text is kept with status `stopped`.
-    pub async fn stop(&self, pool: &PgPool, answer_id: i64) -> Result<(), AppError> {
+    pub async fn stop(&self, pool: &PgPool, answer_id: i64) -> ServerResult<()> {
         let job = self.jobs().get(&answer_id).cloned();
         match job {
             Some(job) => {
@@ -220,7 +221,7 @@ impl Hub {
     }
 
     /// Wait (up to `limit`) until an answer is no longer streaming.
-    pub async fn wait(&self, pool: &PgPool, answer_id: i64, limit: Duration) -> Result<(), AppError> {
+    pub async fn wait(&self, pool: &PgPool, answer_id: i64, limit: Duration) -> ServerResult<()> {
         if let Some(mut rx) = self.subscribe(answer_id) {
             let _ = tokio::time::timeout(limit, rx.wait_for(|s| s.done)).await;
             return Ok(());
@@ -228,7 +229,7 @@ impl Hub {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             match messages::by_id(pool, answer_id).await? {
-                Some(m) if m.status == MessageStatus::Streaming.as_str() => {
+                Some(m) if m.status == MessageStatus::Streaming => {
                     tokio::time::sleep(Duration::from_millis(200)).await
                 }
                 _ => break,
@@ -291,7 +292,7 @@ struct Outcome {
     model: Option<String>,
 }
 
-async fn run(hub: &Hub, pool: &PgPool, config: &AppConfig, library: &Library, handle: &JobHandle, req: Request) -> Result<(), AppError> {
+async fn run(hub: &Hub, pool: &PgPool, config: &AppConfig, library: &Library, handle: &JobHandle, req: Request) -> ServerResult<()> {
     let job = &*handle.job;
     let started = Instant::now();
     let text = retrieval_text(&req.question, &req.context);
@@ -321,9 +322,11 @@ async fn run(hub: &Hub, pool: &PgPool, config: &AppConfig, library: &Library, ha
         content.clear();
     }
     // A newer generation (regenerated, maybe on another instance) owns the row now: write nothing.
-    if messages::finish_answer(pool, req.answer_id, req.generation, &content, status, &meta).await? {
-        log_query(pool, &req, &retrieval, &meta, &content, status, started.elapsed(), first_token, model, url_for).await?;
-    }
+    // The answer and its log row in one statement: one round trip, never one without the other,
+    // and nothing at all when a newer generation owns the row.
+    let html = super::render::markdown_to_safe_html(&content);
+    let logged = logged_query(&req, &retrieval, &meta, &content, status, started.elapsed(), first_token, model.as_deref(), url_for);
+    messages::finish_answer_logged(pool, req.answer_id, req.generation, &html, status, &meta, &logged).await?;
     job.state.send_modify(|s| s.content = content);
     Ok(())
 }
@@ -336,7 +339,7 @@ async fn generate_llm(
     job: &Job,
     req: &Request,
     retrieval: &Retrieval,
-) -> Result<Outcome, AppError> {
+) -> ServerResult<Outcome> {
     let started = Instant::now();
     let history = messages::recent_turns(pool, req.conversation_id, req.question_id, HISTORY_TURNS).await?;
     let passages = compose::prompt_passages(retrieval);
@@ -440,7 +443,7 @@ pub fn build_prompt(passages: &[compose::PromptPassage], history: &[messages::Me
     }
     let mut out = vec![ChatMessage { role: "system", content: system }];
     for m in history {
-        let role = if m.role == "assistant" { "assistant" } else { "user" };
+        let role = m.role.as_str();
         out.push(ChatMessage { role, content: m.content.chars().take(4_000).collect() });
     }
     let mut question = String::new();
@@ -452,19 +455,19 @@ pub fn build_prompt(passages: &[compose::PromptPassage], history: &[messages::Me
     out
 }
 
+/// The query-log row of a finished answer.
 #[allow(clippy::too_many_arguments)]
-async fn log_query(
-    pool: &PgPool,
-    req: &Request,
+fn logged_query<'a>(
+    req: &'a Request,
     r: &Retrieval,
-    meta: &Metadata,
-    answer: &str,
+    meta: &'a Metadata,
+    answer: &'a str,
     status: MessageStatus,
     elapsed: Duration,
     first_token: Option<Duration>,
-    model: Option<String>,
+    model: Option<&'a str>,
     url_for: impl Fn(&str, &str) -> String,
-) -> Result<(), AppError> {
+) -> messages::LoggedQuery<'a> {
     let retrieved: Vec<serde_json::Value> = r
         .hits
         .iter()
@@ -484,40 +487,25 @@ async fn log_query(
     // Sub-millisecond answers still took time: the column requires > 0.
     let ms = (elapsed.as_millis() as i64).clamp(1, i32::MAX as i64) as i32;
     let first = first_token.map(|d| (d.as_millis() as i64).clamp(0, ms as i64) as i32);
-    let status_str = match status {
-        MessageStatus::Streaming => "failed",
-        s => s.as_str(),
-    };
-    sqlx::query!(
-        r#"INSERT INTO rag_queries (session_id, conversation_id, message_id, question, retrieved, cited, answer,
-                                    provider, model, status, refused, response_time_ms, first_token_ms, relevance_score)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-           ON CONFLICT (message_id) WHERE message_id IS NOT NULL DO UPDATE
-              SET question = EXCLUDED.question, session_id = EXCLUDED.session_id,
-                  retrieved = EXCLUDED.retrieved, cited = EXCLUDED.cited, answer = EXCLUDED.answer,
-                  provider = EXCLUDED.provider, model = EXCLUDED.model, status = EXCLUDED.status,
-                  refused = EXCLUDED.refused, response_time_ms = EXCLUDED.response_time_ms,
-                  first_token_ms = EXCLUDED.first_token_ms, relevance_score = EXCLUDED.relevance_score,
-                  -- A regenerated answer is a new record: its anonymisation clock starts again.
-                  created_at = now(), anonymized_at = NULL"#,
-        req.session_id,
-        req.conversation_id,
-        req.answer_id,
-        req.question,
-        serde_json::Value::Array(retrieved),
-        serde_json::Value::Array(cited),
+    messages::LoggedQuery {
+        session_id: req.session_id,
+        conversation_id: req.conversation_id,
+        message_id: req.answer_id,
+        question: &req.question,
+        retrieved: serde_json::Value::Array(retrieved),
+        cited: serde_json::Value::Array(cited),
         answer,
-        meta.provider.clone().unwrap_or_else(|| "extractive".into()),
+        provider: meta.provider.as_deref().unwrap_or("extractive"),
         model,
-        status_str,
-        meta.refused,
-        ms,
-        first,
-        f64::from(r.relevance()).clamp(0.0, 1.0),
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
+        status: match status {
+            MessageStatus::Streaming => "failed",
+            s => s.as_str(),
+        },
+        refused: meta.refused,
+        response_time_ms: ms,
+        first_token_ms: first,
+        relevance_score: f64::from(r.relevance()).clamp(0.0, 1.0),
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! of sentence embeddings, fused by reciprocal rank, one hit per section. The index follows the
 //! book's revision in Postgres ([`Library::index`]).
 
+use crate::server::error::{Context, ServerResult};
 use super::index::{BookIndex, QueryTerms, SectionDoc};
-use crate::error::AppError;
 use crate::server::book::embed::Embedder;
 use crate::server::db::documents;
 use sqlx::PgPool;
@@ -33,7 +33,7 @@ impl Library {
 
     /// The index of the book as it is now: one small query for the revision, and a rebuild when
     /// the book changed since (another instance may have re-ingested it).
-    pub async fn index(&self, pool: &PgPool) -> Result<Arc<BookIndex>, AppError> {
+    pub async fn index(&self, pool: &PgPool) -> ServerResult<Arc<BookIndex>> {
         let revision = documents::revision(pool).await?;
         let current = self.cached();
         if current.revision == revision {
@@ -47,10 +47,7 @@ impl Library {
         let model = self.embedder.as_ref().map(|e| e.id().to_owned());
         let (revision, rows) = documents::index_rows(pool, model.as_deref()).await?;
         let started = std::time::Instant::now();
-        let built = tokio::task::spawn_blocking(move || BookIndex::build(revision, rows)).await.map_err(|e| {
-            tracing::error!(error = %e, "building the search index failed");
-            AppError::Internal
-        })?;
+        let built = tokio::task::spawn_blocking(move || BookIndex::build(revision, rows)).await.context("building the search index")?;
         let built = Arc::new(built);
         tracing::info!(
             revision,
@@ -196,7 +193,7 @@ impl Retrieval {
 }
 
 /// Search the book (the index as of now; the question is embedded off the async runtime).
-pub async fn retrieve(library: &Library, pool: &PgPool, q: Query<'_>) -> Result<Retrieval, AppError> {
+pub async fn retrieve(library: &Library, pool: &PgPool, q: Query<'_>) -> ServerResult<Retrieval> {
     let index = library.index(pool).await?;
     let embedder = library.embedder().cloned();
     let text = q.text.to_owned();
@@ -220,10 +217,7 @@ pub async fn retrieve(library: &Library, pool: &PgPool, q: Query<'_>) -> Result<
         rank(&index, embedder.as_deref(), &query)
     })
     .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "retrieval task failed");
-        AppError::Internal
-    })
+    .context("ranking the book's sections")
 }
 
 struct OwnedQuery {

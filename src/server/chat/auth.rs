@@ -1,6 +1,7 @@
 //! Who is calling: the session secret travels in the `X-BookChat-Session` header (set by the
 //! widget from its own storage), because third-party iframes cannot rely on cookies.
 
+use crate::server::error::{Expected, ServerError, ServerResult};
 use crate::server::db::{sessions, Caller};
 use crate::server::state::AppState;
 use crate::error::AppError;
@@ -13,9 +14,9 @@ pub fn token_from(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The state and the authenticated caller of the current server function call.
-pub async fn caller() -> Result<(AppState, Caller), AppError> {
+pub async fn caller() -> ServerResult<(AppState, Caller)> {
     let state = app_state()?;
-    let headers: HeaderMap = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
+    let headers = headers().await?;
     let token = token_from(&headers).ok_or(AppError::Unauthorized)?;
     let session = sessions::authenticate(&state.pool, token).await?.ok_or(AppError::Unauthorized)?;
     Ok((state, session.caller()))
@@ -28,9 +29,11 @@ pub async fn client_ip(state: &AppState) -> Option<std::net::IpAddr> {
     crate::server::http::client_ip(state, &headers, peer)
 }
 
-pub fn app_state() -> Result<AppState, AppError> {
-    leptos::prelude::use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState missing from server function context");
-        AppError::Internal
-    })
+/// The current server function call's request headers.
+pub async fn headers() -> ServerResult<HeaderMap> {
+    leptos_axum::extract().await.map_err(|e| ServerError::internal("reading the request headers", e.to_string()))
+}
+
+pub fn app_state() -> ServerResult<AppState> {
+    leptos::prelude::use_context::<AppState>().or_internal("the application state in the server function's context")
 }

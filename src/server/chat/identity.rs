@@ -5,6 +5,7 @@
 //! first identify moves the guest's conversations to the user. Every change of who the session
 //! belongs to issues a new token and ends the old one.
 
+use crate::server::error::ServerResult;
 use crate::server::db::{sessions, Caller};
 use crate::server::state::AppState;
 use crate::error::AppError;
@@ -55,10 +56,10 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn parse(user_id: &str, email: Option<String>, name: Option<String>) -> Result<Identity, AppError> {
+    pub fn parse(user_id: &str, email: Option<String>, name: Option<String>) -> ServerResult<Identity> {
         let user_id = user_id.trim();
         if user_id.is_empty() || user_id.chars().count() > 255 || user_id.chars().any(char::is_control) {
-            return Err(AppError::validation("user_id", "The user id must be 1–255 printable characters."));
+            return Err(AppError::validation("user_id", "The user id must be 1–255 printable characters.").into());
         }
         let clean = |v: Option<String>, max: usize| -> Option<String> {
             v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control))
@@ -82,23 +83,23 @@ pub async fn identify(
     credential: Credential,
     email: Option<String>,
     name: Option<String>,
-) -> Result<SessionInfo, AppError> {
+) -> ServerResult<SessionInfo> {
     let Some(secret) = &state.config.identity_secret else {
-        return Err(AppError::Forbidden { message: "User identification is not enabled on this server.".into() });
+        return Err(AppError::Forbidden { message: "User identification is not enabled on this server.".into() }.into());
     };
     let who = match credential {
         Credential::Token(token) => match verify_token(secret.expose(), &token) {
             Ok(claims) => Identity::parse(&claims.sub, email.or(claims.email), name.or(claims.name))?,
             Err(e) => {
                 tracing::warn!(reason = %e, "identify with an invalid or expired token");
-                return Err(AppError::Forbidden { message: "The user could not be verified.".into() });
+                return Err(AppError::Forbidden { message: "The user could not be verified.".into() }.into());
             }
         },
         Credential::Hash { user_id, user_hash } => {
             let who = Identity::parse(&user_id, email, name)?;
             if !verify(secret.expose(), &who.user_id, &user_hash) {
                 tracing::warn!("identify with an invalid user hash");
-                return Err(AppError::Forbidden { message: "The user could not be verified.".into() });
+                return Err(AppError::Forbidden { message: "The user could not be verified.".into() }.into());
             }
             who
         }
@@ -124,7 +125,7 @@ pub async fn identify(
 }
 
 /// The session info of an authenticated caller.
-pub async fn session_info(state: &AppState, row: &sessions::SessionRow) -> Result<SessionInfo, AppError> {
+pub async fn session_info(state: &AppState, row: &sessions::SessionRow) -> ServerResult<SessionInfo> {
     let user = match row.user_id {
         Some(id) => sessions::user(&state.pool, id).await?.map(|u| info(&u)),
         None => None,

@@ -3,19 +3,47 @@
 
 pub mod auth;
 pub mod identity;
-pub mod privacy;
 
-use crate::server::answer::job;
+use crate::server::error::{Context, Expected, ServerResult};
+use crate::server::answer::{job, render};
 use crate::server::db::messages::{self, Metadata, MessageRow};
 use crate::server::db::{conversations, documents, sessions, Caller};
 use crate::server::state::AppState;
 use crate::error::AppError;
-use crate::model::{
+use crate::model::{Feedback, 
     ConversationStatus, ExportFile, ExportFormat, Message, MessagePage, MessageStatus, MessageText, PageContext, Role,
     SendResult, StreamEvent, Suggestions, Title, MAX_PASSAGE_CHARS,
 };
 use std::time::Duration;
 use uuid::Uuid;
+
+/// A stored message as the client sees it. The data layer stores and reads rows; turning Markdown
+/// into HTML is this layer's job: a finished answer carries the HTML rendered when it was stored,
+/// one still being written is rendered as it stands.
+impl MessageRow {
+    pub fn into_model(self) -> Message {
+        let meta = self.metadata();
+        let html = match self.role {
+            Role::Assistant => Some(self.html.clone().unwrap_or_else(|| render::markdown_to_safe_html(&self.content))),
+            Role::User => None,
+        };
+        Message {
+            id: self.id,
+            client_id: self.client_id,
+            conversation_id: self.conversation_id,
+            role: self.role,
+            html,
+            content: self.content,
+            status: self.status,
+            citations: meta.citations,
+            quote: meta.quote,
+            error: meta.error,
+            refused: meta.refused,
+            feedback: self.rating.map(|rating| Feedback { rating, comment: self.feedback_comment.clone() }),
+            created_at: self.created_at,
+        }
+    }
+}
 
 /// A validated question.
 pub struct NewQuestion {
@@ -31,9 +59,9 @@ impl NewQuestion {
         client_id: Uuid,
         content: &str,
         context: Option<PageContext>,
-    ) -> Result<Self, AppError> {
+    ) -> ServerResult<Self> {
         if client_id.is_nil() {
-            return Err(AppError::validation("client_id", "A message id is required."));
+            return Err(AppError::validation("client_id", "A message id is required.").into());
         }
         let text = MessageText::parse(content)?;
         let mut context = context.unwrap_or_default();
@@ -43,14 +71,14 @@ impl NewQuestion {
                 return Err(AppError::validation(
                     "selection",
                     format!("The selected passage is limited to {MAX_PASSAGE_CHARS} characters."),
-                ));
+                ).into());
             }
             context.selection = (!sel.is_empty()).then(|| sel.to_owned());
         }
         for (field, value) in [("page_url", &mut context.url), ("page_title", &mut context.title)] {
             if let Some(v) = value.as_deref() {
                 if v.chars().count() > 2_000 || v.chars().any(char::is_control) {
-                    return Err(AppError::validation(field, "The page context is not valid."));
+                    return Err(AppError::validation(field, "The page context is not valid.").into());
                 }
             }
         }
@@ -65,9 +93,9 @@ const SEND_WAIT: Duration = Duration::from_secs(120);
 /// start generating the answer in the background. With `wait`, return once it is finished;
 /// otherwise return at once with the answer still `streaming` (follow it with `chat/stream`).
 /// Sending the same `client_id` again returns what was stored the first time.
-pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool) -> Result<SendResult, AppError> {
+pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool) -> ServerResult<SendResult> {
     if state.hub.is_shutting_down() {
-        return Err(AppError::unavailable("BookChat is restarting. Please send your question again in a moment."));
+        return Err(AppError::unavailable("BookChat is restarting. Please send your question again in a moment.").into());
     }
     if let Some(existing) = messages::by_client_id(&state.pool, q.client_id).await? {
         // A retry of a stored send is free: it creates nothing.
@@ -84,7 +112,7 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
             let c = conversations::lock(&mut *tx, caller, id).await?;
             match c.status {
                 ConversationStatus::Closed => {
-                    return Err(AppError::validation("conversation_id", "This conversation is closed."));
+                    return Err(AppError::validation("conversation_id", "This conversation is closed.").into());
                 }
                 // Writing into an archived or paused conversation brings it back to the list.
                 ConversationStatus::Archived | ConversationStatus::Paused => {
@@ -106,20 +134,20 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
     else {
         // A concurrent retry of this very send committed first; answer from its row.
         tx.rollback().await?;
-        let existing = messages::by_client_id(&state.pool, q.client_id).await?.ok_or(AppError::Internal)?;
+        let existing = messages::by_client_id(&state.pool, q.client_id).await?.or_internal("the question a concurrent send stored")?;
         return replay(state, caller, existing, &q, wait).await;
     };
     // The question and its (empty, streaming) answer are stored together: an answer row always
     // exists for a question, so a crash can never leave a question nobody will answer.
     let answer = messages::insert_answer(&mut *tx, conversation.id, question.id, "", MessageStatus::Streaming, &Metadata::default())
         .await?
-        .ok_or(AppError::Internal)?;
+        .or_internal("the answer row stored with its question")?;
     tx.commit().await?;
     start_job(state, slot, caller, &question, answer.id, 0, q.context.clone());
     match finish(state, caller, question, answer.id, wait).await {
         // The session changed hands (identify) right after the question was stored: it is the
         // user's now. The client re-sends with its new token and gets it by its client id.
-        Err(AppError::NotFound { .. }) if !sessions::is_active(&state.pool, caller.session_id).await? => Err(AppError::Unauthorized),
+        Err(e) if e.is_not_found() && !sessions::is_active(&state.pool, caller.session_id).await? => Err(AppError::Unauthorized.into()),
         other => other,
     }
 }
@@ -149,11 +177,11 @@ async fn replay(
     existing: MessageRow,
     q: &NewQuestion,
     wait: bool,
-) -> Result<SendResult, AppError> {
+) -> ServerResult<SendResult> {
     // Someone else's message id is indistinguishable from an unknown conversation.
     conversations::get(&state.pool, caller, existing.conversation_id).await?;
-    if existing.role != Role::User.as_str() || existing.content != q.text.as_str() {
-        return Err(AppError::validation("client_id", "This message id was already used for a different message."));
+    if existing.role != Role::User || existing.content != q.text.as_str() {
+        return Err(AppError::validation("client_id", "This message id was already used for a different message.").into());
     }
     let answer_id = match messages::answer_to(&state.pool, existing.id).await? {
         Some(a) => a.id,
@@ -165,35 +193,35 @@ async fn replay(
                     start_job(state, slot, caller, &existing, a.id, 0, q.context.clone());
                     a.id
                 }
-                None => messages::answer_to(&state.pool, existing.id).await?.ok_or(AppError::Internal)?.id,
+                None => messages::answer_to(&state.pool, existing.id).await?.or_internal("the answer of a stored question")?.id,
             }
         }
     };
     finish(state, caller, existing, answer_id, wait).await
 }
 
-async fn finish(state: &AppState, caller: &Caller, question: MessageRow, answer_id: i64, wait: bool) -> Result<SendResult, AppError> {
+async fn finish(state: &AppState, caller: &Caller, question: MessageRow, answer_id: i64, wait: bool) -> ServerResult<SendResult> {
     if wait {
         state.hub.wait(&state.pool, answer_id, SEND_WAIT).await?;
     }
-    let answer = messages::by_id(&state.pool, answer_id).await?.ok_or(AppError::Internal)?;
+    let answer = messages::by_id(&state.pool, answer_id).await?.or_internal("the answer just sent")?;
     let conversation = conversations::get(&state.pool, caller, question.conversation_id).await?;
     Ok(SendResult { conversation, question: question.into_model(), answer: answer.into_model() })
 }
 
 /// An answer of the caller's, or `NotFound` (also for questions: only answers qualify).
-async fn owned_answer(state: &AppState, caller: &Caller, id: i64) -> Result<MessageRow, AppError> {
+async fn owned_answer(state: &AppState, caller: &Caller, id: i64) -> ServerResult<MessageRow> {
     let m = messages::owned(&state.pool, caller, id).await?;
-    if m.role != Role::Assistant.as_str() {
-        return Err(AppError::not_found("answer"));
+    if m.role != Role::Assistant {
+        return Err(AppError::not_found("answer").into());
     }
     Ok(m)
 }
 
 /// Generate an answer again (replacing its text, citations and rating).
-pub async fn regenerate(state: &AppState, caller: &Caller, answer_id: i64) -> Result<Message, AppError> {
+pub async fn regenerate(state: &AppState, caller: &Caller, answer_id: i64) -> ServerResult<Message> {
     if state.hub.is_shutting_down() {
-        return Err(AppError::unavailable("BookChat is restarting. Please try again in a moment."));
+        return Err(AppError::unavailable("BookChat is restarting. Please try again in a moment.").into());
     }
     let answer = owned_answer(state, caller, answer_id).await?;
     state.limits.check_question(caller)?;
@@ -210,37 +238,37 @@ pub async fn regenerate(state: &AppState, caller: &Caller, answer_id: i64) -> Re
 }
 
 /// Stop an answer being written; what was written so far is kept, marked stopped.
-pub async fn stop(state: &AppState, caller: &Caller, answer_id: i64) -> Result<Message, AppError> {
+pub async fn stop(state: &AppState, caller: &Caller, answer_id: i64) -> ServerResult<Message> {
     let answer = owned_answer(state, caller, answer_id).await?;
-    if answer.status == MessageStatus::Streaming.as_str() {
+    if answer.status == MessageStatus::Streaming {
         state.hub.stop(&state.pool, answer_id).await?;
     }
-    let row = messages::by_id(&state.pool, answer_id).await?.ok_or(AppError::Internal)?;
+    let row = messages::by_id(&state.pool, answer_id).await?.or_internal("the answer just stopped")?;
     Ok(row.into_model())
 }
 
 /// Rate an answer: 1 (helpful), -1 (not helpful) or 0 (remove the rating); comment optional.
-pub async fn feedback(state: &AppState, caller: &Caller, answer_id: i64, rating: i16, comment: Option<String>) -> Result<Message, AppError> {
+pub async fn feedback(state: &AppState, caller: &Caller, answer_id: i64, rating: i16, comment: Option<String>) -> ServerResult<Message> {
     let rating = match rating {
         1 | -1 => Some(rating),
         0 => None,
-        _ => return Err(AppError::validation("rating", "The rating is 1 (helpful), -1 (not helpful) or 0 (none).")),
+        _ => return Err(AppError::validation("rating", "The rating is 1 (helpful), -1 (not helpful) or 0 (none).").into()),
     };
     let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     if let Some(c) = &comment {
         if c.chars().count() > 1_000 {
-            return Err(AppError::validation("comment", "The comment is limited to 1000 characters."));
+            return Err(AppError::validation("comment", "The comment is limited to 1000 characters.").into());
         }
         if c.chars().any(|ch| ch.is_control() && !matches!(ch, '\n' | '\t')) {
-            return Err(AppError::validation("comment", "The comment contains control characters."));
+            return Err(AppError::validation("comment", "The comment contains control characters.").into());
         }
     }
     let answer = owned_answer(state, caller, answer_id).await?;
-    if answer.status == MessageStatus::Streaming.as_str() {
-        return Err(AppError::validation("message_id", "Wait until the answer is finished to rate it."));
+    if answer.status == MessageStatus::Streaming {
+        return Err(AppError::validation("message_id", "Wait until the answer is finished to rate it.").into());
     }
     messages::set_feedback(&state.pool, answer_id, rating, comment.as_deref()).await?;
-    let row = messages::by_id(&state.pool, answer_id).await?.ok_or(AppError::Internal)?;
+    let row = messages::by_id(&state.pool, answer_id).await?.or_internal("the answer just rated")?;
     Ok(row.into_model())
 }
 
@@ -251,7 +279,7 @@ pub async fn follow(
     state: &AppState,
     caller: &Caller,
     answer_id: i64,
-) -> Result<futures::channel::mpsc::Receiver<Result<String, AppError>>, AppError> {
+) -> ServerResult<futures::channel::mpsc::Receiver<Result<String, AppError>>> {
     let answer = owned_answer(state, caller, answer_id).await?;
     let (mut tx, rx) = futures::channel::mpsc::channel::<Result<String, AppError>>(32);
     let state = state.clone();
@@ -262,7 +290,7 @@ pub async fn follow(
             s
         });
         let mut sent = 0usize;
-        let mut streaming = answer.status == MessageStatus::Streaming.as_str();
+        let mut streaming = answer.status == MessageStatus::Streaming;
         // A stream ends when the answer does, when the server starts shutting down, or when
         // nothing new came for a while (the widget then resumes it, maybe on another instance).
         let draining = state.hub.draining();
@@ -311,7 +339,7 @@ pub async fn follow(
             } else {
                 idle += 1;
             }
-            if row.status != MessageStatus::Streaming.as_str() {
+            if row.status != MessageStatus::Streaming {
                 break;
             }
             // No progress for a long while: the generator is gone; sweep it to failed.
@@ -331,7 +359,7 @@ pub async fn follow(
 
 /// Questions to suggest for an empty conversation, from the headings of the reader's page (or
 /// of the book's first pages).
-pub async fn suggestions(state: &AppState, page_url: Option<&str>) -> Result<Suggestions, AppError> {
+pub async fn suggestions(state: &AppState, page_url: Option<&str>) -> ServerResult<Suggestions> {
     let route = page_url.and_then(|u| job::route_of(u, &state.config.site_base_url));
     let mut headings = match &route {
         Some(r) => documents::headings(&state.read_pool, r).await?,
@@ -379,7 +407,7 @@ pub async fn window(
     conversation_id: Uuid,
     before: Option<i64>,
     limit: u32,
-) -> Result<MessagePage, AppError> {
+) -> ServerResult<MessagePage> {
     let conversation = conversations::get(&state.read_pool, caller, conversation_id).await?;
     let (rows, more) = messages::window(&state.read_pool, conversation_id, before, limit).await?;
     let older_cursor = if more { rows.first().map(|m| m.id) } else { None };
@@ -389,7 +417,7 @@ pub async fn window(
 /// Most messages an export walks (exports are page-by-page keyset reads, never one huge query).
 const EXPORT_MAX_MESSAGES: usize = 20_000;
 
-pub async fn export(state: &AppState, caller: &Caller, conversation_id: Uuid, format: ExportFormat) -> Result<ExportFile, AppError> {
+pub async fn export(state: &AppState, caller: &Caller, conversation_id: Uuid, format: ExportFormat) -> ServerResult<ExportFile> {
     let conversation = conversations::get(&state.read_pool, caller, conversation_id).await?;
     let mut all: Vec<MessageRow> = Vec::new();
     let mut before = None;
@@ -410,7 +438,7 @@ pub async fn export(state: &AppState, caller: &Caller, conversation_id: Uuid, fo
                 "conversation": conversation,
                 "messages": messages,
             }))
-            .map_err(|_| AppError::Internal)?;
+            .context("encoding the export")?;
             ExportFile { filename: format!("{stem}.json"), mime: "application/json".into(), body }
         }
         ExportFormat::Markdown => {

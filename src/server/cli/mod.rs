@@ -107,7 +107,7 @@ pub async fn main(app: fn(AppState) -> axum::Router) -> ExitCode {
         Command::Retention { db, retention } => {
             let pool = connect_with_retry(&db, &db.database_url).await;
             match pool {
-                Ok(pool) => crate::server::chat::privacy::run(&pool, &retention)
+                Ok(pool) => crate::server::db::privacy::run(&pool, &retention)
                     .await
                     .map(|r| println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default()))
                     .map_err(|e| anyhow::anyhow!("{e}")),
@@ -115,7 +115,7 @@ pub async fn main(app: fn(AppState) -> axum::Router) -> ExitCode {
             }
         }
         Command::DeleteUser { db, external_id } => match connect_with_retry(&db, &db.database_url).await {
-            Ok(pool) => match crate::server::chat::privacy::erase_external_user(&pool, &external_id).await {
+            Ok(pool) => match crate::server::db::privacy::erase_external_user(&pool, &external_id).await {
                 Ok(Some(e)) => {
                     println!("deleted user {external_id}: {}", serde_json::to_string(&e).unwrap_or_default());
                     Ok(())
@@ -304,7 +304,7 @@ fn spawn_maintenance(state: AppState) {
             since_retention += 60;
             if every > 0 && since_retention >= every {
                 since_retention = 0;
-                match crate::server::chat::privacy::run(&state.pool, &state.config.retention).await {
+                match crate::server::db::privacy::run(&state.pool, &state.config.retention).await {
                     Ok(r) => tracing::info!(?r, "retention pass"),
                     Err(e) => tracing::warn!(error = %e, "retention pass failed; will retry"),
                 }

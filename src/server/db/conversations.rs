@@ -1,6 +1,7 @@
 //! Conversations, always scoped to their owner: the caller's user when identified, otherwise the
 //! caller's guest session. An id that exists but belongs to someone else is "not found".
 
+use crate::server::error::ServerResult;
 use super::Caller;
 use crate::error::AppError;
 use crate::model::{ConversationPage, ConversationStatus, ConversationSummary, SearchHit, Role, SearchQuery, Title};
@@ -12,7 +13,7 @@ use uuid::Uuid;
 pub struct ConversationRow {
     pub id: Uuid,
     pub title: String,
-    pub status: String,
+    pub status: ConversationStatus,
     pub message_count: i32,
     pub created_at: DateTime<Utc>,
     pub last_message_at: DateTime<Utc>,
@@ -23,8 +24,7 @@ impl From<ConversationRow> for ConversationSummary {
         ConversationSummary {
             id: r.id,
             title: r.title,
-            // The CHECK constraint admits only the four known values.
-            status: ConversationStatus::parse(&r.status).unwrap_or(ConversationStatus::Open),
+            status: r.status,
             message_count: r.message_count,
             created_at: r.created_at,
             last_message_at: r.last_message_at,
@@ -33,11 +33,11 @@ impl From<ConversationRow> for ConversationSummary {
 }
 
 /// Create a conversation owned by the caller.
-pub async fn create(db: impl PgExecutor<'_>, caller: &Caller, title: &Title) -> Result<ConversationSummary, AppError> {
+pub async fn create(db: impl PgExecutor<'_>, caller: &Caller, title: &Title) -> ServerResult<ConversationSummary> {
     let row = sqlx::query_as!(
         ConversationRow,
         r#"INSERT INTO conversations (session_id, user_id, title) VALUES ($1, $2, $3)
-           RETURNING id, title, status, message_count, created_at, last_message_at"#,
+           RETURNING id, title, status AS "status: ConversationStatus", message_count, created_at, last_message_at"#,
         caller.session_id,
         caller.user_id,
         title.as_str(),
@@ -48,10 +48,10 @@ pub async fn create(db: impl PgExecutor<'_>, caller: &Caller, title: &Title) -> 
 }
 
 /// The caller's conversation, or `NotFound`. `for_update` locks it for the enclosing transaction.
-pub async fn get(db: impl PgExecutor<'_>, caller: &Caller, id: Uuid) -> Result<ConversationSummary, AppError> {
+pub async fn get(db: impl PgExecutor<'_>, caller: &Caller, id: Uuid) -> ServerResult<ConversationSummary> {
     sqlx::query_as!(
         ConversationRow,
-        r#"SELECT id, title, status, message_count, created_at, last_message_at FROM conversations
+        r#"SELECT id, title, status AS "status: ConversationStatus", message_count, created_at, last_message_at FROM conversations
            WHERE id = $1 AND (user_id = $2 OR (user_id IS NULL AND session_id = $3))"#,
         id,
         caller.user_id,
@@ -60,15 +60,15 @@ pub async fn get(db: impl PgExecutor<'_>, caller: &Caller, id: Uuid) -> Result<C
     .fetch_optional(db)
     .await?
     .map(Into::into)
-    .ok_or_else(|| AppError::not_found("conversation"))
+    .ok_or_else(|| AppError::not_found("conversation").into())
 }
 
 /// Lock the caller's conversation row for the rest of the transaction (serialises concurrent
 /// sends into one conversation so counters and ordering stay consistent).
-pub async fn lock(db: impl PgExecutor<'_>, caller: &Caller, id: Uuid) -> Result<ConversationSummary, AppError> {
+pub async fn lock(db: impl PgExecutor<'_>, caller: &Caller, id: Uuid) -> ServerResult<ConversationSummary> {
     sqlx::query_as!(
         ConversationRow,
-        r#"SELECT id, title, status, message_count, created_at, last_message_at FROM conversations
+        r#"SELECT id, title, status AS "status: ConversationStatus", message_count, created_at, last_message_at FROM conversations
            WHERE id = $1 AND (user_id = $2 OR (user_id IS NULL AND session_id = $3))
            FOR UPDATE"#,
         id,
@@ -78,11 +78,11 @@ pub async fn lock(db: impl PgExecutor<'_>, caller: &Caller, id: Uuid) -> Result<
     .fetch_optional(db)
     .await?
     .map(Into::into)
-    .ok_or_else(|| AppError::not_found("conversation"))
+    .ok_or_else(|| AppError::not_found("conversation").into())
 }
 
 /// Set an already-authorised conversation back to open (a new message revives it).
-pub async fn reopen(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), AppError> {
+pub async fn reopen(db: impl PgExecutor<'_>, id: Uuid) -> ServerResult<()> {
     sqlx::query!("UPDATE conversations SET status = 'open' WHERE id = $1", id).execute(db).await?;
     Ok(())
 }
@@ -93,7 +93,7 @@ fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), AppError> {
+fn decode_cursor(cursor: &str) -> ServerResult<(DateTime<Utc>, Uuid)> {
     let bad = || AppError::validation("cursor", "The page cursor is not valid.");
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
@@ -113,7 +113,7 @@ pub async fn list(
     cursor: Option<&str>,
     limit: u32,
     archived: bool,
-) -> Result<ConversationPage, AppError> {
+) -> ServerResult<ConversationPage> {
     let (after_at, after_id) = match cursor {
         Some(c) => {
             let (at, id) = decode_cursor(c)?;
@@ -126,7 +126,7 @@ pub async fn list(
         Some(user_id) => {
             sqlx::query_as!(
                 ConversationRow,
-                r#"SELECT id, title, status, message_count, created_at, last_message_at FROM conversations
+                r#"SELECT id, title, status AS "status: ConversationStatus", message_count, created_at, last_message_at FROM conversations
                    WHERE user_id = $1
                      AND (status = 'archived') = $2
                      AND ($3::timestamptz IS NULL OR (last_message_at, id) < ($3, $4::uuid))
@@ -144,7 +144,7 @@ pub async fn list(
         None => {
             sqlx::query_as!(
                 ConversationRow,
-                r#"SELECT id, title, status, message_count, created_at, last_message_at FROM conversations
+                r#"SELECT id, title, status AS "status: ConversationStatus", message_count, created_at, last_message_at FROM conversations
                    WHERE user_id IS NULL AND session_id = $1
                      AND (status = 'archived') = $2
                      AND ($3::timestamptz IS NULL OR (last_message_at, id) < ($3, $4::uuid))
@@ -169,12 +169,12 @@ pub async fn list(
     Ok(ConversationPage { items: rows.into_iter().map(Into::into).collect(), next_cursor })
 }
 
-pub async fn rename(pool: &PgPool, caller: &Caller, id: Uuid, title: &Title) -> Result<ConversationSummary, AppError> {
+pub async fn rename(pool: &PgPool, caller: &Caller, id: Uuid, title: &Title) -> ServerResult<ConversationSummary> {
     sqlx::query_as!(
         ConversationRow,
         r#"UPDATE conversations SET title = $4
            WHERE id = $1 AND (user_id = $2 OR (user_id IS NULL AND session_id = $3))
-           RETURNING id, title, status, message_count, created_at, last_message_at"#,
+           RETURNING id, title, status AS "status: ConversationStatus", message_count, created_at, last_message_at"#,
         id,
         caller.user_id,
         caller.session_id,
@@ -183,7 +183,7 @@ pub async fn rename(pool: &PgPool, caller: &Caller, id: Uuid, title: &Title) -> 
     .fetch_optional(pool)
     .await?
     .map(Into::into)
-    .ok_or_else(|| AppError::not_found("conversation"))
+    .ok_or_else(|| AppError::not_found("conversation").into())
 }
 
 pub async fn set_status(
@@ -191,12 +191,12 @@ pub async fn set_status(
     caller: &Caller,
     id: Uuid,
     status: ConversationStatus,
-) -> Result<ConversationSummary, AppError> {
+) -> ServerResult<ConversationSummary> {
     sqlx::query_as!(
         ConversationRow,
         r#"UPDATE conversations SET status = $4
            WHERE id = $1 AND (user_id = $2 OR (user_id IS NULL AND session_id = $3))
-           RETURNING id, title, status, message_count, created_at, last_message_at"#,
+           RETURNING id, title, status AS "status: ConversationStatus", message_count, created_at, last_message_at"#,
         id,
         caller.user_id,
         caller.session_id,
@@ -205,10 +205,10 @@ pub async fn set_status(
     .fetch_optional(pool)
     .await?
     .map(Into::into)
-    .ok_or_else(|| AppError::not_found("conversation"))
+    .ok_or_else(|| AppError::not_found("conversation").into())
 }
 
-pub async fn delete(pool: &PgPool, caller: &Caller, id: Uuid) -> Result<(), AppError> {
+pub async fn delete(pool: &PgPool, caller: &Caller, id: Uuid) -> ServerResult<()> {
     let done = sqlx::query!(
         r#"DELETE FROM conversations
            WHERE id = $1 AND (user_id = $2 OR (user_id IS NULL AND session_id = $3))"#,
@@ -219,13 +219,13 @@ pub async fn delete(pool: &PgPool, caller: &Caller, id: Uuid) -> Result<(), AppE
     .execute(pool)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(AppError::not_found("conversation"));
+        return Err(AppError::not_found("conversation").into());
     }
     Ok(())
 }
 
 /// Delete every conversation the caller owns; returns how many.
-pub async fn delete_all(pool: &PgPool, caller: &Caller) -> Result<u64, AppError> {
+pub async fn delete_all(pool: &PgPool, caller: &Caller) -> ServerResult<u64> {
     let done = match caller.user_id {
         Some(user_id) => sqlx::query!("DELETE FROM conversations WHERE user_id = $1", user_id).execute(pool).await?,
         None => {
@@ -258,7 +258,7 @@ pub fn prefix_tsquery(q: &SearchQuery) -> Option<String> {
 }
 
 /// Full-text search over the caller's own titles and messages, best matches first.
-pub async fn search(pool: &PgPool, caller: &Caller, q: &SearchQuery, limit: u32) -> Result<Vec<SearchHit>, AppError> {
+pub async fn search(pool: &PgPool, caller: &Caller, q: &SearchQuery, limit: u32) -> ServerResult<Vec<SearchHit>> {
     let Some(tsq) = prefix_tsquery(q) else {
         return Ok(Vec::new());
     };

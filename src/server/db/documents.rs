@@ -1,7 +1,7 @@
 //! The ingested book: pages, their sections (as Markdown blocks), the embedding cache and the
 //! book's revision.
 
-use crate::error::AppError;
+use crate::server::error::ServerResult;
 use crate::server::answer::index::SectionRow;
 use crate::server::book::{Block, Page};
 use sqlx::PgPool;
@@ -19,7 +19,7 @@ pub enum IngestOutcome {
 
 /// Content hash and parser version of every stored page, by source path (one query for the
 /// whole book, so an unchanged book is checked in one round trip).
-pub async fn stored_pages(pool: &PgPool) -> Result<HashMap<String, (String, i32)>, AppError> {
+pub async fn stored_pages(pool: &PgPool) -> ServerResult<HashMap<String, (String, i32)>> {
     Ok(sqlx::query!("SELECT source_path, content_hash, parser_version FROM documents")
         .fetch_all(pool)
         .await?
@@ -29,7 +29,7 @@ pub async fn stored_pages(pool: &PgPool) -> Result<HashMap<String, (String, i32)
 }
 
 /// Pages with a section this model has not embedded (stored without a model, or by another).
-pub async fn pages_missing_vectors(pool: &PgPool, model: &str) -> Result<Vec<String>, AppError> {
+pub async fn pages_missing_vectors(pool: &PgPool, model: &str) -> ServerResult<Vec<String>> {
     Ok(sqlx::query_scalar!(
         r#"SELECT DISTINCT d.source_path FROM documents d JOIN chunks c ON c.document_id = d.id
             WHERE EXISTS (SELECT 1 FROM unnest(c.vector_hashes) AS h
@@ -41,7 +41,7 @@ pub async fn pages_missing_vectors(pool: &PgPool, model: &str) -> Result<Vec<Str
 }
 
 /// Which of these text hashes have no embedding by this model yet.
-pub async fn missing_embeddings(pool: &PgPool, model: &str, hashes: &[String]) -> Result<Vec<String>, AppError> {
+pub async fn missing_embeddings(pool: &PgPool, model: &str, hashes: &[String]) -> ServerResult<Vec<String>> {
     Ok(sqlx::query_scalar!(
         r#"SELECT h AS "h!" FROM unnest($2::text[]) AS h
             WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = $1 AND e.text_hash = h)"#,
@@ -53,7 +53,7 @@ pub async fn missing_embeddings(pool: &PgPool, model: &str, hashes: &[String]) -
 }
 
 /// Cache embeddings (text hash → little-endian f32 bytes); existing ones are kept.
-pub async fn store_embeddings(pool: &PgPool, model: &str, items: &[(String, Vec<u8>)]) -> Result<(), AppError> {
+pub async fn store_embeddings(pool: &PgPool, model: &str, items: &[(String, Vec<u8>)]) -> ServerResult<()> {
     let hashes: Vec<String> = items.iter().map(|(h, _)| h.clone()).collect();
     let vectors: Vec<Vec<u8>> = items.iter().map(|(_, v)| v.clone()).collect();
     sqlx::query!(
@@ -78,7 +78,7 @@ pub async fn upsert_page(
     content_hash: &str,
     parser_version: i32,
     vector_hashes: &[Vec<String>],
-) -> Result<IngestOutcome, AppError> {
+) -> ServerResult<IngestOutcome> {
     let mut tx = pool.begin().await?;
     let existing = sqlx::query!(
         "SELECT id, content_hash, parser_version FROM documents WHERE source_path = $1 FOR UPDATE",
@@ -156,7 +156,7 @@ pub async fn upsert_page(
 }
 
 /// Remove documents whose source file is gone from the book folder; returns how many.
-pub async fn prune(pool: &PgPool, keep_paths: &[String]) -> Result<u64, AppError> {
+pub async fn prune(pool: &PgPool, keep_paths: &[String]) -> ServerResult<u64> {
     let done = sqlx::query!("DELETE FROM documents WHERE NOT (source_path = ANY($1))", keep_paths)
         .execute(pool)
         .await?;
@@ -164,13 +164,13 @@ pub async fn prune(pool: &PgPool, keep_paths: &[String]) -> Result<u64, AppError
 }
 
 /// The book's revision: it changes with every change to its pages or sections.
-pub async fn revision(pool: &PgPool) -> Result<i64, AppError> {
+pub async fn revision(pool: &PgPool) -> ServerResult<i64> {
     Ok(sqlx::query_scalar!("SELECT revision FROM book_state").fetch_one(pool).await?)
 }
 
 /// Everything the search index is built from, with the vectors of `model` (none when no model
 /// is loaded), read in one repeatable-read snapshot so sections and revision agree.
-pub async fn index_rows(pool: &PgPool, model: Option<&str>) -> Result<(i64, Vec<SectionRow>), AppError> {
+pub async fn index_rows(pool: &PgPool, model: Option<&str>) -> ServerResult<(i64, Vec<SectionRow>)> {
     let mut tx = pool.begin().await?;
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
     let revision = sqlx::query_scalar!("SELECT revision FROM book_state").fetch_one(&mut *tx).await?;
@@ -232,7 +232,7 @@ pub struct DocListing {
 }
 
 /// All pages, in source order (the demo site's sidebar).
-pub async fn list(pool: &PgPool) -> Result<Vec<DocListing>, AppError> {
+pub async fn list(pool: &PgPool) -> ServerResult<Vec<DocListing>> {
     Ok(sqlx::query_as!(DocListing, "SELECT route, title, source_path FROM documents ORDER BY source_path")
         .fetch_all(pool)
         .await?)
@@ -248,7 +248,7 @@ pub struct PageSection {
 
 /// A page's title and its sections in order, by route (the demo site renders pages from the
 /// same sections citations point at).
-pub async fn page_by_route(pool: &PgPool, route: &str) -> Result<Option<(String, Vec<PageSection>)>, AppError> {
+pub async fn page_by_route(pool: &PgPool, route: &str) -> ServerResult<Option<(String, Vec<PageSection>)>> {
     let rows = sqlx::query!(
         r#"SELECT d.title, c.heading, c.level, c.anchor, c.blocks
              FROM documents d JOIN chunks c ON c.document_id = d.id
@@ -272,7 +272,7 @@ pub async fn page_by_route(pool: &PgPool, route: &str) -> Result<Option<(String,
 }
 
 /// Section headings of a page (suggested questions for an empty conversation).
-pub async fn headings(pool: &PgPool, route: &str) -> Result<Vec<String>, AppError> {
+pub async fn headings(pool: &PgPool, route: &str) -> ServerResult<Vec<String>> {
     Ok(sqlx::query_scalar!(
         r#"SELECT c.heading FROM chunks c JOIN documents d ON d.id = c.document_id
            WHERE d.route = $1 AND c.heading <> '' AND c.level > 1 ORDER BY c.ordinal"#,
@@ -283,7 +283,7 @@ pub async fn headings(pool: &PgPool, route: &str) -> Result<Vec<String>, AppErro
 }
 
 /// Section headings from the first pages of the book (suggestions when the page is unknown).
-pub async fn first_headings(pool: &PgPool, limit: i64) -> Result<Vec<String>, AppError> {
+pub async fn first_headings(pool: &PgPool, limit: i64) -> ServerResult<Vec<String>> {
     Ok(sqlx::query_scalar!(
         r#"SELECT c.heading FROM chunks c JOIN documents d ON d.id = c.document_id
            WHERE c.heading <> '' AND c.level > 1
@@ -295,6 +295,6 @@ pub async fn first_headings(pool: &PgPool, limit: i64) -> Result<Vec<String>, Ap
 }
 
 /// How many sections the book has.
-pub async fn section_count(pool: &PgPool) -> Result<i64, AppError> {
+pub async fn section_count(pool: &PgPool) -> ServerResult<i64> {
     Ok(sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM chunks"#).fetch_one(pool).await?)
 }

@@ -1,9 +1,9 @@
 //! Messages. Reads go through the conversation's owner check first (callers pass a conversation
 //! already authorised by `conversations::get`/`lock`), writes are idempotent by `client_id`.
 
+use crate::server::error::ServerResult;
 use crate::error::AppError;
-use crate::model::{Citation, Feedback, Message, MessageStatus, Role};
-use crate::server::answer::render;
+use crate::model::{Citation, MessageStatus, Role};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgExecutor, PgPool};
@@ -13,9 +13,9 @@ pub struct MessageRow {
     pub id: i64,
     pub client_id: Uuid,
     pub conversation_id: Uuid,
-    pub role: String,
+    pub role: Role,
     pub content: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub reply_to: Option<i64>,
     pub metadata: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
@@ -64,37 +64,13 @@ impl MessageRow {
             .and_then(|m| serde_json::from_value(m.clone()).ok())
             .unwrap_or_default()
     }
-
-    pub fn into_model(self) -> Message {
-        let meta = self.metadata();
-        let role = Role::parse(&self.role).unwrap_or(Role::User);
-        let html = match role {
-            Role::Assistant => Some(self.html.clone().unwrap_or_else(|| render::markdown_to_safe_html(&self.content))),
-            Role::User => None,
-        };
-        Message {
-            id: self.id,
-            client_id: self.client_id,
-            conversation_id: self.conversation_id,
-            role,
-            html,
-            content: self.content,
-            status: MessageStatus::parse(&self.status).unwrap_or(MessageStatus::Complete),
-            citations: meta.citations,
-            quote: meta.quote,
-            error: meta.error,
-            refused: meta.refused,
-            feedback: self.rating.map(|rating| Feedback { rating, comment: self.feedback_comment.clone() }),
-            created_at: self.created_at,
-        }
-    }
 }
 
 /// A message by its client id, together with whether the caller may see it.
-pub async fn by_client_id(db: impl PgExecutor<'_>, client_id: Uuid) -> Result<Option<MessageRow>, AppError> {
+pub async fn by_client_id(db: impl PgExecutor<'_>, client_id: Uuid) -> ServerResult<Option<MessageRow>> {
     Ok(sqlx::query_as!(
         MessageRow,
-        r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
+        r#"SELECT m.id, m.client_id, m.conversation_id, m.role AS "role: Role", m.content, m.status AS "status: MessageStatus", m.reply_to, m.metadata,
                   m.created_at, m.html, f.rating AS "rating?", f.comment AS "feedback_comment?"
              FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
             WHERE m.client_id = $1"#,
@@ -112,13 +88,13 @@ pub async fn insert_question(
     client_id: Uuid,
     content: &str,
     meta: &Metadata,
-) -> Result<Option<MessageRow>, AppError> {
+) -> ServerResult<Option<MessageRow>> {
     Ok(sqlx::query_as!(
         MessageRow,
         r#"INSERT INTO messages (client_id, conversation_id, role, content, metadata)
            VALUES ($1, $2, 'user', $3, $4)
            ON CONFLICT (client_id) DO NOTHING
-           RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at, html,
+           RETURNING id, client_id, conversation_id, role AS "role: Role", content, status AS "status: MessageStatus", reply_to, metadata, created_at, html,
                      NULL::smallint AS "rating?", NULL::text AS "feedback_comment?""#,
         client_id,
         conversation_id,
@@ -138,13 +114,13 @@ pub async fn insert_answer(
     content: &str,
     status: MessageStatus,
     meta: &Metadata,
-) -> Result<Option<MessageRow>, AppError> {
+) -> ServerResult<Option<MessageRow>> {
     Ok(sqlx::query_as!(
         MessageRow,
         r#"INSERT INTO messages (client_id, conversation_id, role, content, status, reply_to, metadata)
            VALUES ($1, $2, 'assistant', $3, $4, $5, $6)
            ON CONFLICT (reply_to) WHERE reply_to IS NOT NULL DO NOTHING
-           RETURNING id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at, html,
+           RETURNING id, client_id, conversation_id, role AS "role: Role", content, status AS "status: MessageStatus", reply_to, metadata, created_at, html,
                      NULL::smallint AS "rating?", NULL::text AS "feedback_comment?""#,
         Uuid::new_v4(),
         conversation_id,
@@ -158,10 +134,10 @@ pub async fn insert_answer(
 }
 
 /// The answer stored for a question, if any.
-pub async fn answer_to(db: impl PgExecutor<'_>, question_id: i64) -> Result<Option<MessageRow>, AppError> {
+pub async fn answer_to(db: impl PgExecutor<'_>, question_id: i64) -> ServerResult<Option<MessageRow>> {
     Ok(sqlx::query_as!(
         MessageRow,
-        r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
+        r#"SELECT m.id, m.client_id, m.conversation_id, m.role AS "role: Role", m.content, m.status AS "status: MessageStatus", m.reply_to, m.metadata,
                   m.created_at, m.html, f.rating AS "rating?", f.comment AS "feedback_comment?"
              FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
             WHERE m.reply_to = $1"#,
@@ -179,11 +155,11 @@ pub async fn window(
     conversation_id: Uuid,
     before: Option<i64>,
     limit: u32,
-) -> Result<(Vec<MessageRow>, bool), AppError> {
+) -> ServerResult<(Vec<MessageRow>, bool)> {
     let fetch = i64::from(limit) + 1;
     let mut rows = sqlx::query_as!(
         MessageRow,
-        r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
+        r#"SELECT m.id, m.client_id, m.conversation_id, m.role AS "role: Role", m.content, m.status AS "status: MessageStatus", m.reply_to, m.metadata,
                   m.created_at, m.html, f.rating AS "rating?", f.comment AS "feedback_comment?"
              FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
             WHERE m.conversation_id = $1 AND ($2::bigint IS NULL OR m.id < $2)
@@ -204,10 +180,10 @@ pub async fn window(
 }
 
 /// The latest turns of a conversation, oldest first (context for a language model).
-pub async fn recent_turns(pool: &PgPool, conversation_id: Uuid, before: i64, limit: i64) -> Result<Vec<MessageRow>, AppError> {
+pub async fn recent_turns(pool: &PgPool, conversation_id: Uuid, before: i64, limit: i64) -> ServerResult<Vec<MessageRow>> {
     let mut rows = sqlx::query_as!(
         MessageRow,
-        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at, html,
+        r#"SELECT id, client_id, conversation_id, role AS "role: Role", content, status AS "status: MessageStatus", reply_to, metadata, created_at, html,
                   NULL::smallint AS "rating?", NULL::text AS "feedback_comment?"
              FROM messages
             WHERE conversation_id = $1 AND id < $2 AND status = 'complete'
@@ -224,10 +200,10 @@ pub async fn recent_turns(pool: &PgPool, conversation_id: Uuid, before: i64, lim
 }
 
 /// A message by id, if it is in a conversation the caller owns.
-pub async fn owned(db: impl PgExecutor<'_>, caller: &super::Caller, id: i64) -> Result<MessageRow, AppError> {
+pub async fn owned(db: impl PgExecutor<'_>, caller: &super::Caller, id: i64) -> ServerResult<MessageRow> {
     sqlx::query_as!(
         MessageRow,
-        r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
+        r#"SELECT m.id, m.client_id, m.conversation_id, m.role AS "role: Role", m.content, m.status AS "status: MessageStatus", m.reply_to, m.metadata,
                   m.created_at, m.html, f.rating AS "rating?", f.comment AS "feedback_comment?"
              FROM messages m
              JOIN conversations c ON c.id = m.conversation_id
@@ -239,14 +215,14 @@ pub async fn owned(db: impl PgExecutor<'_>, caller: &super::Caller, id: i64) -> 
     )
     .fetch_optional(db)
     .await?
-    .ok_or_else(|| AppError::not_found("message"))
+    .ok_or_else(|| AppError::not_found("message").into())
 }
 
 /// A message by id (no ownership check: for the generator and followers that already hold it).
-pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<MessageRow>, AppError> {
+pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> ServerResult<Option<MessageRow>> {
     Ok(sqlx::query_as!(
         MessageRow,
-        r#"SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata,
+        r#"SELECT m.id, m.client_id, m.conversation_id, m.role AS "role: Role", m.content, m.status AS "status: MessageStatus", m.reply_to, m.metadata,
                   m.created_at, m.html, f.rating AS "rating?", f.comment AS "feedback_comment?"
              FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
             WHERE m.id = $1"#,
@@ -258,7 +234,7 @@ pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<MessageRow
 
 /// Persist the text generated so far. Returns false when the answer is no longer streaming
 /// (stopped from another instance, or swept as stale): the generator then stops.
-pub async fn flush_partial(db: impl PgExecutor<'_>, id: i64, generation: i32, content: &str) -> Result<bool, AppError> {
+pub async fn flush_partial(db: impl PgExecutor<'_>, id: i64, generation: i32, content: &str) -> ServerResult<bool> {
     let done = sqlx::query!(
         "UPDATE messages SET content = $2, updated_at = now() WHERE id = $1 AND generation = $3 AND status = 'streaming'",
         id,
@@ -278,9 +254,10 @@ pub async fn finish_answer(
     id: i64,
     generation: i32,
     content: &str,
+    html: &str,
     status: MessageStatus,
     meta: &Metadata,
-) -> Result<bool, AppError> {
+) -> ServerResult<bool> {
     let done = sqlx::query!(
         r#"UPDATE messages
               SET content = $2, metadata = $4, updated_at = now(), html = $5,
@@ -290,7 +267,7 @@ pub async fn finish_answer(
         content,
         status.as_str(),
         meta.to_json(),
-        render::markdown_to_safe_html(content),
+        html,
         generation,
     )
     .execute(db)
@@ -298,9 +275,90 @@ pub async fn finish_answer(
     Ok(done.rows_affected() == 1)
 }
 
+/// What the query log (`rag_queries`, for the book's authors) records about one answer.
+pub struct LoggedQuery<'a> {
+    pub session_id: Option<Uuid>,
+    pub conversation_id: Uuid,
+    pub message_id: i64,
+    pub question: &'a str,
+    /// The passages retrieved, with their scores (a JSON array).
+    pub retrieved: serde_json::Value,
+    /// The passages the answer cites (a JSON array).
+    pub cited: serde_json::Value,
+    pub answer: &'a str,
+    pub provider: &'a str,
+    pub model: Option<&'a str>,
+    /// `complete`, `stopped` or `failed`.
+    pub status: &'a str,
+    pub refused: bool,
+    pub response_time_ms: i32,
+    pub first_token_ms: Option<i32>,
+    pub relevance_score: f64,
+}
+
+/// Finish an answer and log it (`rag_queries`) in one statement — only for the row's current
+/// generation; `false` (and nothing written) when a newer generation owns it. The answer's text
+/// is the log's `answer`.
+pub async fn finish_answer_logged(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    generation: i32,
+    html: &str,
+    status: MessageStatus,
+    meta: &Metadata,
+    log: &LoggedQuery<'_>,
+) -> ServerResult<bool> {
+    let finished = sqlx::query_scalar!(
+        r#"WITH done AS (
+               UPDATE messages
+                  SET content = $2, metadata = $4, updated_at = now(), html = $5,
+                      status = CASE WHEN status = 'streaming' THEN $3 ELSE status END
+                WHERE id = $1 AND generation = $6
+            RETURNING id
+           ), logged AS (
+               INSERT INTO rag_queries (session_id, conversation_id, message_id, question, retrieved, cited, answer,
+                                        provider, model, status, refused, response_time_ms, first_token_ms, relevance_score)
+               SELECT $7::uuid, $8::uuid, done.id, $9::text, $10::jsonb, $11::jsonb, $2::text,
+                      $12::text, $13::text, $14::text, $15::boolean, $16::int4, $17::int4, $18::float8
+                 FROM done
+               ON CONFLICT (message_id) WHERE message_id IS NOT NULL DO UPDATE
+                  SET question = EXCLUDED.question, session_id = EXCLUDED.session_id,
+                      retrieved = EXCLUDED.retrieved, cited = EXCLUDED.cited, answer = EXCLUDED.answer,
+                      provider = EXCLUDED.provider, model = EXCLUDED.model, status = EXCLUDED.status,
+                      refused = EXCLUDED.refused, response_time_ms = EXCLUDED.response_time_ms,
+                      first_token_ms = EXCLUDED.first_token_ms, relevance_score = EXCLUDED.relevance_score,
+                      -- A regenerated answer is a new record: its anonymisation clock starts again.
+                      created_at = now(), anonymized_at = NULL
+               RETURNING 1
+           )
+           SELECT count(*) AS "finished!" FROM done"#,
+        id,
+        log.answer,
+        status.as_str(),
+        meta.to_json(),
+        html,
+        generation,
+        log.session_id,
+        log.conversation_id,
+        log.question,
+        log.retrieved,
+        log.cited,
+        log.provider,
+        log.model,
+        log.status,
+        log.refused,
+        log.response_time_ms,
+        log.first_token_ms,
+        log.relevance_score,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(finished == 1)
+}
+
 /// Mark a streaming answer stopped and tell the instance generating it (`LISTEN bookchat_stop`),
 /// in one statement.
-pub async fn mark_stopped_and_notify(db: impl PgExecutor<'_>, id: i64) -> Result<(), AppError> {
+pub async fn mark_stopped_and_notify(db: impl PgExecutor<'_>, id: i64) -> ServerResult<()> {
     sqlx::query!(
         r#"WITH stopped AS (
                UPDATE messages SET status = 'stopped', updated_at = now() WHERE id = $1 AND status = 'streaming' RETURNING id
@@ -315,7 +373,7 @@ pub async fn mark_stopped_and_notify(db: impl PgExecutor<'_>, id: i64) -> Result
 
 /// Reset a finished answer so it can be generated again, as a new generation; its old rating
 /// goes with it. Returns the row and its new generation number.
-pub async fn reset_for_regenerate(db: &PgPool, id: i64) -> Result<Option<(MessageRow, i32)>, AppError> {
+pub async fn reset_for_regenerate(db: &PgPool, id: i64) -> ServerResult<Option<(MessageRow, i32)>> {
     let mut tx = db.begin().await?;
     let generation = sqlx::query_scalar!(
         r#"UPDATE messages SET content = '', status = 'streaming', metadata = NULL, html = NULL, updated_at = now(),
@@ -333,7 +391,7 @@ pub async fn reset_for_regenerate(db: &PgPool, id: i64) -> Result<Option<(Messag
     sqlx::query!("DELETE FROM message_feedback WHERE message_id = $1", id).execute(&mut *tx).await?;
     let row = sqlx::query_as!(
         MessageRow,
-        r#"SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at, html,
+        r#"SELECT id, client_id, conversation_id, role AS "role: Role", content, status AS "status: MessageStatus", reply_to, metadata, created_at, html,
                   NULL::smallint AS "rating?", NULL::text AS "feedback_comment?"
              FROM messages WHERE id = $1"#,
         id,
@@ -345,7 +403,7 @@ pub async fn reset_for_regenerate(db: &PgPool, id: i64) -> Result<Option<(Messag
 }
 
 /// Answers whose generator stopped sending heartbeats are marked failed. Returns how many.
-pub async fn fail_stale(db: impl PgExecutor<'_>, older_than_secs: f64) -> Result<u64, AppError> {
+pub async fn fail_stale(db: impl PgExecutor<'_>, older_than_secs: f64) -> ServerResult<u64> {
     let done = sqlx::query!(
         r#"UPDATE messages
               SET status = 'failed', updated_at = now(),
@@ -359,7 +417,7 @@ pub async fn fail_stale(db: impl PgExecutor<'_>, older_than_secs: f64) -> Result
 }
 
 /// Record (or change, or with `rating` None remove) the reader's rating of an answer.
-pub async fn set_feedback(db: impl PgExecutor<'_>, id: i64, rating: Option<i16>, comment: Option<&str>) -> Result<(), AppError> {
+pub async fn set_feedback(db: impl PgExecutor<'_>, id: i64, rating: Option<i16>, comment: Option<&str>) -> ServerResult<()> {
     match rating {
         Some(r) => {
             sqlx::query!(

@@ -4,9 +4,10 @@
 pub mod conversations;
 pub mod documents;
 pub mod messages;
+pub mod privacy;
+pub mod reports;
 pub mod sessions;
 
-use crate::error::AppError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 use std::str::FromStr;
@@ -24,31 +25,33 @@ pub struct Caller {
     pub user_id: Option<Uuid>,
 }
 
-/// Database failures become opaque or "temporarily unavailable" errors for the client; the detail
-/// is logged here, once, and never leaves the server.
-impl From<sqlx::Error> for AppError {
-    fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => {
-                tracing::warn!(error = %e, "database unavailable");
-                AppError::unavailable("The chat service is temporarily unavailable. Please try again shortly.")
+/// The model's enums are stored as their `as_str()` names in `TEXT` columns (with `CHECK`
+/// constraints): rows decode straight into the enum, and a value outside it is a decode error
+/// (a 500 with its cause), not a silently defaulted string.
+macro_rules! text_enum {
+    ($($t:ty),*) => {$(
+        impl sqlx::Type<sqlx::Postgres> for $t {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <String as sqlx::Type<sqlx::Postgres>>::type_info()
             }
-            sqlx::Error::Database(db) if is_connection_loss(db.code().as_deref()) => {
-                tracing::warn!(error = %e, "database unavailable");
-                AppError::unavailable("The chat service is temporarily unavailable. Please try again shortly.")
-            }
-            _ => {
-                tracing::error!(error = %e, "database error");
-                AppError::Internal
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <String as sqlx::Type<sqlx::Postgres>>::compatible(ty)
             }
         }
-    }
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $t {
+            fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let s = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                <$t>::parse(s).ok_or_else(|| format!("{s:?} is not a {}", stringify!($t)).into())
+            }
+        }
+        impl sqlx::Encode<'_, sqlx::Postgres> for $t {
+            fn encode_by_ref(&self, buf: &mut sqlx::postgres::PgArgumentBuffer) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.as_str(), buf)
+            }
+        }
+    )*};
 }
-
-/// SQLSTATE classes that mean "the server went away / is starting / shutting down".
-fn is_connection_loss(code: Option<&str>) -> bool {
-    matches!(code, Some(c) if c.starts_with("08") || c.starts_with("57P") || c == "53300")
-}
+text_enum!(crate::model::Role, crate::model::MessageStatus, crate::model::ConversationStatus);
 
 /// The name of the constraint a database error violated, if any.
 pub fn violated_constraint(e: &sqlx::Error) -> Option<&str> {

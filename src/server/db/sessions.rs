@@ -1,5 +1,6 @@
 //! Chat sessions: the bearer secret a browser holds maps to one row by its SHA-256 hash.
 
+use crate::server::error::ServerResult;
 use super::Caller;
 use crate::error::AppError;
 use base64::Engine;
@@ -41,7 +42,7 @@ pub fn is_well_formed(token: &str) -> bool {
 }
 
 /// Create a guest session; returns it with the secret to hand to the browser (once).
-pub async fn create_guest(pool: &PgPool) -> Result<(SessionRow, String), AppError> {
+pub async fn create_guest(pool: &PgPool) -> ServerResult<(SessionRow, String)> {
     let secret = new_secret();
     let row = sqlx::query_as!(
         SessionRow,
@@ -56,7 +57,7 @@ pub async fn create_guest(pool: &PgPool) -> Result<(SessionRow, String), AppErro
 }
 
 /// The active, unexpired session for a token, if any.
-pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<SessionRow>, AppError> {
+pub async fn authenticate(pool: &PgPool, token: &str) -> ServerResult<Option<SessionRow>> {
     if !is_well_formed(token) {
         return Ok(None);
     }
@@ -72,7 +73,7 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<SessionRo
 }
 
 /// Whether a session is still active (not ended or expired).
-pub async fn is_active(pool: &PgPool, session_id: Uuid) -> Result<bool, AppError> {
+pub async fn is_active(pool: &PgPool, session_id: Uuid) -> ServerResult<bool> {
     Ok(sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM chat_sessions WHERE id = $1 AND status = 'active' AND expires_at > now()) AS "active!""#,
         session_id
@@ -82,7 +83,7 @@ pub async fn is_active(pool: &PgPool, session_id: Uuid) -> Result<bool, AppError
 }
 
 /// Record activity and slide the expiry window (24 h for guests, 30 days for users).
-pub async fn touch(pool: &PgPool, session_id: Uuid) -> Result<SessionRow, AppError> {
+pub async fn touch(pool: &PgPool, session_id: Uuid) -> ServerResult<SessionRow> {
     let row = sqlx::query_as!(
         SessionRow,
         r#"UPDATE chat_sessions
@@ -99,13 +100,13 @@ pub async fn touch(pool: &PgPool, session_id: Uuid) -> Result<SessionRow, AppErr
 }
 
 /// End a session (logout / reset): its token stops working.
-pub async fn end(pool: &PgPool, session_id: Uuid) -> Result<(), AppError> {
+pub async fn end(pool: &PgPool, session_id: Uuid) -> ServerResult<()> {
     sqlx::query!("UPDATE chat_sessions SET status = 'terminated' WHERE id = $1", session_id).execute(pool).await?;
     Ok(())
 }
 
 /// Create a session already belonging to a user; returns it with its secret.
-pub async fn create_for_user(pool: &PgPool, user_id: Uuid) -> Result<(SessionRow, String), AppError> {
+pub async fn create_for_user(pool: &PgPool, user_id: Uuid) -> ServerResult<(SessionRow, String)> {
     let secret = new_secret();
     let row = sqlx::query_as!(
         SessionRow,
@@ -125,7 +126,7 @@ pub async fn create_for_user(pool: &PgPool, user_id: Uuid) -> Result<(SessionRow
 /// created for the user. A question sent with the guest token either commits first (it holds
 /// the session row, see [`lock_active`]) and its conversation moves too, or finds the session
 /// ended and is refused — it never lands in a session that was just thrown away.
-pub async fn promote_guest(pool: &PgPool, guest_session: Uuid, user_id: Uuid) -> Result<(SessionRow, String, u64), AppError> {
+pub async fn promote_guest(pool: &PgPool, guest_session: Uuid, user_id: Uuid) -> ServerResult<(SessionRow, String, u64)> {
     let mut tx = pool.begin().await?;
     sqlx::query_scalar!(
         "SELECT id FROM chat_sessions WHERE id = $1 AND user_id IS NULL AND status = 'active' FOR UPDATE",
@@ -162,7 +163,7 @@ pub async fn promote_guest(pool: &PgPool, guest_session: Uuid, user_id: Uuid) ->
 /// `Unauthorized` if it was ended since the request authenticated. The lock is the one the
 /// message triggers take anyway to record the session's activity (taken first, so two
 /// questions of one session queue instead of deadlocking).
-pub async fn lock_active(conn: &mut sqlx::PgConnection, session_id: Uuid) -> Result<(), AppError> {
+pub async fn lock_active(conn: &mut sqlx::PgConnection, session_id: Uuid) -> ServerResult<()> {
     sqlx::query_scalar!("SELECT id FROM chat_sessions WHERE id = $1 AND status = 'active' FOR NO KEY UPDATE", session_id)
         .fetch_optional(conn)
         .await?
@@ -177,7 +178,7 @@ pub struct UserRow {
     pub display_name: Option<String>,
 }
 
-pub async fn user(pool: &PgPool, id: Uuid) -> Result<Option<UserRow>, AppError> {
+pub async fn user(pool: &PgPool, id: Uuid) -> ServerResult<Option<UserRow>> {
     Ok(sqlx::query_as!(UserRow, "SELECT id, external_id, email, display_name FROM users WHERE id = $1", id)
         .fetch_optional(pool)
         .await?)
@@ -186,7 +187,7 @@ pub async fn user(pool: &PgPool, id: Uuid) -> Result<Option<UserRow>, AppError> 
 /// Create or update the user with this host id. The e-mail and name are hints from the host
 /// page (only the id is verified), kept for display; nothing is unique about them, so no one can
 /// claim another reader's address first.
-pub async fn upsert_user(pool: &PgPool, external_id: &str, email: Option<&str>, name: Option<&str>) -> Result<UserRow, AppError> {
+pub async fn upsert_user(pool: &PgPool, external_id: &str, email: Option<&str>, name: Option<&str>) -> ServerResult<UserRow> {
     Ok(sqlx::query_as!(
         UserRow,
         r#"INSERT INTO users (external_id, email, display_name) VALUES ($1, $2, $3)

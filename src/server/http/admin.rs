@@ -1,6 +1,8 @@
 //! `/admin`: what readers ask and how well the book answers — for the book's authors. Behind
 //! HTTP Basic auth with the configured admin secret; without one configured, it does not exist.
 
+use crate::server::db::reports;
+use crate::server::error::{ServerError, ServerResult};
 use crate::server::state::AppState;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -54,9 +56,10 @@ fn check(state: &AppState, headers: &HeaderMap, peer: Option<std::net::SocketAdd
     }
 }
 
-fn unavailable(e: sqlx::Error) -> Response {
-    tracing::error!(error = %e, "admin query failed");
-    (StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable.").into_response()
+/// The admin page's failure: logged with its cause (by `into_app_error`), told as a status.
+fn unavailable(e: ServerError) -> Response {
+    let e = e.context("the admin page").into_app_error();
+    (StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), e.to_string()).into_response()
 }
 
 pub async fn page(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>, headers: HeaderMap) -> Response {
@@ -69,45 +72,8 @@ pub async fn page(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<
     }
 }
 
-async fn render(state: &AppState) -> Result<String, sqlx::Error> {
-    let pool = &state.read_pool;
-    let days = sqlx::query!(
-        r#"SELECT created_at::date AS "day!", count(*) AS "n!", count(*) FILTER (WHERE refused) AS "refused!"
-             FROM rag_queries WHERE created_at > now() - interval '30 days'
-            GROUP BY 1 ORDER BY 1 DESC"#
-    )
-    .fetch_all(pool)
-    .await?;
-    let lat = sqlx::query!(
-        r#"SELECT count(*) AS "n!",
-                  percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_ms) AS p50,
-                  percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms) AS p95,
-                  percentile_cont(0.5) WITHIN GROUP (ORDER BY first_token_ms) AS ttft50,
-                  avg(relevance_score) AS relevance
-             FROM rag_queries WHERE created_at > now() - interval '7 days'"#
-    )
-    .fetch_one(pool)
-    .await?;
-    let refused = sqlx::query!(
-        "SELECT question, created_at FROM rag_queries WHERE refused ORDER BY created_at DESC LIMIT 20"
-    )
-    .fetch_all(pool)
-    .await?;
-    let worst = sqlx::query!(
-        r#"SELECT q.question, q.answer, f.comment, f.updated_at
-             FROM message_feedback f JOIN rag_queries q ON q.message_id = f.message_id
-            WHERE f.rating = -1 ORDER BY f.updated_at DESC LIMIT 20"#
-    )
-    .fetch_all(pool)
-    .await?;
-    let cited = sqlx::query!(
-        r#"SELECT c->>'title' AS title, c->>'section' AS section, c->>'url' AS url, count(*) AS "n!"
-             FROM rag_queries, jsonb_array_elements(cited) AS c
-            GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1 LIMIT 10"#
-    )
-    .fetch_all(pool)
-    .await?;
-
+async fn render(state: &AppState) -> ServerResult<String> {
+    let reports::Overview { days, latency: lat, unanswered: refused, rated_down: worst, cited } = reports::overview(&state.read_pool).await?;
     let ms = |v: Option<f64>| v.map(|v| format!("{v:.0} ms")).unwrap_or_else(|| "—".into());
     let mut h = String::from(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>BookChat admin</title>
@@ -174,15 +140,7 @@ pub async fn csv(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<s
     if let Some(denied) = check(&state, &headers, Some(peer)) {
         return denied;
     }
-    let rows = sqlx::query!(
-        r#"SELECT q.created_at, q.question, q.answer, q.provider, q.model, q.status, q.refused,
-                  q.response_time_ms, q.first_token_ms, q.relevance_score, f.rating AS "rating?", f.comment AS "comment?"
-             FROM rag_queries q LEFT JOIN message_feedback f ON f.message_id = q.message_id
-            ORDER BY q.created_at DESC LIMIT 100000"#
-    )
-    .fetch_all(&state.read_pool)
-    .await;
-    let rows = match rows {
+    let rows = match reports::query_log(&state.read_pool).await {
         Ok(r) => r,
         Err(e) => return unavailable(e),
     };

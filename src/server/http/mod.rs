@@ -122,9 +122,7 @@ pub async fn healthz() -> &'static str {
 /// Readiness: the database answers and every migration this build knows is applied.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let latest = crate::server::db::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-    let applied: Result<Option<i64>, sqlx::Error> =
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&state.pool).await;
-    match applied {
+    match crate::server::db::reports::applied_migration(&state.pool).await {
         Ok(Some(v)) if v >= latest => (StatusCode::OK, "ready".to_owned()),
         Ok(_) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending".to_owned()),
         Err(e) => {

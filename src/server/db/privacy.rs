@@ -2,9 +2,9 @@
 //! a configurable period, query-log rows are anonymised after a while, and anyone can delete
 //! everything of theirs at once (an admin can do it for a user on request).
 
+use crate::server::error::ServerResult;
 use crate::server::config::RetentionConfig;
 use crate::server::db::Caller;
-use crate::error::AppError;
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -31,7 +31,7 @@ const RETENTION_LOCK: i64 = 0x626f_6f6b_6368_6174; // "bookchat"
 /// One pass of the retention job, on one instance at a time (a Postgres advisory lock; the
 /// others skip). Each batch is its own statement or transaction, so a crash midway leaves
 /// nothing half-deleted, and the next pass finishes the work.
-pub async fn run(pool: &PgPool, cfg: &RetentionConfig) -> Result<RetentionReport, AppError> {
+pub async fn run(pool: &PgPool, cfg: &RetentionConfig) -> ServerResult<RetentionReport> {
     let mut conn = pool.acquire().await?;
     let locked: bool = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "locked!""#, RETENTION_LOCK)
         .fetch_one(&mut *conn)
@@ -48,7 +48,7 @@ pub async fn run(pool: &PgPool, cfg: &RetentionConfig) -> Result<RetentionReport
     result
 }
 
-async fn run_locked(pool: &PgPool, cfg: &RetentionConfig) -> Result<RetentionReport, AppError> {
+async fn run_locked(pool: &PgPool, cfg: &RetentionConfig) -> ServerResult<RetentionReport> {
     let mut r = RetentionReport::default();
     // Guests: 24 h after last activity their sessions expire and everything of theirs is
     // deleted (conversations cascade to messages, ratings and their query-log rows).
@@ -146,7 +146,7 @@ pub struct Erasure {
 
 /// Delete everything of a user: conversations (with messages and ratings), query-log rows,
 /// sessions, and the user itself — in one transaction.
-pub async fn erase_user(pool: &PgPool, user_id: Uuid) -> Result<Erasure, AppError> {
+pub async fn erase_user(pool: &PgPool, user_id: Uuid) -> ServerResult<Erasure> {
     let mut tx = pool.begin().await?;
     let sessions: Vec<Uuid> =
         sqlx::query_scalar!("SELECT id FROM chat_sessions WHERE user_id = $1", user_id).fetch_all(&mut *tx).await?;
@@ -174,7 +174,7 @@ pub async fn erase_user(pool: &PgPool, user_id: Uuid) -> Result<Erasure, AppErro
 }
 
 /// Delete everything of the caller: a user's whole account data, or a guest's session data.
-pub async fn erase_caller(pool: &PgPool, caller: &Caller) -> Result<Erasure, AppError> {
+pub async fn erase_caller(pool: &PgPool, caller: &Caller) -> ServerResult<Erasure> {
     if let Some(user_id) = caller.user_id {
         return erase_user(pool, user_id).await;
     }
@@ -197,7 +197,7 @@ pub async fn erase_caller(pool: &PgPool, caller: &Caller) -> Result<Erasure, App
 }
 
 /// `bookchat delete-user <host user id>`: erase a user on request (GDPR).
-pub async fn erase_external_user(pool: &PgPool, external_id: &str) -> Result<Option<Erasure>, AppError> {
+pub async fn erase_external_user(pool: &PgPool, external_id: &str) -> ServerResult<Option<Erasure>> {
     let id = sqlx::query_scalar!("SELECT id FROM users WHERE external_id = $1", external_id).fetch_optional(pool).await?;
     match id {
         Some(id) => Ok(Some(erase_user(pool, id).await?)),
