@@ -5,6 +5,8 @@
 //! `bookchat-load scaling` — newest-page and list latency for small vs huge histories.
 //! `bookchat-load reads`   — throughput of the two history reads at a given concurrency (to
 //!                           compare with pgbench running the same SQL).
+//! `bookchat-load trips`   — database round trips per operation, counted by a wire-protocol
+//!                           proxy the server connects through.
 
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
@@ -63,6 +65,19 @@ enum Cmd {
         /// Server process id, to report its CPU time per request.
         #[arg(long)]
         server_pid: Option<u32>,
+    },
+    /// Listen on `proxy` and forward to Postgres at `upstream`, counting round trips (a Sync or
+    /// a simple Query from the client ends one); once the server (started against the proxy)
+    /// is ready at `url`, time-slice its operations and print round trips per operation.
+    Trips {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long)]
+        proxy: String,
+        #[arg(long)]
+        upstream: String,
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
     },
 }
 
@@ -420,6 +435,225 @@ async fn reads(url: String, db: String, concurrency: usize, seconds: u64, pid: O
     Ok(())
 }
 
+mod trips {
+    //! Round trips counted on the wire: every client message that makes the server answer with
+    //! ReadyForQuery — a `Sync` (extended protocol, what sqlx uses; also its ping) or a simple
+    //! `Query` (BEGIN/COMMIT) — is one round trip.
+    use super::post;
+    use serde_json::json;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use uuid::Uuid;
+
+    /// Counts the frontend messages that end a round trip, fed the client's byte stream in any
+    /// chunking.
+    #[derive(Default)]
+    pub struct Counter {
+        pending: Vec<u8>,
+        typed: bool,
+        /// A message other than Sync was sent since the last Sync: the next Sync ends a statement.
+        busy: bool,
+    }
+
+    // sqlx pings every connection it returns to the pool, after the response has gone out, with
+    // a bare `Sync` (no Bind/Execute before it): counted apart from the statements.
+
+    #[derive(Default, Clone, Copy, Debug, PartialEq)]
+    pub struct Trips {
+        pub statements: u64,
+        pub pings: u64,
+    }
+
+    impl Counter {
+        pub fn feed(&mut self, bytes: &[u8]) -> Trips {
+            self.pending.extend_from_slice(bytes);
+            let mut trips = Trips::default();
+            loop {
+                if !self.typed {
+                    // Untyped startup-phase messages: length, then a code.
+                    if self.pending.len() < 8 {
+                        break;
+                    }
+                    let len = u32::from_be_bytes([self.pending[0], self.pending[1], self.pending[2], self.pending[3]]) as usize;
+                    if self.pending.len() < len {
+                        break;
+                    }
+                    let code = u32::from_be_bytes([self.pending[4], self.pending[5], self.pending[6], self.pending[7]]);
+                    // SSL and GSS encryption requests come before the startup message.
+                    self.typed = !matches!(code, 80877103 | 80877104);
+                    self.pending.drain(..len.max(8));
+                } else {
+                    if self.pending.len() < 5 {
+                        break;
+                    }
+                    let len = u32::from_be_bytes([self.pending[1], self.pending[2], self.pending[3], self.pending[4]]) as usize;
+                    if self.pending.len() < 1 + len {
+                        break;
+                    }
+                    match self.pending[0] {
+                        b'S' if !self.busy => trips.pings += 1,
+                        b'S' | b'Q' => {
+                            trips.statements += 1;
+                            self.busy = false;
+                        }
+                        _ => self.busy = true,
+                    }
+                    self.pending.drain(..1 + len);
+                }
+            }
+            trips
+        }
+    }
+
+    async fn proxy(listen: String, upstream: String, trips: Arc<(AtomicU64, AtomicU64)>) -> anyhow::Result<()> {
+        let listener = tokio::net::TcpListener::bind(&listen).await?;
+        loop {
+            let (client, _) = listener.accept().await?;
+            let upstream = upstream.clone();
+            let trips = trips.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let down = tokio::spawn(async move { tokio::io::copy(&mut sr, &mut cw).await });
+                let mut counter = Counter::default();
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = cr.read(&mut buf).await {
+                    if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                    let t = counter.feed(&buf[..n]);
+                    trips.0.fetch_add(t.statements, Ordering::Relaxed);
+                    trips.1.fetch_add(t.pings, Ordering::Relaxed);
+                }
+                let _ = sw.shutdown().await;
+                down.abort();
+            });
+        }
+    }
+
+    async fn measure<F, Fut>(trips: &(AtomicU64, AtomicU64), n: usize, mut op: F) -> anyhow::Result<(f64, f64)>
+    where
+        F: FnMut(usize) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>>,
+    {
+        // Let anything in flight (an answer's last write) settle before counting.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let before = (trips.0.load(Ordering::Relaxed), trips.1.load(Ordering::Relaxed));
+        for i in 0..n {
+            op(i).await?;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let per_op = |now: u64, then: u64| (now - then) as f64 / n as f64;
+        Ok((per_op(trips.0.load(Ordering::Relaxed), before.0), per_op(trips.1.load(Ordering::Relaxed), before.1)))
+    }
+
+    pub async fn run(url: String, listen: String, upstream: String, n: usize) -> anyhow::Result<()> {
+        let trips = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+        tokio::spawn(proxy(listen, upstream, trips.clone()));
+        let http = reqwest::Client::new();
+        let mut ready = false;
+        for _ in 0..600 {
+            if http.get(format!("{url}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        anyhow::ensure!(ready, "the server at {url} never became ready");
+        let call = |endpoint: &'static str, token: String, body: serde_json::Value| {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                let (status, v) = post(&http, &url, Some(&token), endpoint, &body).await.map_err(anyhow::Error::msg)?;
+                anyhow::ensure!(status == 200, "{endpoint} answered {status}: {v}");
+                Ok(v)
+            }
+        };
+        let (_, session) = post(&http, &url, None, "session/start", &json!({})).await.map_err(anyhow::Error::msg)?;
+        let token = session["token"].as_str().ok_or_else(|| anyhow::anyhow!("no token"))?.to_owned();
+        let ask = |conversation: Option<Uuid>, i: usize| {
+            json!({"conversation_id": conversation, "client_id": Uuid::new_v4(), "content": format!("How do sensors measure joint angles? ({i})"), "wait": true})
+        };
+        // Warm up: every statement prepared once on the pool's connections.
+        let first = call("chat/send", token.clone(), ask(None, 0)).await?;
+        let conversation: Uuid = serde_json::from_value(first["conversation"]["id"].clone())?;
+        for i in 0..10 {
+            call("chat/send", token.clone(), ask(Some(conversation), i)).await?;
+            call("conversations/messages", token.clone(), json!({"conversation_id": conversation, "limit": 30})).await?;
+            call("conversations/list", token.clone(), json!({"limit": 20})).await?;
+        }
+        let mut rows = Vec::new();
+        let new_send = measure(&trips, n, |i| {
+            let c = call("chat/send", token.clone(), ask(None, i));
+            async move { c.await.map(|_| ()) }
+        })
+        .await?;
+        rows.push(("waited send, new conversation (offline answer)", new_send));
+        let send = measure(&trips, n, |i| {
+            let c = call("chat/send", token.clone(), ask(Some(conversation), i));
+            async move { c.await.map(|_| ()) }
+        })
+        .await?;
+        rows.push(("waited send, existing conversation", send));
+        let page = measure(&trips, n, |_| {
+            let c = call("conversations/messages", token.clone(), json!({"conversation_id": conversation, "limit": 30}));
+            async move { c.await.map(|_| ()) }
+        })
+        .await?;
+        rows.push(("newest page of messages", page));
+        let list = measure(&trips, n, |_| {
+            let c = call("conversations/list", token.clone(), json!({"limit": 20}));
+            async move { c.await.map(|_| ()) }
+        })
+        .await?;
+        rows.push(("first page of the conversation list", list));
+        println!("operation\tround trips (statements)\tpool pings on release");
+        for (label, (statements, pings)) in rows {
+            println!("{label}\t{statements:.2}\t{pings:.2}");
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::Counter;
+
+        #[test]
+        fn counts_syncs_and_queries_after_startup_in_any_chunking() {
+            let mut wire = Vec::new();
+            wire.extend_from_slice(&8u32.to_be_bytes());
+            wire.extend_from_slice(&80877103u32.to_be_bytes()); // SSLRequest
+            wire.extend_from_slice(&9u32.to_be_bytes());
+            wire.extend_from_slice(&196608u32.to_be_bytes()); // StartupMessage
+            wire.push(0);
+            // A statement (Parse, Bind, Execute, Sync), a simple query, then a bare Sync (a ping).
+            for (t, body) in [
+                (b'P', &b"SELECT 1\0\0\0"[..]),
+                (b'B', &b"\0\0\0\0\0\0\0\0"[..]),
+                (b'E', &b"\0\0\0\0\0"[..]),
+                (b'S', &b""[..]),
+                (b'Q', &b"BEGIN\0"[..]),
+                (b'S', &b""[..]),
+            ] {
+                wire.push(t);
+                wire.extend_from_slice(&(4 + body.len() as u32).to_be_bytes());
+                wire.extend_from_slice(body);
+            }
+            for chunk in [1, 3, 7, wire.len()] {
+                let mut c = Counter::default();
+                let (mut statements, mut pings) = (0, 0);
+                for b in wire.chunks(chunk) {
+                    let t = c.feed(b);
+                    statements += t.statements;
+                    pings += t.pings;
+                }
+                assert_eq!((statements, pings), (2, 1), "chunks of {chunk}");
+            }
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
@@ -430,5 +664,6 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Reads { url, database_url, concurrency, seconds, server_pid } => {
             reads(url, database_url, concurrency, seconds, server_pid).await
         }
+        Cmd::Trips { url, proxy, upstream, iterations } => trips::run(url, proxy, upstream, iterations).await,
     }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BookChat benchmarks: bash bench/run.sh [load|fault|scaling|ceiling|sizes ...] (default: all).
+# BookChat benchmarks: bash bench/run.sh [load|fault|scaling|ceiling|trips|sizes ...] (default: all).
 # Prints figures and writes them to target/bench/. Uses the local cluster (or DATABASE_URL), a
 # release build of the server with rate limits off, and the sample book.
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -10,7 +10,7 @@ OUT="$ROOT/target/bench"; mkdir -p "$OUT"
 PORT=${BENCH_PORT:-3500}
 URL="http://127.0.0.1:$PORT"
 CHATTERS=${CHATTERS:-16}; MESSAGES=${MESSAGES:-60}
-sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceiling sizes)
+sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceiling trips sizes)
 
 log "building the server and the load generator (release)"
 SQLX_OFFLINE=true LEPTOS_OUTPUT_NAME=bookchat cargo build --release --features ssr --bin bookchat --bin bookchat-load -q
@@ -18,11 +18,11 @@ BIN="$ROOT/target/release/bookchat"; LOAD="$ROOT/target/release/bookchat-load"
 
 SERVER_PID=
 start_server() {
-  local db=$1
+  local db=$1 url=${2:-$(db_url_for "$DATABASE_URL" "$1")}
   recreate_db "$db"
-  DATABASE_URL=$(db_url_for "$DATABASE_URL" "$db") LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
+  DATABASE_URL=$url LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
     BOOKCHAT_BOOK_DIR="$ROOT/book/docs" BOOKCHAT_RATE_PER_IP=0 BOOKCHAT_RATE_QUESTIONS_PER_SESSION=0 \
-    BOOKCHAT_RATE_QUESTIONS_PER_USER=0 DATABASE_MAX_CONNECTIONS=${POOL:-16} RUST_LOG=warn \
+    BOOKCHAT_RATE_QUESTIONS_PER_USER=0 DATABASE_MAX_CONNECTIONS=${POOL:-16} RUST_LOG=${BENCH_LOG:-warn} \
     "$BIN" serve >"$OUT/server-$db.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do curl -fsS "$URL/readyz" >/dev/null 2>&1 && return 0; sleep 0.2; done
@@ -56,6 +56,16 @@ fault)
   fi
   wait $LOAD_PID
   stop_server ;;
+trips)
+  log "database round trips per operation (counted on the wire by a proxy in front of Postgres)"
+  upstream=$(sed -E 's|^[a-z]+://[^@]*@([^/?]+).*|\1|' <<<"$DATABASE_URL")
+  proxy="127.0.0.1:$((PORT + 7))"
+  "$LOAD" trips --url "$URL" --proxy "$proxy" --upstream "$upstream" | tee "$OUT/trips.txt" &
+  TRIPS_PID=$!
+  sleep 0.5
+  start_server bookchat_bench_trips "$(db_url_for "$DATABASE_URL" bookchat_bench_trips | sed -E "s|@[^/?]+|@$proxy|")"
+  wait $TRIPS_PID
+  stop_server ;;
 scaling)
   log "history scaling: 100 vs 100,000 messages, 10 vs 10,000 conversations"
   start_server bookchat_bench_scaling
@@ -70,11 +80,13 @@ ceiling)
   CONV=$(awk -F'\t' '/^conversation_id/ {print $2}' "$OUT/reads-app.txt")
   SESSION=$(psql "$DB" -tAc "SELECT session_id FROM conversations WHERE id = '$CONV'")
   HASH=$(psql "$DB" -tAc "SELECT encode(secret_hash, 'hex') FROM chat_sessions WHERE id = '$SESSION'")
-  # Exactly the statements each endpoint runs: authenticate, (authorise,) read.
+  # Exactly the statements each endpoint runs: the messages page is one statement
+  # (authenticate + authorise + read); the list authenticates, then reads.
   cat >"$OUT/messages.sql" <<SQL
-SELECT id, user_id, expires_at FROM chat_sessions WHERE secret_hash = decode('$HASH', 'hex') AND status = 'active' AND expires_at > now();
-SELECT id, title, status, message_count, created_at, last_message_at FROM conversations WHERE id = '$CONV' AND (user_id = NULL OR (user_id IS NULL AND session_id = '$SESSION'));
-SELECT m.id, m.client_id, m.conversation_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html, f.rating, f.comment FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id WHERE m.conversation_id = '$CONV' AND (NULL::bigint IS NULL OR m.id < NULL) ORDER BY m.id DESC LIMIT 31;
+WITH s AS (SELECT id, user_id FROM chat_sessions WHERE secret_hash = decode('$HASH', 'hex') AND status = 'active' AND expires_at > now()),
+c AS (SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c, s WHERE c.id = '$CONV' AND (c.user_id = s.user_id OR (c.user_id IS NULL AND c.session_id = s.id))),
+m AS (SELECT m.id, m.client_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html, f.rating, f.comment FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id WHERE m.conversation_id = (SELECT id FROM c) AND (NULL::bigint IS NULL OR m.id < NULL) ORDER BY m.id DESC LIMIT 31)
+SELECT EXISTS (SELECT 1 FROM s), c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at, m.* FROM (SELECT 1) AS one LEFT JOIN c ON true LEFT JOIN m ON true ORDER BY m.id DESC;
 SQL
   cat >"$OUT/list.sql" <<SQL
 SELECT id, user_id, expires_at FROM chat_sessions WHERE secret_hash = decode('$HASH', 'hex') AND status = 'active' AND expires_at > now();

@@ -171,9 +171,10 @@ pub async fn load_messages(
     #[server(default)] limit: Option<u32>,
 ) -> Result<MessagePage, AppError> {
     use crate::server::chat::{self, auth};
-    let (state, caller) = auth::caller().await?;
+    let state = auth::app_state()?;
+    let token = auth::token().await?;
     let limit = page_size(limit)?;
-    Ok(chat::window(&state, &caller, conversation_id, before, limit).await?)
+    Ok(chat::window_by_token(&state, &token, conversation_id, before, limit).await?)
 }
 
 #[server(endpoint = "conversations/rename", input = Json, client = BookChatClient)]

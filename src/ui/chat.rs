@@ -1,5 +1,7 @@
-//! The conversation panel: header with actions, the message list (older messages load as you
-//! scroll up), and the composer (Enter sends, Shift+Enter adds a line).
+//! The conversation panel: header with actions (`ChatHeader`), the message list (`MessageList`:
+//! older messages load as you scroll up) and the composer (`Composer`: Enter sends, Shift+Enter
+//! adds a line). They share the client state from context; the panel owns only the draft, which
+//! the list's "Edit" gives back to the composer.
 
 use super::browser::{self, KEY_DRAFT};
 use super::common::{describe, LinkTarget, MessageView};
@@ -29,74 +31,34 @@ pub fn ChatPanel(
         _ => LinkTarget::Blank,
     };
     let draft = RwSignal::new(String::new());
+    view! {
+        <section class="bc-chat" class:bc-page=mode == PanelMode::Page data-testid="chat">
+            <ChatHeader on_history=on_history on_close=on_close on_deleted=on_deleted/>
+            {move || state.notice.get().map(|n| view! {
+                <div class="bc-notice" role="status" data-testid="notice">
+                    <span>{n}</span>
+                    <button type="button" class="bc-icon" aria-label="Dismiss" on:click=move |_| state.notice.set(None)>"✕"</button>
+                </div>
+            })}
+            <MessageList target=target draft=draft/>
+            {move || state.quote.get().map(|q| view! {
+                <div class="bc-quote-chip" data-testid="quote-chip">
+                    <blockquote>{q}</blockquote>
+                    <button type="button" class="bc-icon" aria-label="Remove the quoted passage" on:click=move |_| state.quote.set(None)>"✕"</button>
+                </div>
+            })}
+            <Composer draft=draft/>
+        </section>
+    }
+}
+
+/// Title (renamable in place) and the conversation's actions.
+#[component]
+fn ChatHeader(on_history: Option<Callback<()>>, on_close: Option<Callback<()>>, on_deleted: Option<Callback<()>>) -> impl IntoView {
+    let state = ChatState::expect();
     let menu_open = RwSignal::new(false);
     let renaming = RwSignal::new(None::<String>);
     let confirm_delete = RwSignal::new(false);
-    let list_ref = NodeRef::<html::Div>::new();
-    let composer_ref = NodeRef::<html::Textarea>::new();
-
-    // Restore an unsent draft once the page is interactive.
-    Effect::new(move |_| {
-        if let Some(d) = browser::storage_get(KEY_DRAFT) {
-            draft.set(d);
-        }
-    });
-
-    // Keep the newest message in view as messages arrive, or the searched-for one.
-    Effect::new(move |_| {
-        let n = state.messages.with(|m| m.len());
-        let pending = state.pending.with(|p| p.is_some());
-        let focus = state.focus.get();
-        let _ = (n, pending);
-        if state.loading_older.get_untracked() {
-            return;
-        }
-        request_animation_frame(move || match focus {
-            Some(id) => browser::scroll_into_view(&format!("m-{id}")),
-            None => {
-                if let Some(el) = list_ref.get_untracked() {
-                    el.set_scroll_top(el.scroll_height());
-                }
-            }
-        });
-    });
-
-    let on_scroll = move |_| {
-        let Some(el) = list_ref.get_untracked() else { return };
-        if el.scroll_top() < 48 && state.older_cursor.get_untracked().is_some() && !state.loading_older.get_untracked() {
-            let before_height = el.scroll_height();
-            state::load_older(state, move || {
-                // Keep the reader's place: the list grew above them.
-                request_animation_frame(move || {
-                    if let Some(el) = list_ref.get_untracked() {
-                        el.set_scroll_top(el.scroll_top() + el.scroll_height() - before_height);
-                    }
-                });
-            });
-        }
-    };
-
-    let submit = move || {
-        let text = draft.get_untracked();
-        if text.trim().is_empty() || state.busy() {
-            return;
-        }
-        state::send(state, text);
-        draft.set(String::new());
-        browser::storage_remove(KEY_DRAFT);
-        if let Some(el) = composer_ref.get_untracked() {
-            let _ = el.focus();
-        }
-    };
-
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        // Enter sends; Shift+Enter is a newline; never send mid-IME composition.
-        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-            ev.prevent_default();
-            submit();
-        }
-    };
-
     let title = move || state.conversation.with(|c| c.as_ref().map(|c| c.title.clone()).unwrap_or_else(|| "Ask the book".to_owned()));
     let has_conversation = move || state.conversation.with(|c| c.is_some());
     let archived = move || state.conversation.with(|c| c.as_ref().is_some_and(|c| c.status == ConversationStatus::Archived));
@@ -111,7 +73,7 @@ pub fn ChatPanel(
         }
     };
 
-    let header = view! {
+    view! {
         <header class="bc-header">
             {move || match renaming.get() {
                 Some(_) => view! {
@@ -182,6 +144,48 @@ pub fn ChatPanel(
                 })}
             </div>
         </header>
+    }
+}
+
+/// The messages, the question being answered (or its error, with Retry / Edit), and the
+/// greeting with suggested questions while the conversation is empty.
+#[component]
+fn MessageList(target: LinkTarget, draft: RwSignal<String>) -> impl IntoView {
+    let state = ChatState::expect();
+    let list_ref = NodeRef::<html::Div>::new();
+
+    // Keep the newest message in view as messages arrive, or the searched-for one.
+    Effect::new(move |_| {
+        let n = state.messages.with(|m| m.len());
+        let pending = state.pending.with(|p| p.is_some());
+        let focus = state.focus.get();
+        let _ = (n, pending);
+        if state.loading_older.get_untracked() {
+            return;
+        }
+        request_animation_frame(move || match focus {
+            Some(id) => browser::scroll_into_view(&format!("m-{id}")),
+            None => {
+                if let Some(el) = list_ref.get_untracked() {
+                    el.set_scroll_top(el.scroll_height());
+                }
+            }
+        });
+    });
+
+    let on_scroll = move |_| {
+        let Some(el) = list_ref.get_untracked() else { return };
+        if el.scroll_top() < 48 && state.older_cursor.get_untracked().is_some() && !state.loading_older.get_untracked() {
+            let before_height = el.scroll_height();
+            state::load_older(state, move || {
+                // Keep the reader's place: the list grew above them.
+                request_animation_frame(move || {
+                    if let Some(el) = list_ref.get_untracked() {
+                        el.set_scroll_top(el.scroll_top() + el.scroll_height() - before_height);
+                    }
+                });
+            });
+        }
     };
 
     let pending_view = move || {
@@ -255,14 +259,6 @@ pub fn ChatPanel(
     };
 
     view! {
-        <section class="bc-chat" class:bc-page=mode == PanelMode::Page data-testid="chat">
-            {header}
-            {move || state.notice.get().map(|n| view! {
-                <div class="bc-notice" role="status" data-testid="notice">
-                    <span>{n}</span>
-                    <button type="button" class="bc-icon" aria-label="Dismiss" on:click=move |_| state.notice.set(None)>"✕"</button>
-                </div>
-            })}
             <div class="bc-messages" node_ref=list_ref on:scroll=on_scroll data-testid="messages" aria-live="polite">
                 {move || state.loading_older.get().then(|| view! { <p class="bc-muted">"Loading earlier messages…"</p> })}
                 {move || (state.conversation.with(|c| c.is_some()) && state.older_cursor.with(|c| c.is_none()) && !state.messages.with(|m| m.is_empty()))
@@ -285,12 +281,44 @@ pub fn ChatPanel(
                 />
                 {pending_view}
             </div>
-            {move || state.quote.get().map(|q| view! {
-                <div class="bc-quote-chip" data-testid="quote-chip">
-                    <blockquote>{q}</blockquote>
-                    <button type="button" class="bc-icon" aria-label="Remove the quoted passage" on:click=move |_| state.quote.set(None)>"✕"</button>
-                </div>
-            })}
+    }
+}
+
+/// The question box: restores an unsent draft, sends on Enter.
+#[component]
+fn Composer(draft: RwSignal<String>) -> impl IntoView {
+    let state = ChatState::expect();
+    let composer_ref = NodeRef::<html::Textarea>::new();
+
+    // Restore an unsent draft once the page is interactive.
+    Effect::new(move |_| {
+        if let Some(d) = browser::storage_get(KEY_DRAFT) {
+            draft.set(d);
+        }
+    });
+
+    let submit = move || {
+        let text = draft.get_untracked();
+        if text.trim().is_empty() || state.busy() {
+            return;
+        }
+        state::send(state, text);
+        draft.set(String::new());
+        browser::storage_remove(KEY_DRAFT);
+        if let Some(el) = composer_ref.get_untracked() {
+            let _ = el.focus();
+        }
+    };
+
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        // Enter sends; Shift+Enter is a newline; never send mid-IME composition.
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            submit();
+        }
+    };
+
+    view! {
             <form class="bc-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
                 <textarea
                     node_ref=composer_ref
@@ -310,6 +338,5 @@ pub fn ChatPanel(
                 <button type="submit" class="bc-send" data-testid="send" aria-label="Send"
                     disabled=move || !state.ready.get() || state.busy() || draft.with(|d| d.trim().is_empty())>"➤"</button>
             </form>
-        </section>
     }
 }

@@ -29,6 +29,12 @@ pub async fn client_ip(state: &AppState) -> Option<std::net::IpAddr> {
     crate::server::http::client_ip(state, &headers, peer)
 }
 
+/// The session secret the current server function call carries (401 without one).
+pub async fn token() -> ServerResult<String> {
+    let headers = headers().await?;
+    Ok(token_from(&headers).ok_or(AppError::Unauthorized)?.to_owned())
+}
+
 /// The current server function call's request headers.
 pub async fn headers() -> ServerResult<HeaderMap> {
     leptos_axum::extract().await.map_err(|e| ServerError::internal("reading the request headers", e.to_string()))

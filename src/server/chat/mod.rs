@@ -11,7 +11,7 @@ use crate::server::db::{conversations, documents, sessions, Caller};
 use crate::server::state::AppState;
 use crate::error::AppError;
 use crate::model::{Feedback, 
-    ConversationStatus, ExportFile, ExportFormat, Message, MessagePage, MessageStatus, MessageText, PageContext, Role,
+    ExportFile, ExportFormat, Message, MessagePage, MessageStatus, MessageText, PageContext, Role,
     SendResult, StreamEvent, Suggestions, Title, MAX_PASSAGE_CHARS,
 };
 use std::time::Duration;
@@ -103,48 +103,31 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
     }
     state.limits.check_question(caller)?;
     let slot = state.hub.reserve()?;
-    let mut tx = state.pool.begin().await?;
-    // The session may have changed hands since this request authenticated (identify rotates
-    // it): hold it until the question is stored, or refuse if it was ended meanwhile.
-    sessions::lock_active(&mut tx, caller.session_id).await?;
-    let conversation = match q.conversation_id {
-        Some(id) => {
-            let c = conversations::lock(&mut *tx, caller, id).await?;
-            match c.status {
-                ConversationStatus::Closed => {
-                    return Err(AppError::validation("conversation_id", "This conversation is closed.").into());
-                }
-                // Writing into an archived or paused conversation brings it back to the list.
-                ConversationStatus::Archived | ConversationStatus::Paused => {
-                    conversations::reopen(&mut *tx, id).await?;
-                }
-                ConversationStatus::Open => {}
-            }
-            c
-        }
-        None => conversations::create(&mut *tx, caller, &Title::from_question(&q.text)).await?,
-    };
     let meta = Metadata {
         quote: q.context.selection.clone(),
         page_url: q.context.url.clone(),
         page_title: q.context.title.clone(),
         ..Default::default()
     };
-    let Some(question) = messages::insert_question(&mut *tx, conversation.id, q.client_id, q.text.as_str(), &meta).await?
-    else {
-        // A concurrent retry of this very send committed first; answer from its row.
-        tx.rollback().await?;
-        let existing = messages::by_client_id(&state.pool, q.client_id).await?.or_internal("the question a concurrent send stored")?;
-        return replay(state, caller, existing, &q, wait).await;
+    // One statement: the session held, the conversation created or locked (and reopened), the
+    // question and its empty streaming answer stored together — an answer row always exists
+    // for a question, so a crash can never leave a question nobody will answer.
+    let title = Title::from_question(&q.text);
+    let stored =
+        messages::store_question(&state.pool, caller, q.conversation_id, title.as_str(), q.client_id, q.text.as_str(), &meta).await?;
+    let (question, answer_id) = match stored {
+        messages::Stored::Question { question, answer_id } => (question, answer_id),
+        messages::Stored::SessionEnded => return Err(AppError::Unauthorized.into()),
+        messages::Stored::ConversationNotFound => return Err(AppError::not_found("conversation").into()),
+        messages::Stored::Closed => return Err(AppError::validation("conversation_id", "This conversation is closed.").into()),
+        messages::Stored::Duplicate => {
+            // A concurrent retry of this very send stored it first; answer from its row.
+            let existing = messages::by_client_id(&state.pool, q.client_id).await?.or_internal("the question a concurrent send stored")?;
+            return replay(state, caller, existing, &q, wait).await;
+        }
     };
-    // The question and its (empty, streaming) answer are stored together: an answer row always
-    // exists for a question, so a crash can never leave a question nobody will answer.
-    let answer = messages::insert_answer(&mut *tx, conversation.id, question.id, "", MessageStatus::Streaming, &Metadata::default())
-        .await?
-        .or_internal("the answer row stored with its question")?;
-    tx.commit().await?;
-    start_job(state, slot, caller, &question, answer.id, 0, q.context.clone());
-    match finish(state, caller, question, answer.id, wait).await {
+    start_job(state, slot, caller, &question, answer_id, 0, q.context.clone());
+    match finish(state, caller, question, answer_id, wait).await {
         // The session changed hands (identify) right after the question was stored: it is the
         // user's now. The client re-sends with its new token and gets it by its client id.
         Err(e) if e.is_not_found() && !sessions::is_active(&state.pool, caller.session_id).await? => Err(AppError::Unauthorized.into()),
@@ -204,9 +187,10 @@ async fn finish(state: &AppState, caller: &Caller, question: MessageRow, answer_
     if wait {
         state.hub.wait(&state.pool, answer_id, SEND_WAIT).await?;
     }
-    let answer = messages::by_id(&state.pool, answer_id).await?.or_internal("the answer just sent")?;
-    let conversation = conversations::get(&state.pool, caller, question.conversation_id).await?;
-    Ok(SendResult { conversation, question: question.into_model(), answer: answer.into_model() })
+    // The answer and its conversation (counters as they are now) in one read.
+    let (answer, conversation) = messages::with_conversation(&state.pool, caller, answer_id).await?.or_internal("the answer just sent")?;
+    let conversation = conversation.ok_or_else(|| AppError::not_found("conversation"))?;
+    Ok(SendResult { conversation: conversation.into(), question: question.into_model(), answer: answer.into_model() })
 }
 
 /// An answer of the caller's, or `NotFound` (also for questions: only answers qualify).
@@ -412,6 +396,37 @@ pub async fn window(
     let (rows, more) = messages::window(&state.read_pool, conversation_id, before, limit).await?;
     let older_cursor = if more { rows.first().map(|m| m.id) } else { None };
     Ok(MessagePage { conversation, messages: rows.into_iter().map(MessageRow::into_model).collect(), older_cursor })
+}
+
+/// A messages page for the holder of a session secret, in one round trip (authentication,
+/// ownership and the window are one statement on the read pool). A replica that has not yet
+/// seen a session just created or rotated is double-checked on the primary.
+pub async fn window_by_token(
+    state: &AppState,
+    token: &str,
+    conversation_id: Uuid,
+    before: Option<i64>,
+    limit: u32,
+) -> ServerResult<MessagePage> {
+    if !sessions::is_well_formed(token) {
+        return Err(AppError::Unauthorized.into());
+    }
+    let hash = sessions::hash_secret(token);
+    match messages::window_by_token(&state.read_pool, &hash, conversation_id, before, limit).await? {
+        messages::ByToken::Found(w) => {
+            let older_cursor = if w.more { w.messages.first().map(|m| m.id) } else { None };
+            Ok(MessagePage {
+                conversation: w.conversation.into(),
+                messages: w.messages.into_iter().map(MessageRow::into_model).collect(),
+                older_cursor,
+            })
+        }
+        messages::ByToken::NotFound => Err(AppError::not_found("conversation").into()),
+        messages::ByToken::NoSession => {
+            let session = sessions::authenticate(&state.pool, token).await?.ok_or(AppError::Unauthorized)?;
+            window(state, &session.caller(), conversation_id, before, limit).await
+        }
+    }
 }
 
 /// Most messages an export walks (exports are page-by-page keyset reads, never one huge query).

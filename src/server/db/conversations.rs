@@ -32,21 +32,6 @@ impl From<ConversationRow> for ConversationSummary {
     }
 }
 
-/// Create a conversation owned by the caller.
-pub async fn create(db: impl PgExecutor<'_>, caller: &Caller, title: &Title) -> ServerResult<ConversationSummary> {
-    let row = sqlx::query_as!(
-        ConversationRow,
-        r#"INSERT INTO conversations (session_id, user_id, title) VALUES ($1, $2, $3)
-           RETURNING id, title, status AS "status: ConversationStatus", message_count, created_at, last_message_at"#,
-        caller.session_id,
-        caller.user_id,
-        title.as_str(),
-    )
-    .fetch_one(db)
-    .await?;
-    Ok(row.into())
-}
-
 /// The caller's conversation, or `NotFound`. `for_update` locks it for the enclosing transaction.
 pub async fn get(db: impl PgExecutor<'_>, caller: &Caller, id: Uuid) -> ServerResult<ConversationSummary> {
     sqlx::query_as!(
@@ -61,30 +46,6 @@ pub async fn get(db: impl PgExecutor<'_>, caller: &Caller, id: Uuid) -> ServerRe
     .await?
     .map(Into::into)
     .ok_or_else(|| AppError::not_found("conversation").into())
-}
-
-/// Lock the caller's conversation row for the rest of the transaction (serialises concurrent
-/// sends into one conversation so counters and ordering stay consistent).
-pub async fn lock(db: impl PgExecutor<'_>, caller: &Caller, id: Uuid) -> ServerResult<ConversationSummary> {
-    sqlx::query_as!(
-        ConversationRow,
-        r#"SELECT id, title, status AS "status: ConversationStatus", message_count, created_at, last_message_at FROM conversations
-           WHERE id = $1 AND (user_id = $2 OR (user_id IS NULL AND session_id = $3))
-           FOR UPDATE"#,
-        id,
-        caller.user_id,
-        caller.session_id,
-    )
-    .fetch_optional(db)
-    .await?
-    .map(Into::into)
-    .ok_or_else(|| AppError::not_found("conversation").into())
-}
-
-/// Set an already-authorised conversation back to open (a new message revives it).
-pub async fn reopen(db: impl PgExecutor<'_>, id: Uuid) -> ServerResult<()> {
-    sqlx::query!("UPDATE conversations SET status = 'open' WHERE id = $1", id).execute(db).await?;
-    Ok(())
 }
 
 /// Opaque keyset cursor over (last_message_at, id).

@@ -133,6 +133,201 @@ pub async fn insert_answer(
     .await?)
 }
 
+/// What storing a question found.
+pub enum Stored {
+    /// The session was ended (or handed over) since the request authenticated.
+    SessionEnded,
+    /// The caller owns no such conversation.
+    ConversationNotFound,
+    /// The conversation is closed to new messages.
+    Closed,
+    /// A message with this client id exists (a concurrent retry won); nothing was written.
+    Duplicate,
+    /// The question and its empty `streaming` answer.
+    Question { question: MessageRow, answer_id: i64 },
+}
+
+struct StoredRow {
+    session: bool,
+    conversation_status: Option<crate::model::ConversationStatus>,
+    created_conversation: Option<Uuid>,
+    id: Option<i64>,
+    conversation_id: Option<Uuid>,
+    content: Option<String>,
+    metadata: Option<serde_json::Value>,
+    created_at: Option<DateTime<Utc>>,
+    answer_id: Option<i64>,
+}
+
+/// Store a question and its empty `streaming` answer in one statement (one round trip, atomic):
+/// hold the caller's session row (an `identify` handing it over waits, or this finds it
+/// ended), create the conversation (`conversation_id` absent, titled `title`) or lock the
+/// caller's one (a closed one refuses, an archived or paused one reopens), insert both rows.
+pub async fn store_question(
+    pool: &PgPool,
+    caller: &super::Caller,
+    conversation_id: Option<Uuid>,
+    title: &str,
+    client_id: Uuid,
+    content: &str,
+    meta: &Metadata,
+) -> ServerResult<Stored> {
+    let row = sqlx::query_as!(
+        StoredRow,
+        r#"WITH s AS (
+               SELECT id FROM chat_sessions WHERE id = $1 AND status = 'active' FOR NO KEY UPDATE
+           ), existing AS (
+               SELECT c.id, c.status FROM conversations c
+                WHERE $2::uuid IS NOT NULL AND c.id = $2
+                  AND (c.user_id = $3::uuid OR (c.user_id IS NULL AND c.session_id = $1))
+                  AND EXISTS (SELECT 1 FROM s)
+                  FOR UPDATE
+           ), created AS (
+               INSERT INTO conversations (session_id, user_id, title)
+               SELECT $1, $3::uuid, $4 FROM s
+                WHERE $2::uuid IS NULL AND NOT EXISTS (SELECT 1 FROM messages WHERE client_id = $5)
+               RETURNING id, status
+           ), target AS (
+               SELECT id, status FROM existing UNION ALL SELECT id, status FROM created
+           ), reopened AS (
+               UPDATE conversations c SET status = 'open' FROM target t
+                WHERE c.id = t.id AND t.status IN ('archived', 'paused')
+               RETURNING c.id
+           ), q AS (
+               INSERT INTO messages (client_id, conversation_id, role, content, metadata)
+               SELECT $5, t.id, 'user', $6, $7 FROM target t WHERE t.status <> 'closed'
+               ON CONFLICT (client_id) DO NOTHING
+               RETURNING id, conversation_id, content, metadata, created_at
+           ), a AS (
+               INSERT INTO messages (client_id, conversation_id, role, content, status, reply_to, metadata)
+               SELECT $8, q.conversation_id, 'assistant', '', 'streaming', q.id, '{}'::jsonb FROM q
+               RETURNING id
+           )
+           SELECT EXISTS (SELECT 1 FROM s) AS "session!",
+                  (SELECT status FROM target) AS "conversation_status?: crate::model::ConversationStatus",
+                  (SELECT id FROM created) AS "created_conversation?",
+                  q.id AS "id?", q.conversation_id AS "conversation_id?", q.content AS "content?", q.metadata,
+                  q.created_at AS "created_at?", (SELECT id FROM a) AS "answer_id?"
+             FROM (SELECT 1) AS one LEFT JOIN q ON true"#,
+        caller.session_id,
+        conversation_id,
+        caller.user_id,
+        title,
+        client_id,
+        content,
+        meta.to_json(),
+        Uuid::new_v4(),
+    )
+    .fetch_one(pool)
+    .await?;
+    if !row.session {
+        return Ok(Stored::SessionEnded);
+    }
+    let Some(status) = row.conversation_status else {
+        // No conversation: an unknown id, or (new conversation) the client id is taken.
+        return Ok(if conversation_id.is_some() { Stored::ConversationNotFound } else { Stored::Duplicate });
+    };
+    if status == crate::model::ConversationStatus::Closed {
+        return Ok(Stored::Closed);
+    }
+    match (row.id, row.conversation_id, row.content, row.created_at, row.answer_id) {
+        (Some(id), Some(conversation_id), Some(content), Some(created_at), Some(answer_id)) => Ok(Stored::Question {
+            question: MessageRow {
+                id,
+                client_id,
+                conversation_id,
+                role: Role::User,
+                content,
+                status: MessageStatus::Complete,
+                reply_to: None,
+                metadata: row.metadata,
+                created_at,
+                html: None,
+                rating: None,
+                feedback_comment: None,
+            },
+            answer_id,
+        }),
+        _ => {
+            // A concurrent retry of this send took the client id between our check and our
+            // insert: remove the conversation this statement created for it, if any.
+            if let Some(created) = row.created_conversation {
+                sqlx::query!("DELETE FROM conversations WHERE id = $1 AND message_count = 0", created).execute(pool).await?;
+            }
+            Ok(Stored::Duplicate)
+        }
+    }
+}
+
+struct AnswerAndConversation {
+    id: i64,
+    client_id: Uuid,
+    conversation_id: Uuid,
+    role: Role,
+    content: String,
+    status: MessageStatus,
+    reply_to: Option<i64>,
+    metadata: Option<serde_json::Value>,
+    created_at: DateTime<Utc>,
+    html: Option<String>,
+    rating: Option<i16>,
+    feedback_comment: Option<String>,
+    c_title: Option<String>,
+    c_status: Option<crate::model::ConversationStatus>,
+    c_message_count: Option<i32>,
+    c_created_at: Option<DateTime<Utc>>,
+    c_last_message_at: Option<DateTime<Utc>>,
+}
+
+/// A message and its conversation as the caller sees it, in one round trip: `None` for an
+/// unknown message, the conversation `None` when the caller does not own it (any more).
+pub async fn with_conversation(
+    pool: &PgPool,
+    caller: &super::Caller,
+    id: i64,
+) -> ServerResult<Option<(MessageRow, Option<super::conversations::ConversationRow>)>> {
+    let row = sqlx::query_as!(
+        AnswerAndConversation,
+        r#"SELECT m.id, m.client_id, m.conversation_id, m.role AS "role: Role", m.content, m.status AS "status: MessageStatus",
+                  m.reply_to, m.metadata, m.created_at, m.html, f.rating AS "rating?", f.comment AS "feedback_comment?",
+                  c.title AS "c_title?", c.status AS "c_status?: crate::model::ConversationStatus", c.message_count AS "c_message_count?",
+                  c.created_at AS "c_created_at?", c.last_message_at AS "c_last_message_at?"
+             FROM messages m
+             LEFT JOIN message_feedback f ON f.message_id = m.id
+             LEFT JOIN conversations c ON c.id = m.conversation_id
+                   AND (c.user_id = $2 OR (c.user_id IS NULL AND c.session_id = $3))
+            WHERE m.id = $1"#,
+        id,
+        caller.user_id,
+        caller.session_id,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| {
+        let conversation = match (r.c_title, r.c_status, r.c_message_count, r.c_created_at, r.c_last_message_at) {
+            (Some(title), Some(status), Some(message_count), Some(created_at), Some(last_message_at)) => {
+                Some(super::conversations::ConversationRow { id: r.conversation_id, title, status, message_count, created_at, last_message_at })
+            }
+            _ => None,
+        };
+        let message = MessageRow {
+            id: r.id,
+            client_id: r.client_id,
+            conversation_id: r.conversation_id,
+            role: r.role,
+            content: r.content,
+            status: r.status,
+            reply_to: r.reply_to,
+            metadata: r.metadata,
+            created_at: r.created_at,
+            html: r.html,
+            rating: r.rating,
+            feedback_comment: r.feedback_comment,
+        };
+        (message, conversation)
+    }))
+}
+
 /// The answer stored for a question, if any.
 pub async fn answer_to(db: impl PgExecutor<'_>, question_id: i64) -> ServerResult<Option<MessageRow>> {
     Ok(sqlx::query_as!(
@@ -177,6 +372,125 @@ pub async fn window(
     }
     rows.reverse();
     Ok((rows, more))
+}
+
+/// A window of a conversation as its owner sees it: the conversation and its messages.
+pub struct Window {
+    pub conversation: super::conversations::ConversationRow,
+    /// Oldest first.
+    pub messages: Vec<MessageRow>,
+    /// Whether older messages exist.
+    pub more: bool,
+}
+
+/// What a read by session secret found.
+pub enum ByToken<T> {
+    /// No active session has this secret (here: maybe a replica behind a just-rotated secret).
+    NoSession,
+    /// The session is fine but owns no such conversation.
+    NotFound,
+    Found(T),
+}
+
+/// One row of [`window_by_token`]: the session check, the conversation and one message.
+struct WindowRow {
+    authed: bool,
+    c_id: Option<Uuid>,
+    c_title: Option<String>,
+    c_status: Option<crate::model::ConversationStatus>,
+    c_message_count: Option<i32>,
+    c_created_at: Option<DateTime<Utc>>,
+    c_last_message_at: Option<DateTime<Utc>>,
+    id: Option<i64>,
+    client_id: Option<Uuid>,
+    role: Option<Role>,
+    content: Option<String>,
+    status: Option<MessageStatus>,
+    reply_to: Option<i64>,
+    metadata: Option<serde_json::Value>,
+    created_at: Option<DateTime<Utc>>,
+    html: Option<String>,
+    rating: Option<i16>,
+    feedback_comment: Option<String>,
+}
+
+/// A messages page in one round trip: authenticate the session secret, check that its owner
+/// owns the conversation, and read up to `limit` messages before `before` (or the newest).
+pub async fn window_by_token(
+    pool: &PgPool,
+    secret_hash: &[u8],
+    conversation_id: Uuid,
+    before: Option<i64>,
+    limit: u32,
+) -> ServerResult<ByToken<Window>> {
+    let fetch = i64::from(limit) + 1;
+    let rows = sqlx::query_as!(
+        WindowRow,
+        r#"WITH s AS (
+               SELECT id, user_id FROM chat_sessions
+                WHERE secret_hash = $1 AND status = 'active' AND expires_at > now()
+           ), c AS (
+               SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at
+                 FROM conversations c, s
+                WHERE c.id = $2 AND (c.user_id = s.user_id OR (c.user_id IS NULL AND c.session_id = s.id))
+           ), m AS (
+               SELECT m.id, m.client_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html,
+                      f.rating, f.comment
+                 FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
+                WHERE m.conversation_id = (SELECT id FROM c) AND ($3::bigint IS NULL OR m.id < $3)
+                ORDER BY m.id DESC
+                LIMIT $4
+           )
+           SELECT EXISTS (SELECT 1 FROM s) AS "authed!",
+                  c.id AS "c_id?", c.title AS "c_title?", c.status AS "c_status?: crate::model::ConversationStatus",
+                  c.message_count AS "c_message_count?", c.created_at AS "c_created_at?", c.last_message_at AS "c_last_message_at?",
+                  m.id AS "id?", m.client_id AS "client_id?", m.role AS "role?: Role", m.content AS "content?",
+                  m.status AS "status?: MessageStatus", m.reply_to, m.metadata, m.created_at AS "created_at?", m.html,
+                  m.rating AS "rating?", m.comment AS "feedback_comment?"
+             FROM (SELECT 1) AS one LEFT JOIN c ON true LEFT JOIN m ON true
+            ORDER BY m.id DESC"#,
+        secret_hash,
+        conversation_id,
+        before,
+        fetch,
+    )
+    .fetch_all(pool)
+    .await?;
+    let Some(first) = rows.first() else { return Ok(ByToken::NoSession) };
+    if !first.authed {
+        return Ok(ByToken::NoSession);
+    }
+    let (Some(id), Some(title), Some(status), Some(message_count), Some(created_at), Some(last_message_at)) =
+        (first.c_id, first.c_title.clone(), first.c_status, first.c_message_count, first.c_created_at, first.c_last_message_at)
+    else {
+        return Ok(ByToken::NotFound);
+    };
+    let conversation = super::conversations::ConversationRow { id, title, status, message_count, created_at, last_message_at };
+    let mut messages: Vec<MessageRow> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(MessageRow {
+                id: r.id?,
+                client_id: r.client_id?,
+                conversation_id: id,
+                role: r.role?,
+                content: r.content?,
+                status: r.status?,
+                reply_to: r.reply_to,
+                metadata: r.metadata,
+                created_at: r.created_at?,
+                html: r.html,
+                rating: r.rating,
+                feedback_comment: r.feedback_comment,
+            })
+        })
+        .collect();
+    let more = messages.len() as i64 == fetch;
+    if more {
+        messages.pop();
+    }
+    messages.reverse();
+    Ok(ByToken::Found(Window { conversation, messages, more }))
 }
 
 /// The latest turns of a conversation, oldest first (context for a language model).

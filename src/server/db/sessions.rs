@@ -124,7 +124,7 @@ pub async fn create_for_user(pool: &PgPool, user_id: Uuid) -> ServerResult<(Sess
 /// Guest → user, as one transaction: the guest session is locked, its conversations move to
 /// the user, it is ended (its token stops working), and a new session with a new secret is
 /// created for the user. A question sent with the guest token either commits first (it holds
-/// the session row, see [`lock_active`]) and its conversation moves too, or finds the session
+/// the session row, see `messages::store_question`) and its conversation moves too, or finds the session
 /// ended and is refused — it never lands in a session that was just thrown away.
 pub async fn promote_guest(pool: &PgPool, guest_session: Uuid, user_id: Uuid) -> ServerResult<(SessionRow, String, u64)> {
     let mut tx = pool.begin().await?;
@@ -157,18 +157,6 @@ pub async fn promote_guest(pool: &PgPool, guest_session: Uuid, user_id: Uuid) ->
     .await?;
     tx.commit().await?;
     Ok((row, secret, moved))
-}
-
-/// Inside a writing transaction: hold the caller's session for the rest of it, and fail with
-/// `Unauthorized` if it was ended since the request authenticated. The lock is the one the
-/// message triggers take anyway to record the session's activity (taken first, so two
-/// questions of one session queue instead of deadlocking).
-pub async fn lock_active(conn: &mut sqlx::PgConnection, session_id: Uuid) -> ServerResult<()> {
-    sqlx::query_scalar!("SELECT id FROM chat_sessions WHERE id = $1 AND status = 'active' FOR NO KEY UPDATE", session_id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    Ok(())
 }
 
 pub struct UserRow {
