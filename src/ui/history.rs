@@ -145,54 +145,8 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
         });
     };
 
-    let item_view = move |c: ConversationSummary| {
-        let meta = format!(
-            "{} message{} · {}",
-            c.message_count,
-            if c.message_count == 1 { "" } else { "s" },
-            format_time(c.last_message_at)
-        );
-        let id = c.id;
-        match open_with {
-            OpenWith::Links => view! {
-                <li><a class="bc-conv" data-testid="history-item" href=format!("/conversations/{id}")>
-                    <span class="bc-conv-title">{c.title.clone()}</span><span class="bc-conv-meta">{meta}</span>
-                </a></li>
-            }
-            .into_any(),
-            OpenWith::Callback(cb) => view! {
-                <li><button type="button" class="bc-conv" data-testid="history-item" on:click=move |_| cb.run((id, None))>
-                    <span class="bc-conv-title">{c.title.clone()}</span><span class="bc-conv-meta">{meta}</span>
-                </button></li>
-            }
-            .into_any(),
-        }
-    };
-
-    let hit_view = move |h: SearchHit| {
-        let who = match h.role {
-            Some(crate::model::Role::User) => "You",
-            Some(crate::model::Role::Assistant) => "BookChat",
-            None => "Title",
-        };
-        let body = view! {
-            <span class="bc-conv-title">{h.conversation_title.clone()}</span>
-            <span class="bc-hit"><b>{who}": "</b>{highlighted(&h.snippet)}</span>
-        };
-        match open_with {
-            OpenWith::Links => {
-                let href = match h.message_id {
-                    Some(m) => format!("/conversations/{}#m-{m}", h.conversation_id),
-                    None => format!("/conversations/{}", h.conversation_id),
-                };
-                view! { <li><a class="bc-conv" data-testid="search-result" href=href>{body}</a></li> }.into_any()
-            }
-            OpenWith::Callback(cb) => {
-                let (cid, mid) = (h.conversation_id, h.message_id);
-                view! { <li><button type="button" class="bc-conv" data-testid="search-result" on:click=move |_| cb.run((cid, mid))>{body}</button></li> }.into_any()
-            }
-        }
-    };
+    let item_view = move |c: ConversationSummary| conversation_item(c, open_with);
+    let hit_view = move |h: SearchHit| search_result(h, open_with);
 
     let groups = move || {
         let now = super::browser::now_local();
@@ -292,6 +246,57 @@ fn ConfirmAction(
             .into_any()
         } else {
             view! { <button type="button" class="bc-link" data-testid=testid on:click=move |_| asking.set(true)>{label}</button> }.into_any()
+        }
+    }
+}
+
+/// One conversation in the list: a link on the full page, a button in the widget.
+fn conversation_item(c: ConversationSummary, open_with: OpenWith) -> AnyView {
+    let meta = format!(
+        "{} message{} · {}",
+        c.message_count,
+        if c.message_count == 1 { "" } else { "s" },
+        format_time(c.last_message_at)
+    );
+    let id = c.id;
+    match open_with {
+        OpenWith::Links => view! {
+            <li><a class="bc-conv" data-testid="history-item" href=format!("/conversations/{id}")>
+                <span class="bc-conv-title">{c.title.clone()}</span><span class="bc-conv-meta">{meta}</span>
+            </a></li>
+        }
+        .into_any(),
+        OpenWith::Callback(cb) => view! {
+            <li><button type="button" class="bc-conv" data-testid="history-item" on:click=move |_| cb.run((id, None))>
+                <span class="bc-conv-title">{c.title.clone()}</span><span class="bc-conv-meta">{meta}</span>
+            </button></li>
+        }
+        .into_any(),
+    }
+}
+
+/// One search hit: the conversation, who said it, and the matching words highlighted.
+fn search_result(h: SearchHit, open_with: OpenWith) -> AnyView {
+    let who = match h.role {
+        Some(crate::model::Role::User) => "You",
+        Some(crate::model::Role::Assistant) => "BookChat",
+        None => "Title",
+    };
+    let body = view! {
+        <span class="bc-conv-title">{h.conversation_title.clone()}</span>
+        <span class="bc-hit"><b>{who}": "</b>{highlighted(&h.snippet)}</span>
+    };
+    match open_with {
+        OpenWith::Links => {
+            let href = match h.message_id {
+                Some(m) => format!("/conversations/{}#m-{m}", h.conversation_id),
+                None => format!("/conversations/{}", h.conversation_id),
+            };
+            view! { <li><a class="bc-conv" data-testid="search-result" href=href>{body}</a></li> }.into_any()
+        }
+        OpenWith::Callback(cb) => {
+            let (cid, mid) = (h.conversation_id, h.message_id);
+            view! { <li><button type="button" class="bc-conv" data-testid="search-result" on:click=move |_| cb.run((cid, mid))>{body}</button></li> }.into_any()
         }
     }
 }
