@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BookChat benchmarks: bash bench/run.sh [load|fault|scaling|ceiling|trips|sizes ...] (default: all).
+# BookChat benchmarks: bash bench/run.sh [load|fault|scaling|ceiling|trips|sizes|phone ...] (default: all).
 # Prints figures and writes them to target/bench/. Uses the local cluster (or DATABASE_URL), a
 # release build of the server with rate limits off, and the sample book.
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -10,7 +10,7 @@ OUT="$ROOT/target/bench"; mkdir -p "$OUT"
 PORT=${BENCH_PORT:-3500}
 URL="http://127.0.0.1:$PORT"
 CHATTERS=${CHATTERS:-16}; MESSAGES=${MESSAGES:-60}
-sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceiling trips sizes)
+sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceiling trips sizes phone)
 
 log "building the server and the load generator (release)"
 SQLX_OFFLINE=true LEPTOS_OUTPUT_NAME=bookchat cargo build --release --features ssr --bin bookchat --bin bookchat-load -q
@@ -104,5 +104,13 @@ sizes)
   for f in public/embed.js public/embed-panel.js target/site/pkg/bookchat.js target/site/pkg/bookchat.wasm target/site/pkg/bookchat.css; do
     printf '%-32s raw %8d  gzip %8d  brotli %8d\n' "$f" "$(stat -c%s "$f")" "$(gzip -9c "$f" | wc -c)" "$(brotli -c -q 11 "$f" | wc -c)"
   done | tee "$OUT/sizes.txt" ;;
+phone)
+  log "phone: tap -> composer and tap -> hydrated on a throttled Chromium (Slow 4G, 4x CPU)"
+  [ -f target/site/pkg/bookchat.wasm ] || die "build the release site first (bash scripts/run, or cargo leptos build --release)"
+  build_embed
+  precompress_site all
+  start_server bookchat_bench_phone
+  (cd end2end && node tools/phone.mjs "$URL" "${PHONE_RUNS:-5}") | tee "$OUT/phone.txt"
+  stop_server ;;
 *) die "unknown section $s" ;;
 esac; done

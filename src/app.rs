@@ -24,6 +24,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                // Keeps the server-rendered composer usable until the app has started.
+                <script nonce=leptos::nonce::use_nonce() inner_html=crate::ui::early::SCRIPT></script>
                 <MetaTags/>
             </head>
             <body>

@@ -17,5 +17,7 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    ui::early::capture();
     leptos::mount::hydrate_body(app::App);
+    ui::early::hydrated();
 }

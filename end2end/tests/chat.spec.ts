@@ -23,7 +23,8 @@ test('ask a question, follow the citation, reload and find the conversation agai
   const citation = answer.getByTestId('citation').first();
   await expect(citation).toContainText('The Zero-Moment Point');
   const href = await citation.getAttribute('href');
-  expect(href).toMatch(/\/docs\/locomotion\/bipedal-walking#the-zero-moment-point$/);
+  // The section's anchor, then a text fragment naming the passage (see the citation test below).
+  expect(href).toMatch(/\/docs\/locomotion\/bipedal-walking#the-zero-moment-point:~:text=[^#]+$/);
 
   // The link lands on the cited section of the book.
   const response = await page.request.get(href!.split('#')[0]);
@@ -119,4 +120,55 @@ test('delete all my data leaves a fresh, empty history', async ({ page }) => {
   const again = await widgetFrame(page);
   await again.getByTestId('open-history').click();
   await expect(again.getByTestId('history-empty')).toBeVisible();
+});
+
+test('a citation lands on the quoted passage: its text fragment is found in the cited section and scrolled into view', async ({ page }) => {
+  const frame = await openWidget(page);
+  // A section well down its page, so landing on it means scrolling.
+  await ask(frame, 'What is the zero moment point?');
+  const citation = frame.getByTestId('msg-assistant').last().getByTestId('citation').first();
+  const href = (await citation.getAttribute('href'))!;
+  const match = href.match(/^([^#]*)#([^:]*):~:text=([^&#]+)$/);
+  expect(match, href).not.toBeNull();
+  const [, pageUrl, anchor, directive] = match!;
+  // start[,end], each percent-encoded (a '-' or ',' inside them is encoded too).
+  const [start, end] = directive.split(',').map(decodeURIComponent);
+  expect(anchor).toBe('the-zero-moment-point');
+
+  // Follow it as a reader does (browsers honour text fragments on user-initiated navigations).
+  await page.setViewportSize({ width: 900, height: 600 });
+  await citation.click();
+  await page.waitForURL((u) => u.pathname === new URL(pageUrl, page.url()).pathname);
+  await page.waitForLoadState('load');
+  const found = await page.evaluate(({ anchor, start, end }) => {
+    const norm = (s: string) => s.replace(/\s+/g, ' ').toLowerCase();
+    // The cited section: the heading with the anchor (or the page top) up to the next heading.
+    const article = document.querySelector('article')!;
+    const heading = anchor ? document.getElementById(anchor) : article.querySelector('h1');
+    if (!heading) return { error: 'no heading ' + anchor };
+    const level = Number(heading.tagName.slice(1));
+    const blocks: Element[] = [];
+    for (let el = heading.nextElementSibling; el; el = el.nextElementSibling) {
+      if (/^H[1-6]$/.test(el.tagName) && Number(el.tagName.slice(1)) <= level) break;
+      blocks.push(el);
+    }
+    const sectionText = norm(blocks.map((b) => b.textContent ?? '').join(' '));
+    // The element holding the passage's start, and whether it is on screen.
+    const holder = [...article.querySelectorAll('p, li')].find((e) => norm(e.textContent ?? '').includes(norm(start)));
+    const r = holder?.getBoundingClientRect();
+    return {
+      inSection: sectionText.includes(norm(start)) && (!end || sectionText.includes(norm(end))),
+      inView: !!r && r.bottom > 0 && r.top < window.innerHeight,
+      holderInSection: !!holder && blocks.some((b) => b === holder || b.contains(holder)),
+      scrolled: window.scrollY,
+    };
+  }, { anchor, start, end });
+  expect(found, JSON.stringify(found)).toMatchObject({ inSection: true, holderInSection: true });
+  await expect.poll(async () => page.evaluate(({ start }) => {
+    const norm = (s: string) => s.replace(/\s+/g, ' ').toLowerCase();
+    const holder = [...document.querySelectorAll('article p, article li')].find((e) => norm(e.textContent ?? '').includes(norm(start)));
+    const r = holder!.getBoundingClientRect();
+    return r.bottom > 0 && r.top < window.innerHeight && window.scrollY > 0;
+  }, { start })).toBe(true);
+  expect(pageUrl).toContain('/docs/');
 });

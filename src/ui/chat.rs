@@ -30,7 +30,8 @@ pub fn ChatPanel(
         PanelMode::Widget { embedded: true } => LinkTarget::Top,
         _ => LinkTarget::Blank,
     };
-    let draft = RwSignal::new(String::new());
+    // Text typed into the server-rendered composer before the app started is kept.
+    let draft = RwSignal::new(super::early::take_draft().unwrap_or_default());
     view! {
         <section class="bc-chat" class:bc-page=mode == PanelMode::Page data-testid="chat">
             <ChatHeader on_history=on_history on_close=on_close on_deleted=on_deleted/>
@@ -290,9 +291,13 @@ fn Composer(draft: RwSignal<String>) -> impl IntoView {
     let state = ChatState::expect();
     let composer_ref = NodeRef::<html::Textarea>::new();
 
-    // Restore an unsent draft once the page is interactive.
+    // Restore an unsent draft once the page is interactive (unless the reader typed one into
+    // the server-rendered composer, which is newer).
     Effect::new(move |_| {
-        if let Some(d) = browser::storage_get(KEY_DRAFT) {
+        let typed = draft.with_untracked(|d| d.clone());
+        if !typed.is_empty() {
+            browser::storage_set(KEY_DRAFT, &typed);
+        } else if let Some(d) = browser::storage_get(KEY_DRAFT) {
             draft.set(d);
         }
     });

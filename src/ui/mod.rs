@@ -3,6 +3,7 @@
 pub mod browser;
 pub mod chat;
 pub mod common;
+pub mod early;
 pub mod history;
 pub mod pages;
 pub mod state;

@@ -24,6 +24,10 @@ pub fn WidgetPage() -> impl IntoView {
     let embedded = query.with_untracked(|q| q.get("embed").is_some());
     let open = RwSignal::new(embedded);
     let pane = RwSignal::new(Pane::Chat);
+    // A question sent from the server-rendered composer before the app started: sent once the
+    // session is ready, in place of reopening the stored conversation (the reader asked it in
+    // the empty chat they saw).
+    let early_question = StoredValue::new(super::early::take_question());
 
     Effect::new(move |_| {
         browser::set_lang(browser::query_param("lang").as_deref());
@@ -36,7 +40,10 @@ pub fn WidgetPage() -> impl IntoView {
         state::init(state, move || {
             leptos::task::spawn_local(async move {
                 state::host_identity().await;
-                state::restore_open_conversation(state);
+                match early_question.try_update_value(Option::take).flatten() {
+                    Some(question) => state::send(state, question),
+                    None => state::restore_open_conversation(state),
+                }
             });
         });
         browser::post_to_parent(&serde_json::json!({ "source": "bookchat", "v": 1, "type": "ready" }));

@@ -3,6 +3,7 @@
 //! under a header naming the section they come from, with citations and a link to read the rest.
 //! It can never say something the book does not. Refuses plainly when the evidence is weak.
 
+use super::fragment;
 use super::index::{BookIndex, SectionDoc};
 use super::retrieve::{Hit, Retrieval};
 use super::text;
@@ -79,7 +80,21 @@ pub fn cited_hits(r: &Retrieval) -> Vec<&Hit> {
         .collect()
 }
 
-pub fn citation(s: &SectionDoc, score: f32, url: String) -> Citation {
+/// The citations of an answer (`cited_hits`): each links to its section's anchor and, with a
+/// text fragment, to the sentence there that best matches the question.
+pub fn citations(r: &Retrieval, url_for: impl Fn(&str, &str) -> String) -> Vec<Citation> {
+    let weights = term_weights(&r.index, r);
+    cited_hits(r)
+        .into_iter()
+        .map(|h| {
+            let s = r.section(h);
+            let sentence = fragment::best_sentence(&s.blocks, |t| text_score(t, &weights));
+            citation(s, h.score, fragment::link(&url_for(&s.route, &s.anchor), sentence.as_deref()))
+        })
+        .collect()
+}
+
+fn citation(s: &SectionDoc, score: f32, url: String) -> Citation {
     Citation {
         title: s.doc_title.clone(),
         section: if s.level <= 1 { String::new() } else { s.heading.clone() },
@@ -100,8 +115,7 @@ pub fn compose(r: &Retrieval, url_for: impl Fn(&str, &str) -> String) -> Compose
         return refusal(r, relevance, &url_for);
     }
     let cited = cited_hits(r);
-    let citations: Vec<Citation> =
-        cited.iter().map(|h| { let s = r.section(h); citation(s, h.score, url_for(&s.route, &s.anchor)) }).collect();
+    let citations = citations(r, &url_for);
     let weights = term_weights(&r.index, r);
     let mut md = String::new();
     let mut words = 0;

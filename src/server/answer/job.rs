@@ -344,13 +344,7 @@ async fn generate_llm(
     let history = messages::recent_turns(pool, req.conversation_id, req.question_id, HISTORY_TURNS).await?;
     let passages = compose::prompt_passages(retrieval);
     let prompt = build_prompt(&passages, &history, req);
-    let citations: Vec<_> = compose::cited_hits(retrieval)
-        .into_iter()
-        .map(|h| {
-            let s = retrieval.section(h);
-            compose::citation(s, h.score, config.citation_url(&s.route, &s.anchor))
-        })
-        .collect();
+    let citations = compose::citations(retrieval, |route, anchor| config.citation_url(route, anchor));
     let mut content = String::new();
     let mut first_token = None;
     let mut last_flush = Instant::now();

@@ -4,6 +4,7 @@
 //! background job that streams, can be stopped, survives reloads and is logged (`job`).
 
 pub mod compose;
+pub mod fragment;
 pub mod index;
 pub mod job;
 pub mod llm;

@@ -193,7 +193,9 @@ pub async fn run(pool: &PgPool, embedder: Option<Arc<Embedder>>, args: &EvalArgs
         let r = retrieve::rank(&index, embedder.as_deref(), &Query::new(&q.question));
         let a = compose::compose(&r, url);
         let g_urls: Vec<String> = g.iter().map(|&i| url(&index.sections[i].route, &index.sections[i].anchor)).collect();
-        let cited = a.citations.iter().take(3).any(|c| g_urls.contains(&c.url));
+        // The section's link, without the text fragment naming a sentence in it.
+        let section_url = |u: &str| u.split(":~:").next().unwrap_or(u).trim_end_matches('#').to_owned();
+        let cited = a.citations.iter().take(3).any(|c| g_urls.contains(&section_url(&c.url)));
         cited3 += f64::from(cited);
         on_refused += f64::from(a.refused);
         let found: Vec<bool> = q.answer_contains.iter().map(|p| contains_phrase(&a.markdown, p)).collect();
