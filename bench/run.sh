@@ -13,7 +13,8 @@ CHATTERS=${CHATTERS:-16}; MESSAGES=${MESSAGES:-60}
 sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceiling trips sizes phone)
 
 log "building the server and the load generator (release)"
-SQLX_OFFLINE=true LEPTOS_OUTPUT_NAME=bookchat cargo build --release --features ssr --bin bookchat --bin bookchat-load -q
+# erase_components: as cargo-leptos builds the release site (always-erase-components in Cargo.toml).
+SQLX_OFFLINE=true LEPTOS_OUTPUT_NAME=bookchat RUSTFLAGS="--cfg erase_components" cargo build --release --features ssr --bin bookchat --bin bookchat-load -q
 BIN="$ROOT/target/release/bookchat"; LOAD="$ROOT/target/release/bookchat-load"
 
 SERVER_PID=
