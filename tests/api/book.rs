@@ -225,7 +225,10 @@ async fn answers_quote_whole_blocks_from_the_section_they_name(pool: PgPool) {
         md.contains("A humanoid must correct its balance quickly:\n\n- **Sensing**: the IMU reports tilt within 2 ms\n- **Decision**: the balance controller reacts within 10 ms\n- **Action**: a balance correction must execute within 50 ms, or the robot falls"),
         "{md}"
     );
-    assert_eq!(a["citations"][0]["url"], "https://book.example/docs/balance/falling#reaction-time");
+    // The section's anchor, then a text fragment naming the item that answers.
+    let url = a["citations"][0]["url"].as_str().unwrap_or("");
+    assert_eq!(url.split(":~:").next(), Some("https://book.example/docs/balance/falling#reaction-time"), "{url}");
+    assert!(url.contains(":~:text=Action%3A%20a%20balance%20correction"), "{url}");
     let html = a["html"].as_str().unwrap_or("");
     assert!(html.contains("<li><strong>Action</strong>: a balance correction"), "{html}");
 
@@ -269,7 +272,8 @@ async fn the_readers_page_is_preferred_between_equal_answers(pool: PgPool) {
     ingest(&pool, &dir, true).await;
     let g = app.guest().await;
     let q = "how do I calibrate the IMU gyroscope bias?";
-    let first = |r: &Value| r["answer"]["citations"][0]["url"].as_str().unwrap_or("").to_owned();
+    // The cited section (its link without the text fragment).
+    let first = |r: &Value| r["answer"]["citations"][0]["url"].as_str().unwrap_or("").split(":~:").next().unwrap_or("").to_owned();
     let plain = g.ask(None, q).await;
     assert_eq!(first(&plain), "https://book.example/docs/arms#calibration", "{plain}");
     let (status, on_page) = g

@@ -19,7 +19,8 @@ async fn first_question_creates_a_titled_conversation_with_a_cited_answer(pool: 
     assert!(r["answer"]["content"].as_str().unwrap().contains("horizontal moments"), "{}", r["answer"]["content"]);
     let cite = &r["answer"]["citations"][0];
     assert_eq!(cite["section"], "The Zero-Moment Point");
-    assert_eq!(cite["url"], "https://book.example/docs/locomotion/bipedal-walking#the-zero-moment-point");
+    let url = cite["url"].as_str().unwrap_or("");
+    assert!(url.starts_with("https://book.example/docs/locomotion/bipedal-walking#the-zero-moment-point:~:text="), "{url}");
     assert!(r["answer"]["html"].as_str().unwrap().contains("<p>"));
 
     // Citations are stored in the message metadata, and the counters are true.
