@@ -19,6 +19,9 @@
   var st;
   try { st = JSON.parse(sessionStorage.getItem(KEY)) || {}; } catch (e) { st = {}; }
   var frame, loading, panel, pend = [], early = [], handlers = {}, idq;
+  // A shared conversation's "Continue on the book's page" lands here with #bookchat-share=ID:
+  // the widget opens and makes the reader a copy.
+  var share = (/bookchat-share=([\w-]{22})/.exec(location.hash) || [])[1];
 
   function q(p) {
     return p + '?embed=1&v=1&parent=' + encodeURIComponent(location.origin) +
@@ -66,7 +69,7 @@
       frame.setAttribute('data-testid', 'bookchat-iframe');
       // idp: the page says who is reading (identify) before the widget shows anything of the
       // stored session — a signed-out reader never sees the previous reader's conversation.
-      frame.src = q(server + '/widget') + (idq || d.identify == 'always' ? '&idp=1' : '');
+      frame.src = q(server + '/widget') + (idq || d.identify == 'always' ? '&idp=1' : '') + (share ? '&share=' + share : '');
       box.appendChild(frame);
     }
     if (loading) return;
@@ -169,7 +172,7 @@
     doc.body.appendChild(host);
     paint();
     mounts();
-    if (st.open || d.open === 'true') api.open();
+    if (share || st.open || d.open === 'true') api.open();
   }
   doc.body ? mount() : doc.addEventListener('DOMContentLoaded', mount);
 })(window, document);

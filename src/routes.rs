@@ -3,7 +3,7 @@
 //! UI shell it renders, so nothing under `server/` depends on the UI.
 
 use crate::app::{shell, App};
-use crate::server::http::{self, admin, host, security, MAX_BODY_BYTES};
+use crate::server::http::{self, admin, host, security, share, MAX_BODY_BYTES};
 use crate::server::state::AppState;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(http::readyz))
         .route("/admin", get(admin::page))
         .route("/admin/queries.csv", get(admin::csv))
+        .route("/share/{id}", get(share::page))
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
         .with_state(state)

@@ -7,7 +7,7 @@ pub mod client;
 use crate::error::AppError;
 use crate::model::{
     ConversationPage, ConversationStatus, ConversationSummary, ExportFile, ExportFormat, Message, MessagePage,
-    PageContext, SearchHit, SendResult, SessionInfo, Suggestions,
+    PageContext, SearchHit, SendResult, SessionInfo, ShareLink, Suggestions,
 };
 use client::BookChatClient;
 use leptos::server;
@@ -227,4 +227,30 @@ pub async fn export_conversation(conversation_id: Uuid, format: ExportFormat) ->
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
     Ok(chat::export(&state, &caller, conversation_id, format).await?)
+}
+
+/// Share a conversation as a read-only link (`/share/{id}`) showing it as it is now. Sharing
+/// again keeps the link and adds what was said since. Only the conversation's owner may.
+#[server(endpoint = "conversations/share", input = Json, client = BookChatClient)]
+pub async fn share_conversation(conversation_id: Uuid) -> Result<ShareLink, AppError> {
+    use crate::server::chat::{auth, share};
+    let (state, caller) = auth::caller().await?;
+    Ok(share::share(&state, &caller, conversation_id).await?)
+}
+
+/// Revoke a conversation's shared link: it stops working at once.
+#[server(endpoint = "conversations/unshare", input = Json, client = BookChatClient)]
+pub async fn unshare_conversation(conversation_id: Uuid) -> Result<(), AppError> {
+    use crate::server::chat::{auth, share};
+    let (state, caller) = auth::caller().await?;
+    Ok(share::revoke(&state, &caller, conversation_id).await?)
+}
+
+/// Continue a conversation someone shared: a copy goes into the caller's own history (the
+/// sharer's conversation is untouched and sees nothing of it). Returns the copy.
+#[server(endpoint = "shared/continue", input = Json, client = BookChatClient)]
+pub async fn continue_shared(share_id: String) -> Result<ConversationSummary, AppError> {
+    use crate::server::chat::{auth, share};
+    let (state, caller) = auth::caller().await?;
+    Ok(share::continue_shared(&state, &caller, share_id.trim()).await?)
 }

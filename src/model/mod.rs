@@ -260,3 +260,16 @@ pub struct ExportFile {
     pub mime: String,
     pub body: String,
 }
+
+/// A read-only link to a conversation (`/share/{id}` on the BookChat server). It shows the
+/// conversation as it was when shared; sharing again updates it, revoking ends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShareLink {
+    /// The link's unguessable id.
+    pub id: String,
+    /// Path of the shared page on the BookChat server (`/share/{id}`).
+    pub path: String,
+    /// How many messages the link shows.
+    pub message_count: i64,
+    pub created_at: DateTime<Utc>,
+}

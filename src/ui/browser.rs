@@ -247,6 +247,29 @@ pub fn on_token_change(f: impl Fn() + 'static) {
     let _ = f;
 }
 
+/// This page's origin (`https://chat.example.org`): what links to BookChat's own pages start with.
+pub fn origin() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
+
+/// Drop the query string from the address bar without reloading (a one-shot action in the
+/// URL, like `?continue=`, must not run again on reload).
+pub fn clear_query() {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        if let (Ok(path), Ok(history)) = (w.location().pathname(), w.history()) {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+        }
+    }
+}
+
 /// A query parameter of the current page.
 pub fn query_param(name: &str) -> Option<String> {
     #[cfg(feature = "hydrate")]

@@ -41,6 +41,7 @@ pub fn ChatPanel(
                     <button type="button" class="bc-icon" aria-label="Dismiss" on:click=move |_| state.notice.set(None)>"✕"</button>
                 </div>
             })}
+            {move || state.share.get().map(|link| view! { <SharePanel link=link/> })}
             <MessageList target=target draft=draft/>
             {move || state.quote.get().map(|q| view! {
                 <div class="bc-quote-chip" data-testid="quote-chip">
@@ -120,6 +121,9 @@ fn ChatHeader(on_history: Option<Callback<()>>, on_close: Option<Callback<()>>, 
                                         state::set_status(state, ConversationStatus::Archived); menu_open.set(false);
                                     }>"Archive"</button> }.into_any()
                                 }}
+                                <button type="button" role="menuitem" data-testid="share" on:click=move |_| {
+                                    state::share(state); menu_open.set(false);
+                                }>"Share a link…"</button>
                                 <button type="button" role="menuitem" data-testid="export-md" on:click=move |_| {
                                     state::export(state, ExportFormat::Markdown); menu_open.set(false);
                                 }>"Export as Markdown"</button>
@@ -145,6 +149,43 @@ fn ChatHeader(on_history: Option<Callback<()>>, on_close: Option<Callback<()>>, 
                 })}
             </div>
         </header>
+    }
+}
+
+/// The open conversation's read-only link: copy it, open it, or stop sharing.
+#[component]
+fn SharePanel(link: crate::model::ShareLink) -> impl IntoView {
+    let state = ChatState::expect();
+    let url = format!("{}{}", browser::origin(), link.path);
+    let copied = RwSignal::new(None::<bool>);
+    let to_copy = url.clone();
+    view! {
+        <div class="bc-share" role="region" aria-label="Share this conversation" data-testid="share-panel">
+            <p>{format!(
+                "Anyone with this link can read this conversation as it is now ({} messages), but not who you are or your other conversations.",
+                link.message_count
+            )}</p>
+            <div class="bc-share-row">
+                <input readonly value=url.clone() aria-label="Link to this conversation" data-testid="share-url"
+                    on:focus=move |ev| { let _ = event_target::<leptos::web_sys::HtmlInputElement>(&ev).select(); }/>
+                <button type="button" class="bc-chip" data-testid="share-copy" on:click=move |_| {
+                    let text = to_copy.clone();
+                    leptos::task::spawn_local(async move {
+                        let ok = browser::copy_text(&text).await;
+                        let _ = copied.try_set(Some(ok));
+                    });
+                }>{move || match copied.get() {
+                    Some(true) => "✓ Copied",
+                    Some(false) => "Copy failed",
+                    None => "⧉ Copy link",
+                }}</button>
+            </div>
+            <div class="bc-share-row">
+                <a href=url target="_blank" rel="noopener" data-testid="share-open">"Open the shared page"</a>
+                <button type="button" class="bc-chip bc-danger" data-testid="share-revoke" on:click=move |_| state::unshare(state)>"Stop sharing"</button>
+                <button type="button" class="bc-icon" aria-label="Close" data-testid="share-close" on:click=move |_| state.share.set(None)>"✕"</button>
+            </div>
+        </div>
     }
 }
 

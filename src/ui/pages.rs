@@ -13,9 +13,18 @@ use uuid::Uuid;
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let state = ChatState::provide();
+    let navigate = use_navigate();
     Effect::new(move |_| {
         browser::mark("data-hydrated");
-        state::init(state, || ());
+        // `?continue=ID`: a shared conversation's "Continue this conversation".
+        let shared = browser::query_param("continue").filter(|s| !s.is_empty());
+        let navigate = navigate.clone();
+        state::init(state, move || {
+            if let Some(share_id) = shared {
+                browser::clear_query();
+                state::continue_shared(state, share_id, move |id| navigate(&format!("/conversations/{id}"), Default::default()));
+            }
+        });
         browser::on_token_change(move || {
             browser::storage_get(browser::KEY_TOKEN).map(|t| crate::api::client::set_session_token(Some(t)));
             state.history_version.update(|v| *v += 1);

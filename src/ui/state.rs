@@ -43,6 +43,8 @@ pub struct ChatState {
     pub page: RwSignal<Option<PageContext>>,
     /// A passage the reader selected on the host page, attached to the next question.
     pub quote: RwSignal<Option<String>>,
+    /// The open conversation's shared link, while the share panel shows it.
+    pub share: RwSignal<Option<crate::model::ShareLink>>,
     /// Answers this page is currently following (so one stream per answer).
     following: StoredValue<Vec<i64>>,
 }
@@ -63,6 +65,7 @@ impl ChatState {
             focus: RwSignal::new(None),
             page: RwSignal::new(None),
             quote: RwSignal::new(None),
+            share: RwSignal::new(None),
             following: StoredValue::new(Vec::new()),
         }
     }
@@ -223,6 +226,7 @@ pub fn restore_open_conversation(state: ChatState) {
 
 pub fn new_conversation(state: ChatState) {
     state.conversation.set(None);
+    state.share.set(None);
     state.messages.set(Vec::new());
     state.older_cursor.set(None);
     state.pending.set(None);
@@ -234,6 +238,7 @@ pub fn new_conversation(state: ChatState) {
 /// that message is on screen (search results link to a message).
 pub fn open_conversation(state: ChatState, id: Uuid, focus: Option<i64>) {
     state.loading.set(true);
+    state.share.set(None);
     state.pending.set(None);
     state.focus.set(focus);
     spawn_local(async move {
@@ -430,6 +435,56 @@ pub fn export(state: ChatState, format: ExportFormat) {
         match with_session(|| api::export_conversation(conv.id, format)).await {
             Ok(file) => browser::download(&file.filename, &file.mime, &file.body),
             Err(e) => state.notice.set(Some(e.to_string())),
+        }
+    });
+}
+
+/// Share the open conversation as a read-only link (or refresh its link) and show it.
+pub fn share(state: ChatState) {
+    let Some(conv) = state.conversation.get_untracked() else { return };
+    spawn_local(async move {
+        match with_session(|| api::share_conversation(conv.id)).await {
+            Ok(link) => state.share.set(Some(link)),
+            Err(e) => state.notice.set(Some(super::common::describe(&e))),
+        }
+    });
+}
+
+/// Revoke the open conversation's shared link.
+pub fn unshare(state: ChatState) {
+    let Some(conv) = state.conversation.get_untracked() else { return };
+    spawn_local(async move {
+        match with_session(|| api::unshare_conversation(conv.id)).await {
+            Ok(()) => {
+                state.share.set(None);
+                state.notice.set(Some("The link no longer works.".to_owned()));
+            }
+            Err(e) => state.notice.set(Some(super::common::describe(&e))),
+        }
+    });
+}
+
+/// Make a shared conversation the reader's own (a copy in their history) and open it.
+/// `opened` gets the copy's id.
+pub fn continue_shared(state: ChatState, share_id: String, opened: impl FnOnce(Uuid) + 'static) {
+    // The same link followed again (a reload, the back button) reopens the copy made before.
+    let key = format!("bookchat:shared:{share_id}");
+    if let Some(copy) = browser::storage_get(&key).and_then(|s| Uuid::parse_str(&s).ok()) {
+        opened(copy);
+        return;
+    }
+    spawn_local(async move {
+        match with_session(|| api::continue_shared(share_id.clone())).await {
+            Ok(copy) => {
+                browser::storage_set(&key, &copy.id.to_string());
+                state.history_version.update(|v| *v += 1);
+                state.notice.set(Some("This is your copy of a shared conversation: what you add stays yours.".to_owned()));
+                opened(copy.id);
+            }
+            Err(AppError::NotFound { .. }) => {
+                state.notice.set(Some("That shared conversation is no longer available.".to_owned()));
+            }
+            Err(e) => state.notice.set(Some(super::common::describe(&e))),
         }
     });
 }

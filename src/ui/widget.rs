@@ -40,9 +40,13 @@ pub fn WidgetPage() -> impl IntoView {
         state::init(state, move || {
             leptos::task::spawn_local(async move {
                 state::host_identity().await;
-                match early_question.try_update_value(Option::take).flatten() {
-                    Some(question) => state::send(state, question),
-                    None => state::restore_open_conversation(state),
+                match (early_question.try_update_value(Option::take).flatten(), browser::query_param("share")) {
+                    (Some(question), _) => state::send(state, question),
+                    // Opened from a shared conversation's page: continue a copy of it.
+                    (None, Some(share_id)) if !share_id.is_empty() => {
+                        state::continue_shared(state, share_id, move |id| state::open_conversation(state, id, None));
+                    }
+                    _ => state::restore_open_conversation(state),
                 }
             });
         });

@@ -18,5 +18,6 @@ mod pagination;
 mod schema;
 mod send;
 mod session;
+mod shares;
 mod shutdown;
 mod tls;

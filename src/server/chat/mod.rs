@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod identity;
+pub mod share;
 
 use crate::server::error::{Context, Expected, ServerResult};
 use crate::server::answer::{job, render};

@@ -7,6 +7,7 @@ pub mod messages;
 pub mod privacy;
 pub mod reports;
 pub mod sessions;
+pub mod shares;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};

@@ -8,6 +8,7 @@ pub mod host;
 pub mod limits;
 pub mod security;
 pub mod serve;
+pub mod share;
 
 use crate::error::AppError;
 use crate::server::state::AppState;
