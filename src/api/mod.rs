@@ -98,10 +98,11 @@ pub async fn send_message(
     content: String,
     #[server(default)] context: Option<PageContext>,
     #[server(default)] wait: Option<bool>,
+    #[server(default)] chapter_only: Option<bool>,
 ) -> Result<SendResult, AppError> {
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
-    let question = chat::NewQuestion::parse(conversation_id, client_id, &content, context)?;
+    let question = chat::NewQuestion::parse(conversation_id, client_id, &content, context, chapter_only.unwrap_or(false))?;
     Ok(chat::send(&state, &caller, question, wait.unwrap_or(true)).await?)
 }
 

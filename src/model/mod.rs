@@ -143,6 +143,9 @@ pub struct Message {
     pub citations: Vec<Citation>,
     /// For user messages: the selected passage the question was about.
     pub quote: Option<String>,
+    /// For user messages: the book folder (chapter) the question was restricted to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// For failed answers: why, in words for the reader.
     pub error: Option<String>,
     /// True when the answerer found nothing relevant in the book and said so.

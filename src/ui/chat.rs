@@ -49,6 +49,15 @@ pub fn ChatPanel(
                     <button type="button" class="bc-icon" aria-label="Remove the quoted passage" on:click=move |_| state.quote.set(None)>"✕"</button>
                 </div>
             })}
+            // Offered where there is a chapter to keep to: on a page of the book.
+            <Show when=move || state.page.with(|p| p.as_ref().is_some_and(|p| p.url.is_some()))>
+                <label class="bc-scope-toggle">
+                    <input type="checkbox" data-testid="chapter-only"
+                        prop:checked=move || state.chapter_only.get()
+                        on:change=move |ev| state.chapter_only.set(event_target_checked(&ev))/>
+                    "This chapter only"
+                </label>
+            </Show>
             <Composer draft=draft/>
         </section>
     }

@@ -141,6 +141,9 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
             data-status=message.status.as_str()
         >
             {quote.map(|q| view! { <blockquote class="bc-quote" data-testid="msg-quote">{q}</blockquote> })}
+            {message.scope.clone().map(|folder| view! {
+                <p class="bc-scope-tag" data-testid="msg-scope" title=folder>"This chapter only"</p>
+            })}
             {body}
             {status_note}
             {(!citations.is_empty()).then(|| view! {

@@ -18,6 +18,8 @@ pub struct Pending {
     pub conversation_id: Option<Uuid>,
     pub content: String,
     pub context: Option<PageContext>,
+    /// Search only the chapter of the page the reader is on.
+    pub chapter_only: bool,
     pub error: Option<AppError>,
 }
 
@@ -43,6 +45,9 @@ pub struct ChatState {
     pub page: RwSignal<Option<PageContext>>,
     /// A passage the reader selected on the host page, attached to the next question.
     pub quote: RwSignal<Option<String>>,
+    /// "This chapter only": questions search only the chapter of the page the reader is on.
+    /// Remembered per conversation (reopening one restores it from its last question).
+    pub chapter_only: RwSignal<bool>,
     /// The open conversation's shared link, while the share panel shows it.
     pub share: RwSignal<Option<crate::model::ShareLink>>,
     /// Answers this page is currently following (so one stream per answer).
@@ -66,6 +71,7 @@ impl ChatState {
             page: RwSignal::new(None),
             quote: RwSignal::new(None),
             share: RwSignal::new(None),
+            chapter_only: RwSignal::new(false),
             following: StoredValue::new(Vec::new()),
         }
     }
@@ -227,6 +233,7 @@ pub fn restore_open_conversation(state: ChatState) {
 pub fn new_conversation(state: ChatState) {
     state.conversation.set(None);
     state.share.set(None);
+    state.chapter_only.set(false);
     state.messages.set(Vec::new());
     state.older_cursor.set(None);
     state.pending.set(None);
@@ -265,6 +272,8 @@ pub fn open_conversation(state: ChatState, id: Uuid, focus: Option<i64>) {
                 let streaming: Vec<i64> =
                     page.messages.iter().filter(|m| m.status == MessageStatus::Streaming).map(|m| m.id).collect();
                 state.conversation.set(Some(page.conversation));
+                let scoped = page.messages.iter().rev().find(|m| m.role == crate::model::Role::User).is_some_and(|m| m.scope.is_some());
+                state.chapter_only.set(scoped);
                 state.messages.set(page.messages);
                 state.older_cursor.set(cursor);
                 // An answer still being written (e.g. the page was reloaded meanwhile): resume it.
@@ -317,12 +326,14 @@ pub fn send(state: ChatState, content: String) {
     let mut context = state.page.get_untracked().unwrap_or_default();
     context.selection = state.quote.get_untracked();
     let context = (context != PageContext::default()).then_some(context);
+    let chapter_only = state.chapter_only.get_untracked() && context.as_ref().is_some_and(|c| c.url.is_some());
     state.quote.set(None);
     let pending = Pending {
         client_id: browser::new_uuid(),
         conversation_id: state.conversation.get_untracked().map(|c| c.id),
         content,
         context,
+        chapter_only,
         error: None,
     };
     dispatch(state, pending);
@@ -343,7 +354,7 @@ fn dispatch(state: ChatState, p: Pending) {
         // it once whether or not the first attempt arrived.
         let mut attempt = 0;
         let result = loop {
-            let r = with_session(|| api::send_message(p.conversation_id, p.client_id, p.content.clone(), p.context.clone(), Some(false)))
+            let r = with_session(|| api::send_message(p.conversation_id, p.client_id, p.content.clone(), p.context.clone(), Some(false), Some(p.chapter_only)))
                 .await;
             match r {
                 Err(AppError::Network { .. } | AppError::Unavailable { .. }) if attempt < 3 => {

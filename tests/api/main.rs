@@ -16,6 +16,7 @@ mod identity;
 mod isolation;
 mod pagination;
 mod schema;
+mod scope;
 mod send;
 mod session;
 mod shares;

@@ -71,6 +71,8 @@ pub struct Request {
     pub question_id: i64,
     pub question: String,
     pub context: PageContext,
+    /// Only this folder of the book ("this chapter only").
+    pub scope: Option<String>,
 }
 
 pub struct Hub {
@@ -297,7 +299,12 @@ async fn run(hub: &Hub, pool: &PgPool, config: &AppConfig, library: &Library, ha
     let started = Instant::now();
     let text = retrieval_text(&req.question, &req.context);
     let prefer = req.context.url.as_deref().and_then(|u| route_of(u, &config.site_base_url));
-    let query = Query { prefer_route: prefer.as_deref(), selection: req.context.selection.as_deref(), ..Query::new(&text) };
+    let query = Query {
+        prefer_route: prefer.as_deref(),
+        selection: req.context.selection.as_deref(),
+        folder: req.scope.as_deref(),
+        ..Query::new(&text)
+    };
     let retrieval = retrieve::retrieve(library, pool, query).await?;
     let url_for = |route: &str, anchor: &str| config.citation_url(route, anchor);
 
@@ -528,6 +535,7 @@ mod tests {
             question_id: 1,
             question: "What does it mean?".into(),
             context: PageContext { selection: Some("best effort".into()), ..Default::default() },
+            scope: None,
         };
         let msgs = build_prompt(&[p], &[], &req);
         assert_eq!(msgs.len(), 2);

@@ -38,6 +38,7 @@ impl MessageRow {
             status: self.status,
             citations: meta.citations,
             quote: meta.quote,
+            scope: meta.scope,
             error: meta.error,
             refused: meta.refused,
             feedback: self.rating.map(|rating| Feedback { rating, comment: self.feedback_comment.clone() }),
@@ -52,6 +53,8 @@ pub struct NewQuestion {
     pub client_id: Uuid,
     pub text: MessageText,
     pub context: PageContext,
+    /// Search only the chapter (book folder) of the page the reader is on.
+    pub chapter_only: bool,
 }
 
 impl NewQuestion {
@@ -60,6 +63,7 @@ impl NewQuestion {
         client_id: Uuid,
         content: &str,
         context: Option<PageContext>,
+        chapter_only: bool,
     ) -> ServerResult<Self> {
         if client_id.is_nil() {
             return Err(AppError::validation("client_id", "A message id is required.").into());
@@ -83,7 +87,10 @@ impl NewQuestion {
                 }
             }
         }
-        Ok(NewQuestion { conversation_id, client_id, text, context })
+        if chapter_only && context.url.is_none() {
+            return Err(AppError::validation("chapter_only", "\"This chapter only\" needs the page you are reading.").into());
+        }
+        Ok(NewQuestion { conversation_id, client_id, text, context, chapter_only })
     }
 }
 
@@ -103,8 +110,13 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
         return replay(state, caller, existing, &q, wait).await;
     }
     state.limits.check_question(caller)?;
+    let scope = match (q.chapter_only, q.context.url.as_deref()) {
+        (true, Some(url)) => Some(chapter_of(state, url).await?),
+        _ => None,
+    };
     let slot = state.hub.reserve()?;
     let meta = Metadata {
+        scope,
         quote: q.context.selection.clone(),
         page_url: q.context.url.clone(),
         page_title: q.context.title.clone(),
@@ -127,7 +139,7 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
             return replay(state, caller, existing, &q, wait).await;
         }
     };
-    start_job(state, slot, caller, &question, answer_id, 0, q.context.clone());
+    start_job(state, slot, caller, &question, answer_id, 0, q.context.clone(), meta.scope);
     match finish(state, caller, question, answer_id, wait).await {
         // The session changed hands (identify) right after the question was stored: it is the
         // user's now. The client re-sends with its new token and gets it by its client id.
@@ -136,7 +148,27 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
     }
 }
 
-fn start_job(state: &AppState, slot: job::Slot, caller: &Caller, question: &MessageRow, answer_id: i64, generation: i32, context: PageContext) {
+/// The chapter (book folder) of the page at `url`, for "this chapter only"; a page that is not
+/// in a chapter of the book is a validation error, not a silently unscoped search.
+async fn chapter_of(state: &AppState, url: &str) -> ServerResult<String> {
+    let not_in_book = || AppError::validation("chapter_only", "This page is not in a chapter of the book, so the whole book is searched.");
+    let route = job::route_of(url, &state.config.site_base_url).ok_or_else(not_in_book)?;
+    let index = state.library.index(&state.pool).await?;
+    let folder = index.sections.iter().find(|s| s.route == route).map(|s| s.folder().to_owned());
+    Ok(folder.filter(|f| !f.is_empty()).ok_or_else(not_in_book)?)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start_job(
+    state: &AppState,
+    slot: job::Slot,
+    caller: &Caller,
+    question: &MessageRow,
+    answer_id: i64,
+    generation: i32,
+    context: PageContext,
+    scope: Option<String>,
+) {
     state.hub.start(
         slot,
         state.answer_pool.clone(),
@@ -150,6 +182,7 @@ fn start_job(state: &AppState, slot: job::Slot, caller: &Caller, question: &Mess
             question_id: question.id,
             question: question.content.clone(),
             context,
+            scope,
         },
     );
 }
@@ -174,7 +207,7 @@ async fn replay(
             let a = messages::insert_answer(&state.pool, existing.conversation_id, existing.id, "", MessageStatus::Streaming, &Metadata::default()).await?;
             match a {
                 Some(a) => {
-                    start_job(state, slot, caller, &existing, a.id, 0, q.context.clone());
+                    start_job(state, slot, caller, &existing, a.id, 0, q.context.clone(), existing.metadata().scope);
                     a.id
                 }
                 None => messages::answer_to(&state.pool, existing.id).await?.or_internal("the answer of a stored question")?.id,
@@ -218,7 +251,7 @@ pub async fn regenerate(state: &AppState, caller: &Caller, answer_id: i64) -> Se
         .ok_or_else(|| AppError::validation("message_id", "This answer is still being written."))?;
     let meta = question.metadata();
     let context = PageContext { url: meta.page_url, title: meta.page_title, selection: meta.quote };
-    start_job(state, slot, caller, &question, answer_id, generation, context);
+    start_job(state, slot, caller, &question, answer_id, generation, context, meta.scope);
     Ok(reset.into_model())
 }
 
@@ -535,11 +568,15 @@ mod tests {
     #[test]
     fn new_question_validates_everything() {
         let id = Uuid::new_v4();
-        assert!(NewQuestion::parse(None, Uuid::nil(), "hi there", None).is_err());
-        assert!(NewQuestion::parse(None, id, "   ", None).is_err());
+        assert!(NewQuestion::parse(None, Uuid::nil(), "hi there", None, false).is_err());
+        assert!(NewQuestion::parse(None, id, "   ", None, false).is_err());
         let long_sel = PageContext { selection: Some("x".repeat(MAX_PASSAGE_CHARS + 1)), ..Default::default() };
-        assert!(NewQuestion::parse(None, id, "what?", Some(long_sel)).is_err());
-        let ok = NewQuestion::parse(None, id, " what? ", Some(PageContext { selection: Some("  ".into()), ..Default::default() }))
+        assert!(NewQuestion::parse(None, id, "what?", Some(long_sel), false).is_err());
+        // "This chapter only" is relative to the page the reader is on: without one it is refused.
+        assert!(NewQuestion::parse(None, id, "what?", None, true).is_err());
+        let page = PageContext { url: Some("https://book.example/docs/a/b".into()), ..Default::default() };
+        assert!(NewQuestion::parse(None, id, "what?", Some(page), true).unwrap().chapter_only);
+        let ok = NewQuestion::parse(None, id, " what? ", Some(PageContext { selection: Some("  ".into()), ..Default::default() }), false)
             .unwrap();
         assert_eq!(ok.text.as_str(), "what?");
         assert_eq!(ok.context.selection, None);

@@ -30,6 +30,10 @@ pub struct MessageRow {
 pub struct Metadata {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub citations: Vec<Citation>,
+    /// The book folder (chapter) a question was restricted to, when the reader chose "this
+    /// chapter only".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// The host-page passage a question quoted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quote: Option<String>,
