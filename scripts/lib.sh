@@ -49,7 +49,8 @@ ensure_tools() {
     log "installing binaryen 132 (wasm-opt) from npm"
     npm install -g --no-audit --no-fund binaryen@132.0.0 >/dev/null
   fi
-  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
+  # (Re-run when a test dependency is missing, e.g. a new one added since the last install.)
+  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ] || [ ! -d "$ROOT/end2end/node_modules/@axe-core/playwright" ]; then
     log "installing Playwright (test runner only; it drives Debian's Chromium)"
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >/dev/null)
   fi
