@@ -64,6 +64,25 @@
     }
   }
 
+  // <div data-bookchat="history"></div>: the reader's conversations inline, once visible.
+  function mounts() {
+    doc.querySelectorAll('[data-bookchat="history"]:not([data-bookchat-mounted])').forEach(function (el) {
+      el.setAttribute('data-bookchat-mounted', '');
+      var io = new IntersectionObserver(function (es) {
+        if (!es[0].isIntersecting) return;
+        io.disconnect();
+        var f = doc.createElement('iframe');
+        f.title = 'Your BookChat conversations';
+        f.setAttribute('data-testid', 'bookchat-history-iframe');
+        f.src = _.src('/conversations');
+        f.style.cssText = 'border:1px solid #dadde1;border-radius:10px;width:100%;height:' + (el.getAttribute('data-height') || '600px');
+        el.appendChild(f);
+      });
+      io.observe(el);
+    });
+  }
+  mounts();
+
   doc.addEventListener('keydown', function (e) { if (e.key === 'Escape') close(); });
   // Follow the host's light/dark theme live (Docusaurus sets html[data-theme]).
   new MutationObserver(function () { if (ready) send('theme', { theme: theme() }); })
@@ -71,7 +90,7 @@
 
   _.init({
     m: onMessage,
-    nav: function () { if (ready) send('context', context()); },
+    nav: function () { if (ready) send('context', context()); mounts(); },
     open: open,
     close: close,
     toggle: function () { box.hidden ? open() : close(); },

@@ -13,7 +13,11 @@
   var d = (s && s.dataset) || {};
   var server = (d.server || (s ? new URL(s.src, location.href).origin : location.origin)).replace(/\/+$/, '');
   var origin = new URL(server, location.href).origin;
-  var side = d.position === 'left' ? 'left' : 'right';
+  // The interface language: data-locale, else the host page's, else the browser's. Urdu is
+  // right to left: the launcher sits bottom-left (unless data-position says otherwise).
+  var lang = d.locale || doc.documentElement.lang || navigator.language;
+  var rtl = /^ur/i.test(lang);
+  var side = d.position === 'left' || (rtl && d.position != 'right') ? 'left' : 'right';
   var accent = /^#[0-9a-f]{3,8}$/i.test(d.accent || '') ? d.accent : '#2e6bd8';
   var KEY = 'bookchat:embed';
   var st;
@@ -26,7 +30,7 @@
   function q(p) {
     return p + '?embed=1&v=1&parent=' + encodeURIComponent(location.origin) +
       (d.greeting ? '&greeting=' + encodeURIComponent(d.greeting) : '') +
-      '&lang=' + encodeURIComponent(d.locale || doc.documentElement.lang || navigator.language || 'en');
+      '&lang=' + encodeURIComponent(lang);
   }
 
   var host = doc.createElement('div');
@@ -35,19 +39,21 @@
   root.innerHTML =
     '<style>:host{all:initial}' +
     '.l{position:fixed;' + side + ':20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;cursor:pointer;background:' + accent +
-    ';color:#fff;box-shadow:0 6px 20px rgba(0,0,0,.25);z-index:2147483000;display:grid;place-items:center}' +
+    ';color:#fff;box-shadow:0 6px 20px #0004;z-index:2147483000;display:grid;place-items:center}' +
     ':focus-visible{outline:3px solid ' + accent + ';outline-offset:3px}' +
     '.b{position:absolute;top:-4px;right:-4px;min-width:20px;border-radius:10px;background:#d93025;color:#fff;font:600 12px/20px sans-serif}' +
     '.s{position:fixed;z-index:2147483001;border:0;border-radius:8px;padding:6px 10px;background:' + accent + ';color:#fff;font:600 13px sans-serif;cursor:pointer}' +
     '[hidden]{display:none!important}</style>' +
     // The panel's own styles come with embed-panel.js.
-    '<button class="l" type="button" aria-haspopup="dialog" aria-expanded="false" data-testid="bookchat-launcher" aria-label="Open BookChat">' +
+    '<button class="l" type="button" aria-haspopup="dialog" aria-expanded="false" data-testid="bookchat-launcher">' +
     '<svg width="26" height="26" viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M3 4h18v13H9l-6 4z"/></svg>' +
     '<span class="b" data-testid="bookchat-badge" hidden></span></button>' +
     '<div class="f" role="dialog" aria-label="BookChat" data-testid="bookchat-panel" hidden></div>' +
     '<button class="s" type="button" data-testid="bookchat-ask-selection" hidden>Ask BookChat</button>';
   var btn = root.querySelector('.l'), badge = root.querySelector('.b'), box = root.querySelector('.f'), ask = root.querySelector('.s');
-  if (d.title) btn.setAttribute('aria-label', d.title);
+  // The launcher's name: data-title, else "Ask BookChat" in Urdu (also the selection button's
+  // text), else "Open BookChat".
+  btn.setAttribute('aria-label', d.title || (rtl ? ask.textContent = 'بک چیٹ سے پوچھیں' : 'Open BookChat'));
 
   function paint() { badge.hidden = !st.unread; badge.textContent = st.unread > 9 ? '9+' : st.unread; }
 
@@ -72,6 +78,10 @@
       frame.src = q(server + '/widget') + (idq || d.identify == 'always' ? '&idp=1' : '') + (share ? '&share=' + share : '');
       box.appendChild(frame);
     }
+    script();
+  }
+  // The panel half (also what mounts inline history: pages with a mount load it at once).
+  function script() {
     if (loading) return;
     var x = loading = doc.createElement('script');
     x.src = server + '/embed-panel.js';
@@ -127,29 +137,15 @@
 
   // Single-page navigation (Docusaurus): the page context follows, history mounts appear.
   function navigated() { panel && panel.nav(); mounts(); }
+  // <div data-bookchat="history"></div>: the reader's conversations inline, mounted by the panel
+  // half once visible.
+  function mounts() { doc.querySelector('[data-bookchat="history"]') && script(); }
   ['pushState', 'replaceState'].forEach(function (k) {
     var orig = history[k];
     history[k] = function () { var r = orig.apply(this, arguments); setTimeout(navigated); return r; };
   });
   w.addEventListener('popstate', navigated);
 
-  // <div data-bookchat="history"></div>: the reader's conversations inline, once visible.
-  function mounts() {
-    doc.querySelectorAll('[data-bookchat="history"]:not([data-bookchat-mounted])').forEach(function (el) {
-      el.setAttribute('data-bookchat-mounted', '');
-      var io = new IntersectionObserver(function (es) {
-        if (!es[0].isIntersecting) return;
-        io.disconnect();
-        var f = doc.createElement('iframe');
-        f.title = 'Your BookChat conversations';
-        f.setAttribute('data-testid', 'bookchat-history-iframe');
-        f.src = q(server + '/conversations');
-        f.style.cssText = 'border:1px solid #dadde1;border-radius:10px;width:100%;height:' + (el.getAttribute('data-height') || '600px');
-        el.appendChild(f);
-      });
-      io.observe(el);
-    });
-  }
 
   // The public API (see README); every method but on() returns a Promise. identify() and
   // reset() wait for the widget, so calling them on every page costs nothing until intent.
@@ -163,7 +159,7 @@
     reset: later('reset'),
     on: function (t, f) { (handlers[t] = handlers[t] || []).push(f); },
     // Shared with embed-panel.js.
-    _: { init: init, origin: origin, side: side, root: root, st: st, box: box, btn: btn, host: host, frame: function () { return frame; },
+    _: { init: init, origin: origin, src: function (p) { return q(server + p); }, side: side, root: root, st: st, box: box, btn: btn, host: host, frame: function () { return frame; },
          handlers: handlers, paint: paint,
          save: function () { try { sessionStorage.setItem(KEY, JSON.stringify(st)); } catch (e) {} } }
   };

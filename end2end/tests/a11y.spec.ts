@@ -17,9 +17,17 @@ async function audit(page: Page, what: string) {
   return result;
 }
 
-for (const scheme of ['light', 'dark'] as const) {
-  test(`axe: the open widget with an answer, its history list and the host page (${scheme})`, async ({ page }) => {
+for (const [scheme, lang] of [['light', 'en'], ['dark', 'en'], ['light', 'ur'], ['dark', 'ur']] as const) {
+  test(`axe: the open widget with an answer, its history list and the host page (${scheme}, ${lang})`, async ({ page }) => {
     await page.emulateMedia({ colorScheme: scheme });
+    if (lang === 'ur') {
+      // An Urdu edition of the book: <html lang="ur">.
+      await page.addInitScript(() => {
+        new MutationObserver((_, o) => {
+          if (document.documentElement) { document.documentElement.lang = 'ur'; o.disconnect(); }
+        }).observe(document, { childList: true });
+      });
+    }
     await page.goto(PAGE);
     if (scheme === 'dark') {
       // The demo host is a Docusaurus-like page: its theme toggle drives the widget's theme.
@@ -31,14 +39,17 @@ for (const scheme of ['light', 'dark'] as const) {
     await frame.getByTestId('conversation-menu').click();
     await frame.getByTestId('share').click();
     await expect(frame.getByTestId('share-panel')).toBeVisible();
-    const result = await audit(page, `widget (${scheme})`);
+    await expect(frame.locator('.bc-widget')).toHaveAttribute('lang', lang);
+    const result = await audit(page, `widget (${scheme}, ${lang})`);
     expect(result.passes.some((p) => p.nodes.some((n) => n.target.length > 1)), 'rules ran inside the widget frame').toBe(true);
 
     await frame.getByTestId('open-history').click();
     await expect(frame.getByTestId('history-item').first()).toBeVisible();
-    await audit(page, `history list (${scheme})`);
+    await audit(page, `history list (${scheme}, ${lang})`);
   });
+}
 
+for (const scheme of ['light', 'dark'] as const) {
   test(`axe: the full-page history, a conversation page and a shared page (${scheme})`, async ({ page }) => {
     await page.emulateMedia({ colorScheme: scheme });
     // The widget on BookChat's own origin shares its session with the full pages.
@@ -48,9 +59,12 @@ for (const scheme of ['light', 'dark'] as const) {
     await frame.getByTestId('share').click();
     const shared = await frame.getByTestId('share-url').inputValue();
 
-    await page.goto('/conversations');
-    await expect(page.getByTestId('history-item').first()).toBeVisible();
-    await audit(page, `full-page history (${scheme})`);
+    for (const lang of ['ur', 'en']) {
+      await page.goto(`/conversations?lang=${lang}`);
+      await expect(page.locator('main.bc-fullpage')).toHaveAttribute('lang', lang);
+      await expect(page.getByTestId('history-item').first()).toBeVisible();
+      await audit(page, `full-page history (${scheme}, ${lang})`);
+    }
 
     await page.getByTestId('history-item').first().click();
     await expect(page.getByTestId('msg-assistant')).toHaveCount(1);

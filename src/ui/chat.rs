@@ -30,6 +30,7 @@ pub fn ChatPanel(
         PanelMode::Widget { embedded: true } => LinkTarget::Top,
         _ => LinkTarget::Blank,
     };
+    let t = state.t();
     // Text typed into the server-rendered composer before the app started is kept.
     let draft = RwSignal::new(super::early::take_draft().unwrap_or_default());
     view! {
@@ -38,7 +39,7 @@ pub fn ChatPanel(
             {move || state.notice.get().map(|n| view! {
                 <div class="bc-notice" role="status" data-testid="notice">
                     <span>{n}</span>
-                    <button type="button" class="bc-icon" aria-label="Dismiss" on:click=move |_| state.notice.set(None)>"✕"</button>
+                    <button type="button" class="bc-icon" aria-label=t.dismiss on:click=move |_| state.notice.set(None)>"✕"</button>
                 </div>
             })}
             {move || state.share.get().map(|link| view! { <SharePanel link=link/> })}
@@ -46,7 +47,7 @@ pub fn ChatPanel(
             {move || state.quote.get().map(|q| view! {
                 <div class="bc-quote-chip" data-testid="quote-chip">
                     <blockquote>{q}</blockquote>
-                    <button type="button" class="bc-icon" aria-label="Remove the quoted passage" on:click=move |_| state.quote.set(None)>"✕"</button>
+                    <button type="button" class="bc-icon" aria-label=t.remove_quote on:click=move |_| state.quote.set(None)>"✕"</button>
                 </div>
             })}
             // Offered where there is a chapter to keep to: on a page of the book.
@@ -55,7 +56,7 @@ pub fn ChatPanel(
                     <input type="checkbox" data-testid="chapter-only"
                         prop:checked=move || state.chapter_only.get()
                         on:change=move |ev| state.chapter_only.set(event_target_checked(&ev))/>
-                    "This chapter only"
+                    {t.chapter_only}
                 </label>
             </Show>
             <Composer draft=draft/>
@@ -67,10 +68,11 @@ pub fn ChatPanel(
 #[component]
 fn ChatHeader(on_history: Option<Callback<()>>, on_close: Option<Callback<()>>, on_deleted: Option<Callback<()>>) -> impl IntoView {
     let state = ChatState::expect();
+    let t = state.t();
     let menu_open = RwSignal::new(false);
     let renaming = RwSignal::new(None::<String>);
     let confirm_delete = RwSignal::new(false);
-    let title = move || state.conversation.with(|c| c.as_ref().map(|c| c.title.clone()).unwrap_or_else(|| "Ask the book".to_owned()));
+    let title = move || state.conversation.with(|c| c.as_ref().map(|c| c.title.clone()).unwrap_or_else(|| t.ask_the_book.to_owned()));
     let has_conversation = move || state.conversation.with(|c| c.is_some());
     let archived = move || state.conversation.with(|c| c.as_ref().is_some_and(|c| c.status == ConversationStatus::Archived));
 
@@ -91,28 +93,28 @@ fn ChatHeader(on_history: Option<Callback<()>>, on_close: Option<Callback<()>>, 
                     <form class="bc-rename" on:submit=move |ev| { ev.prevent_default(); save_rename(); }>
                         <input
                             data-testid="rename-input"
-                            aria-label="Conversation title"
+                            aria-label=t.conversation_title
                             maxlength=MAX_TITLE_CHARS
                             prop:value=move || renaming.get().unwrap_or_default()
                             on:input=move |ev| renaming.set(Some(event_target_value(&ev)))
                             on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { renaming.set(None); }
                         />
-                        <button type="submit" data-testid="rename-save">"Save"</button>
-                        <button type="button" on:click=move |_| renaming.set(None)>"Cancel"</button>
+                        <button type="submit" data-testid="rename-save">{t.save}</button>
+                        <button type="button" on:click=move |_| renaming.set(None)>{t.cancel}</button>
                     </form>
                 }.into_any(),
                 None => view! { <h2 class="bc-title" data-testid="conversation-title">{title}</h2> }.into_any(),
             }}
             <div class="bc-actions">
                 {on_history.map(|cb| view! {
-                    <button type="button" class="bc-icon" data-testid="open-history" aria-label="Your conversations" title="Your conversations"
+                    <button type="button" class="bc-icon" data-testid="open-history" aria-label=t.your_conversations title=t.your_conversations
                         on:click=move |_| cb.run(())>"☰"</button>
                 })}
-                <button type="button" class="bc-icon" data-testid="new-conversation" aria-label="New conversation" title="New conversation"
+                <button type="button" class="bc-icon" data-testid="new-conversation" aria-label=t.new_conversation title=t.new_conversation
                     on:click=move |_| { state::new_conversation(state); menu_open.set(false); }>"+"</button>
                 <Show when=has_conversation>
                     <div class="bc-menu-wrap">
-                        <button type="button" class="bc-icon" data-testid="conversation-menu" aria-label="Conversation actions"
+                        <button type="button" class="bc-icon" data-testid="conversation-menu" aria-label=t.conversation_actions
                             aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
                             on:click=move |_| { menu_open.update(|o| *o = !*o); confirm_delete.set(false); }>"⋯"</button>
                         <Show when=move || menu_open.get()>
@@ -120,40 +122,40 @@ fn ChatHeader(on_history: Option<Callback<()>>, on_close: Option<Callback<()>>, 
                                 <button type="button" role="menuitem" data-testid="rename" on:click=move |_| {
                                     renaming.set(state.conversation.get_untracked().map(|c| c.title));
                                     menu_open.set(false);
-                                }>"Rename"</button>
+                                }>{t.rename}</button>
                                 {move || if archived() {
                                     view! { <button type="button" role="menuitem" data-testid="unarchive" on:click=move |_| {
                                         state::set_status(state, ConversationStatus::Open); menu_open.set(false);
-                                    }>"Restore from archive"</button> }.into_any()
+                                    }>{t.unarchive}</button> }.into_any()
                                 } else {
                                     view! { <button type="button" role="menuitem" data-testid="archive" on:click=move |_| {
                                         state::set_status(state, ConversationStatus::Archived); menu_open.set(false);
-                                    }>"Archive"</button> }.into_any()
+                                    }>{t.archive}</button> }.into_any()
                                 }}
                                 <button type="button" role="menuitem" data-testid="share" on:click=move |_| {
                                     state::share(state); menu_open.set(false);
-                                }>"Share a link…"</button>
+                                }>{t.share_link}</button>
                                 <button type="button" role="menuitem" data-testid="export-md" on:click=move |_| {
                                     state::export(state, ExportFormat::Markdown); menu_open.set(false);
-                                }>"Export as Markdown"</button>
+                                }>{t.export_markdown}</button>
                                 <button type="button" role="menuitem" data-testid="export-json" on:click=move |_| {
                                     state::export(state, ExportFormat::Json); menu_open.set(false);
-                                }>"Export as JSON"</button>
+                                }>{t.export_json}</button>
                                 {move || if confirm_delete.get() {
                                     view! { <button type="button" role="menuitem" class="bc-danger" data-testid="confirm-delete" on:click=move |_| {
                                         menu_open.set(false);
                                         confirm_delete.set(false);
                                         state::delete(state, move || if let Some(cb) = on_deleted { cb.run(()) });
-                                    }>"Really delete?"</button> }.into_any()
+                                    }>{t.really_delete}</button> }.into_any()
                                 } else {
-                                    view! { <button type="button" role="menuitem" class="bc-danger" data-testid="delete" on:click=move |_| confirm_delete.set(true)>"Delete"</button> }.into_any()
+                                    view! { <button type="button" role="menuitem" class="bc-danger" data-testid="delete" on:click=move |_| confirm_delete.set(true)>{t.delete}</button> }.into_any()
                                 }}
                             </div>
                         </Show>
                     </div>
                 </Show>
                 {on_close.map(|cb| view! {
-                    <button type="button" class="bc-icon" data-testid="close" aria-label="Close chat" title="Close"
+                    <button type="button" class="bc-icon" data-testid="close" aria-label=t.close_chat title=t.close
                         on:click=move |_| cb.run(())>"✕"</button>
                 })}
             </div>
@@ -165,17 +167,15 @@ fn ChatHeader(on_history: Option<Callback<()>>, on_close: Option<Callback<()>>, 
 #[component]
 fn SharePanel(link: crate::model::ShareLink) -> impl IntoView {
     let state = ChatState::expect();
+    let t = state.t();
     let url = format!("{}{}", browser::origin(), link.path);
     let copied = RwSignal::new(None::<bool>);
     let to_copy = url.clone();
     view! {
-        <div class="bc-share" role="region" aria-label="Share this conversation" data-testid="share-panel">
-            <p>{format!(
-                "Anyone with this link can read this conversation as it is now ({} messages), but not who you are or your other conversations.",
-                link.message_count
-            )}</p>
+        <div class="bc-share" role="region" aria-label=t.share_region data-testid="share-panel">
+            <p>{(t.share_note)(link.message_count)}</p>
             <div class="bc-share-row">
-                <input readonly value=url.clone() aria-label="Link to this conversation" data-testid="share-url"
+                <input readonly value=url.clone() aria-label=t.share_url_label data-testid="share-url"
                     on:focus=move |ev| { let _ = event_target::<leptos::web_sys::HtmlInputElement>(&ev).select(); }/>
                 <button type="button" class="bc-chip" data-testid="share-copy" on:click=move |_| {
                     let text = to_copy.clone();
@@ -184,15 +184,15 @@ fn SharePanel(link: crate::model::ShareLink) -> impl IntoView {
                         let _ = copied.try_set(Some(ok));
                     });
                 }>{move || match copied.get() {
-                    Some(true) => "✓ Copied",
-                    Some(false) => "Copy failed",
-                    None => "⧉ Copy link",
+                    Some(true) => t.copied,
+                    Some(false) => t.copy_failed,
+                    None => t.copy_link,
                 }}</button>
             </div>
             <div class="bc-share-row">
-                <a href=url target="_blank" rel="noopener" data-testid="share-open">"Open the shared page"</a>
-                <button type="button" class="bc-chip bc-danger" data-testid="share-revoke" on:click=move |_| state::unshare(state)>"Stop sharing"</button>
-                <button type="button" class="bc-icon" aria-label="Close" data-testid="share-close" on:click=move |_| state.share.set(None)>"✕"</button>
+                <a href=url target="_blank" rel="noopener" data-testid="share-open">{t.open_shared}</a>
+                <button type="button" class="bc-chip bc-danger" data-testid="share-revoke" on:click=move |_| state::unshare(state)>{t.stop_sharing}</button>
+                <button type="button" class="bc-icon" aria-label=t.close data-testid="share-close" on:click=move |_| state.share.set(None)>"✕"</button>
             </div>
         </div>
     }
@@ -203,6 +203,7 @@ fn SharePanel(link: crate::model::ShareLink) -> impl IntoView {
 #[component]
 fn MessageList(target: LinkTarget, draft: RwSignal<String>) -> impl IntoView {
     let state = ChatState::expect();
+    let t = state.t();
     let list_ref = NodeRef::<html::Div>::new();
 
     // Keep the newest message in view as messages arrive, or the searched-for one.
@@ -250,18 +251,18 @@ fn MessageList(target: LinkTarget, draft: RwSignal<String>) -> impl IntoView {
                     None => view! {
                         <div class="bc-typing" data-testid="answering" role="status">
                             <span></span><span></span><span></span>
-                            <span class="bc-sr">"BookChat is answering…"</span>
+                            <span class="bc-sr">{t.answering}</span>
                         </div>
                     }.into_any(),
                     Some(e) => view! {
                         <div class="bc-error" role="alert" data-testid="send-error">
-                            <p>{describe(&e)}</p>
-                            <button type="button" data-testid="retry" on:click=move |_| state::retry(state)>"Retry"</button>
+                            <p>{describe(&e, t)}</p>
+                            <button type="button" data-testid="retry" on:click=move |_| state::retry(state)>{t.retry}</button>
                             <button type="button" on:click=move |_| {
                                 // Give the text back to the composer instead of losing it.
                                 if let Some(p) = state.pending.get_untracked() { draft.set(p.content); }
                                 state.pending.set(None);
-                            }>"Edit"</button>
+                            }>{t.edit}</button>
                         </div>
                     }.into_any(),
                 }}
@@ -270,7 +271,7 @@ fn MessageList(target: LinkTarget, draft: RwSignal<String>) -> impl IntoView {
     };
 
     // The host's greeting (data-greeting), applied after hydration.
-    let greeting = RwSignal::new("Hi! Ask me anything about this book. I answer from its pages and show you where.".to_owned());
+    let greeting = RwSignal::new(t.greeting.to_owned());
     Effect::new(move |_| {
         if let Some(g) = browser::query_param("greeting").filter(|g| !g.trim().is_empty()) {
             greeting.set(g.chars().take(300).collect());
@@ -311,10 +312,10 @@ fn MessageList(target: LinkTarget, draft: RwSignal<String>) -> impl IntoView {
 
     view! {
             <div class="bc-messages" node_ref=list_ref on:scroll=on_scroll data-testid="messages" aria-live="polite">
-                {move || state.loading_older.get().then(|| view! { <p class="bc-muted">"Loading earlier messages…"</p> })}
+                {move || state.loading_older.get().then(|| view! { <p class="bc-muted">{t.loading_older}</p> })}
                 {move || (state.conversation.with(|c| c.is_some()) && state.older_cursor.with(|c| c.is_none()) && !state.messages.with(|m| m.is_empty()))
-                    .then(|| view! { <p class="bc-muted bc-start">"Start of conversation"</p> })}
-                {move || state.loading.get().then(|| view! { <p class="bc-muted" data-testid="loading">"Loading…"</p> })}
+                    .then(|| view! { <p class="bc-muted bc-start">{t.start_of_conversation}</p> })}
+                {move || state.loading.get().then(|| view! { <p class="bc-muted" data-testid="loading">{t.loading}</p> })}
                 {empty_view}
                 <For
                     each=move || state.messages.get()
@@ -339,6 +340,7 @@ fn MessageList(target: LinkTarget, draft: RwSignal<String>) -> impl IntoView {
 #[component]
 fn Composer(draft: RwSignal<String>) -> impl IntoView {
     let state = ChatState::expect();
+    let t = state.t();
     let composer_ref = NodeRef::<html::Textarea>::new();
 
     // Restore an unsent draft once the page is interactive (unless the reader typed one into
@@ -378,8 +380,8 @@ fn Composer(draft: RwSignal<String>) -> impl IntoView {
                 <textarea
                     node_ref=composer_ref
                     data-testid="composer"
-                    aria-label="Ask a question about the book"
-                    placeholder="Ask about the book…  (Enter to send, Shift+Enter for a new line)"
+                    aria-label=t.composer_label
+                    placeholder=t.composer_placeholder
                     rows="2"
                     maxlength=MAX_MESSAGE_CHARS
                     prop:value=move || draft.get()
@@ -390,7 +392,7 @@ fn Composer(draft: RwSignal<String>) -> impl IntoView {
                     }
                     on:keydown=on_keydown
                 ></textarea>
-                <button type="submit" class="bc-send" data-testid="send" aria-label="Send"
+                <button type="submit" class="bc-send" data-testid="send" aria-label=t.send
                     disabled=move || !state.ready.get() || state.busy() || draft.with(|d| d.trim().is_empty())>"➤"</button>
             </form>
     }

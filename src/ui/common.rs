@@ -25,35 +25,36 @@ impl LinkTarget {
 #[component]
 pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: Signal<bool>) -> impl IntoView {
     let state = super::state::ChatState::expect();
+    let t = state.t();
     let id = message.id;
     let dom_id = format!("m-{id}");
     let role_class = match message.role {
         Role::User => "bc-msg bc-user",
         Role::Assistant => "bc-msg bc-assistant",
     };
-    let time = format_time(message.created_at);
+    let time = format_time(message.created_at, state.locale);
     let quote = message.quote.clone();
     let streaming = message.status == MessageStatus::Streaming;
     let body = match (message.role, streaming) {
-        (Role::User, _) => view! { <div class="bc-text" data-testid="msg-body">{message.content.clone()}</div> }.into_any(),
+        (Role::User, _) => view! { <div class="bc-text" dir="auto" data-testid="msg-body">{message.content.clone()}</div> }.into_any(),
         // While it is being written, an answer is plain text (its Markdown is incomplete).
         (Role::Assistant, true) => view! {
-            <div class="bc-text bc-streaming" data-testid="msg-body">{move || state.messages.with(|list| {
+            <div class="bc-text bc-streaming" dir="auto" data-testid="msg-body">{move || state.messages.with(|list| {
                 list.iter().find(|m| m.id == id).map(|m| m.content.clone()).unwrap_or_default()
             })}<span class="bc-caret" aria-hidden="true"></span></div>
         }
         .into_any(),
         (Role::Assistant, false) => {
             let html = message.html.clone().unwrap_or_default();
-            view! { <div class="bc-md" data-testid="msg-body" inner_html=html></div> }.into_any()
+            view! { <div class="bc-md" dir="auto" data-testid="msg-body" inner_html=html></div> }.into_any()
         }
     };
     let status_note = match message.status {
-        MessageStatus::Stopped => Some(view! { <p class="bc-status" data-testid="msg-stopped">"Stopped"</p> }.into_any()),
+        MessageStatus::Stopped => Some(view! { <p class="bc-status" data-testid="msg-stopped">{t.stopped}</p> }.into_any()),
         MessageStatus::Failed => Some(
             view! {
                 <p class="bc-status bc-failed" role="alert" data-testid="msg-error">
-                    {message.error.clone().unwrap_or_else(|| "The answer could not be completed.".to_owned())}
+                    {message.error.clone().unwrap_or_else(|| t.answer_failed.to_owned())}
                 </p>
             }
             .into_any(),
@@ -73,7 +74,7 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
         if streaming {
             view! {
                 <div class="bc-msg-actions">
-                    <button type="button" class="bc-chip" data-testid="stop" on:click=move |_| super::state::stop(state, id)>"■ Stop"</button>
+                    <button type="button" class="bc-chip" data-testid="stop" on:click=move |_| super::state::stop(state, id)>{t.stop}</button>
                 </div>
             }
             .into_any()
@@ -84,18 +85,18 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
                 <div class="bc-msg-actions">
                     {(message.status != MessageStatus::Failed && !message.refused).then(|| view! {
                         <button type="button" class="bc-chip" class:bc-on=up data-testid="feedback-up" aria-pressed=up.to_string()
-                            title="Helpful" on:click=move |_| super::state::rate(state, id, if up { 0 } else { 1 }, None)>"▲ Helpful"</button>
+                            title=t.helpful on:click=move |_| super::state::rate(state, id, if up { 0 } else { 1 }, None)>"▲ "{t.helpful}</button>
                         <button type="button" class="bc-chip" class:bc-on=down data-testid="feedback-down" aria-pressed=down.to_string()
-                            title="Not helpful" on:click=move |_| {
+                            title=t.not_helpful on:click=move |_| {
                                 if down {
                                     super::state::rate(state, id, 0, None);
                                 } else {
                                     super::state::rate(state, id, -1, None);
                                     comment_open.set(true);
                                 }
-                            }>"▼ Not helpful"</button>
+                            }>"▼ "{t.not_helpful}</button>
                     })}
-                    <button type="button" class="bc-chip" data-testid="copy" title="Copy the answer as Markdown"
+                    <button type="button" class="bc-chip" data-testid="copy" title=t.copy_title
                         on:click=move |_| {
                             let text = text_to_copy.clone();
                             leptos::task::spawn_local(async move {
@@ -105,13 +106,13 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
                             });
                         }>
                         {move || match copied.get() {
-                            Some(true) => "✓ Copied",
-                            Some(false) => "Copy failed",
-                            None => "⧉ Copy",
+                            Some(true) => t.copied,
+                            Some(false) => t.copy_failed,
+                            None => t.copy,
                         }}
                     </button>
-                    <button type="button" class="bc-chip" data-testid="regenerate" title="Write this answer again"
-                        on:click=move |_| super::state::regenerate(state, id)>"↻ Regenerate"</button>
+                    <button type="button" class="bc-chip" data-testid="regenerate" title=t.regenerate_title
+                        on:click=move |_| super::state::regenerate(state, id)>{t.regenerate}</button>
                 </div>
                 {(down && !has_comment).then(|| view! {
                     <Show when=move || comment_open.get()>
@@ -120,8 +121,8 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
                             super::state::rate(state, id, -1, Some(comment.get_untracked()));
                             comment_open.set(false);
                         }>
-                            <input data-testid="feedback-comment" maxlength="1000" placeholder="What was wrong? (optional)"
-                                aria-label="What was wrong with this answer?"
+                            <input data-testid="feedback-comment" maxlength="1000" placeholder=t.what_was_wrong_placeholder
+                                aria-label=t.what_was_wrong
                                 prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))/>
                             <button type="submit" data-testid="feedback-comment-send">"Send"</button>
                         </form>
@@ -142,12 +143,12 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
         >
             {quote.map(|q| view! { <blockquote class="bc-quote" data-testid="msg-quote">{q}</blockquote> })}
             {message.scope.clone().map(|folder| view! {
-                <p class="bc-scope-tag" data-testid="msg-scope" title=folder>"This chapter only"</p>
+                <p class="bc-scope-tag" data-testid="msg-scope" title=folder>{t.chapter_only}</p>
             })}
             {body}
             {status_note}
             {(!citations.is_empty()).then(|| view! {
-                <ol class="bc-sources" aria-label="Sources">
+                <ol class="bc-sources" aria-label=t.sources>
                     {citations.into_iter().enumerate().map(|(i, c)| {
                         let label = if c.section.is_empty() { c.title.clone() } else { format!("{} — {}", c.title, c.section) };
                         view! {
@@ -166,27 +167,28 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
     }
 }
 
-/// A sentence a reader can act on, per error kind.
-pub fn describe(e: &AppError) -> String {
+/// A sentence a reader can act on, per error kind. (The server's own messages — a validation
+/// error's text — come as the server wrote them.)
+pub fn describe(e: &AppError, t: &super::i18n::Strings) -> String {
     match e {
         AppError::Validation { message, .. } => message.clone(),
-        AppError::Busy { retry_after_secs } => {
-            format!("BookChat is answering many questions right now. Try again in {retry_after_secs} s.")
-        }
-        AppError::RateLimited { retry_after_secs } => {
-            format!("You're sending messages quickly. Try again in {retry_after_secs} s.")
-        }
-        AppError::Network { .. } => "Couldn't reach BookChat. Check your connection and retry.".to_owned(),
+        AppError::Busy { retry_after_secs } => (t.busy)(*retry_after_secs),
+        AppError::RateLimited { retry_after_secs } => (t.rate_limited)(*retry_after_secs),
+        AppError::Network { .. } => t.offline.to_owned(),
         AppError::Unavailable { message } => message.clone(),
         other => other.to_string(),
     }
 }
 
-/// "14:05" today, "Mon 14:05" this week, "3 Mar" otherwise.
-pub fn format_time(at: DateTime<Utc>) -> String {
+/// "14:05" today, "Mon 14:05" this week, "3 Mar" otherwise (in English; other languages get
+/// numeric dates rather than English month and day names).
+pub fn format_time(at: DateTime<Utc>, locale: super::i18n::Locale) -> String {
     let local = at.with_timezone(&Local);
     let now = super::browser::now_local();
     let days = (now.date_naive() - local.date_naive()).num_days();
+    if locale != super::i18n::Locale::En {
+        return if days == 0 { local.format("%H:%M").to_string() } else { local.format("%-d/%-m/%Y %H:%M").to_string() };
+    }
     if days == 0 {
         local.format("%H:%M").to_string()
     } else if (1..7).contains(&days) {
@@ -218,12 +220,12 @@ impl Recency {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub fn label(self, t: &super::i18n::Strings) -> &'static str {
         match self {
-            Recency::Today => "Today",
-            Recency::Yesterday => "Yesterday",
-            Recency::LastWeek => "Previous 7 days",
-            Recency::Older => "Older",
+            Recency::Today => t.today,
+            Recency::Yesterday => t.yesterday,
+            Recency::LastWeek => t.last_week,
+            Recency::Older => t.older,
         }
     }
 }

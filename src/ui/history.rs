@@ -24,6 +24,7 @@ pub enum OpenWith {
 #[component]
 pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<Callback<()>>) -> impl IntoView {
     let state = ChatState::expect();
+    let t = state.t();
     let items = RwSignal::new(Vec::<ConversationSummary>::new());
     let cursor = RwSignal::new(None::<String>);
     let exhausted = RwSignal::new(false);
@@ -125,7 +126,7 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
             match with_session(api::delete_my_data).await {
                 Ok(_) => {
                     super::state::reset(state).await;
-                    state.notice.set(Some("Everything BookChat stored about you was deleted.".to_owned()));
+                    state.notice.set(Some(t.my_data_deleted.to_owned()));
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -137,7 +138,7 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
             match with_session(api::delete_all_conversations).await {
                 Ok(_) => {
                     super::state::new_conversation(state);
-                    state.notice.set(Some("All your conversations were deleted.".to_owned()));
+                    state.notice.set(Some(t.all_conversations_deleted.to_owned()));
                     state.history_version.update(|v| *v += 1);
                 }
                 Err(e) => error.set(Some(e)),
@@ -145,8 +146,8 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
         });
     };
 
-    let item_view = move |c: ConversationSummary| conversation_item(c, open_with);
-    let hit_view = move |h: SearchHit| search_result(h, open_with);
+    let item_view = move |c: ConversationSummary| conversation_item(c, open_with, state.locale);
+    let hit_view = move |h: SearchHit| search_result(h, open_with, state.locale);
 
     let groups = move || {
         let now = super::browser::now_local();
@@ -165,57 +166,59 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
         <section class="bc-history" data-testid="history">
             <header class="bc-header">
                 {on_back.map(|cb| view! {
-                    <button type="button" class="bc-icon" data-testid="history-back" aria-label="Back to chat" on:click=move |_| cb.run(())>"←"</button>
+                    <button type="button" class="bc-icon" data-testid="history-back" aria-label=t.back_to_chat on:click=move |_| cb.run(())>
+                        {if state.locale.dir() == "rtl" { "→" } else { "←" }}
+                    </button>
                 })}
-                <h2 class="bc-title">"Your conversations"</h2>
+                <h2 class="bc-title">{t.your_conversations}</h2>
             </header>
             <div class="bc-history-tools">
-                <input type="search" data-testid="history-search" placeholder="Search your conversations"
-                    aria-label="Search your conversations" maxlength="200"
+                <input type="search" data-testid="history-search" placeholder=t.search_conversations
+                    aria-label=t.search_conversations maxlength="200"
                     prop:value=move || query.get() on:input=on_search_input
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" { ev.prevent_default(); run_search(query.get_untracked()); }
                 />
                 <div class="bc-tabs" role="tablist">
                     <button type="button" role="tab" data-testid="tab-active" aria-selected=move || (!archived.get()).to_string()
-                        on:click=move |_| archived.set(false)>"Active"</button>
+                        on:click=move |_| archived.set(false)>{t.tab_active}</button>
                     <button type="button" role="tab" data-testid="tab-archived" aria-selected=move || archived.get().to_string()
-                        on:click=move |_| archived.set(true)>"Archived"</button>
+                        on:click=move |_| archived.set(true)>{t.tab_archived}</button>
                 </div>
             </div>
-            {move || error.get().map(|e| view! { <div class="bc-error" role="alert">{describe(&e)}</div> })}
+            {move || error.get().map(|e| view! { <div class="bc-error" role="alert">{describe(&e, t)}</div> })}
             {move || state.notice.get().map(|n| view! { <div class="bc-notice" role="status" data-testid="notice"><span>{n}</span></div> })}
             <div class="bc-history-list" node_ref=list_ref on:scroll=on_scroll>
                 {move || match results.get() {
-                    Some(hits) if hits.is_empty() => view! { <p class="bc-muted" data-testid="no-results">"No matches in your conversations."</p> }.into_any(),
+                    Some(hits) if hits.is_empty() => view! { <p class="bc-muted" data-testid="no-results">{t.no_matches}</p> }.into_any(),
                     Some(hits) => view! { <ul class="bc-list">{hits.into_iter().map(hit_view).collect_view()}</ul> }.into_any(),
                     None => view! {
                         {move || groups().into_iter().map(|(g, list)| view! {
-                            <h3 class="bc-group" data-testid="history-group">{g.label()}</h3>
+                            <h3 class="bc-group" data-testid="history-group">{g.label(t)}</h3>
                             <ul class="bc-list">{list.into_iter().map(item_view).collect_view()}</ul>
                         }).collect_view()}
                         {move || (items.with(|i| i.is_empty()) && !loading.get() && state.ready.get()).then(|| view! {
                             <p class="bc-muted" data-testid="history-empty">
-                                {move || if archived.get() { "Nothing archived." } else { "No conversations yet. Ask your first question!" }}
+                                {move || if archived.get() { t.nothing_archived } else { t.no_conversations }}
                             </p>
                         })}
-                        {move || loading.get().then(|| view! { <p class="bc-muted">"Loading…"</p> })}
+                        {move || loading.get().then(|| view! { <p class="bc-muted">{t.loading}</p> })}
                         {move || (!exhausted.get() && !loading.get() && !items.with(|i| i.is_empty())).then(|| view! {
-                            <button type="button" class="bc-more" data-testid="load-more" on:click=move |_| load_page(false)>"Load more"</button>
+                            <button type="button" class="bc-more" data-testid="load-more" on:click=move |_| load_page(false)>{t.load_more}</button>
                         })}
                     }.into_any(),
                 }}
             </div>
             <footer class="bc-history-footer">
                 <ConfirmAction
-                    label="Delete all my conversations" testid="delete-all"
-                    question="Delete every conversation? This cannot be undone."
-                    confirm="Delete all" confirm_testid="confirm-delete-all"
+                    label=t.delete_all_conversations testid="delete-all"
+                    question=t.delete_all_confirm
+                    confirm=t.delete_all confirm_testid="confirm-delete-all"
                     on_confirm=Callback::new(delete_all)
                 />
                 <ConfirmAction
-                    label="Delete all my data" testid="erase"
-                    question="Delete all your data, including your ratings and sign-in link?"
-                    confirm="Delete my data" confirm_testid="confirm-erase"
+                    label=t.delete_my_data testid="erase"
+                    question=t.delete_my_data_confirm
+                    confirm=t.delete_my_data_button confirm_testid="confirm-erase"
                     on_confirm=Callback::new(erase)
                 />
             </footer>
@@ -235,13 +238,14 @@ fn ConfirmAction(
     on_confirm: Callback<()>,
 ) -> impl IntoView {
     let asking = RwSignal::new(false);
+    let cancel = ChatState::expect().t().cancel;
     move || {
         if asking.get() {
             view! {
                 <span>{question}</span>
                 <button type="button" class="bc-danger" data-testid=confirm_testid
                     on:click=move |_| { asking.set(false); on_confirm.run(()); }>{confirm}</button>
-                <button type="button" on:click=move |_| asking.set(false)>"Cancel"</button>
+                <button type="button" on:click=move |_| asking.set(false)>{cancel}</button>
             }
             .into_any()
         } else {
@@ -251,17 +255,12 @@ fn ConfirmAction(
 }
 
 /// One conversation in the list: a link on the full page, a button in the widget.
-fn conversation_item(c: ConversationSummary, open_with: OpenWith) -> AnyView {
-    let meta = format!(
-        "{} message{} · {}",
-        c.message_count,
-        if c.message_count == 1 { "" } else { "s" },
-        format_time(c.last_message_at)
-    );
+fn conversation_item(c: ConversationSummary, open_with: OpenWith, locale: super::i18n::Locale) -> AnyView {
+    let meta = format!("{} · {}", (locale.strings().messages_count)(c.message_count), format_time(c.last_message_at, locale));
     let id = c.id;
     match open_with {
         OpenWith::Links => view! {
-            <li><a class="bc-conv" data-testid="history-item" href=format!("/conversations/{id}")>
+            <li><a class="bc-conv" data-testid="history-item" href=format!("/conversations/{id}{}", locale.query())>
                 <span class="bc-conv-title">{c.title.clone()}</span><span class="bc-conv-meta">{meta}</span>
             </a></li>
         }
@@ -276,11 +275,12 @@ fn conversation_item(c: ConversationSummary, open_with: OpenWith) -> AnyView {
 }
 
 /// One search hit: the conversation, who said it, and the matching words highlighted.
-fn search_result(h: SearchHit, open_with: OpenWith) -> AnyView {
+fn search_result(h: SearchHit, open_with: OpenWith, locale: super::i18n::Locale) -> AnyView {
+    let t = locale.strings();
     let who = match h.role {
-        Some(crate::model::Role::User) => "You",
-        Some(crate::model::Role::Assistant) => "BookChat",
-        None => "Title",
+        Some(crate::model::Role::User) => t.you,
+        Some(crate::model::Role::Assistant) => t.bookchat,
+        None => t.title_match,
     };
     let body = view! {
         <span class="bc-conv-title">{h.conversation_title.clone()}</span>
@@ -289,8 +289,8 @@ fn search_result(h: SearchHit, open_with: OpenWith) -> AnyView {
     match open_with {
         OpenWith::Links => {
             let href = match h.message_id {
-                Some(m) => format!("/conversations/{}#m-{m}", h.conversation_id),
-                None => format!("/conversations/{}", h.conversation_id),
+                Some(m) => format!("/conversations/{}{}#m-{m}", h.conversation_id, locale.query()),
+                None => format!("/conversations/{}{}", h.conversation_id, locale.query()),
             };
             view! { <li><a class="bc-conv" data-testid="search-result" href=href>{body}</a></li> }.into_any()
         }

@@ -5,6 +5,7 @@ pub mod chat;
 pub mod common;
 pub mod early;
 pub mod history;
+pub mod i18n;
 pub mod pages;
 pub mod state;
 pub mod widget;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let state = ChatState::provide();
+    let t = state.t();
     let navigate = use_navigate();
     Effect::new(move |_| {
         browser::mark("data-hydrated");
@@ -31,8 +32,8 @@ pub fn HistoryPage() -> impl IntoView {
         });
     });
     view! {
-        <Title text="Your conversations · BookChat"/>
-        <main class="bc-fullpage">
+        <Title text=t.history_page_title/>
+        <main class="bc-fullpage" lang=state.locale.tag() dir=state.locale.dir()>
             <HistoryList open_with=OpenWith::Links/>
         </main>
     }
@@ -41,6 +42,7 @@ pub fn HistoryPage() -> impl IntoView {
 #[component]
 pub fn ConversationPage() -> impl IntoView {
     let state = ChatState::provide();
+    let t = state.t();
     let params = use_params_map();
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -49,14 +51,17 @@ pub fn ConversationPage() -> impl IntoView {
         let focus = browser::location_hash().and_then(|h| h.strip_prefix("m-").and_then(|n| n.parse::<i64>().ok()));
         state::init(state, move || match id {
             Some(id) => state::open_conversation(state, id, focus),
-            None => state.notice.set(Some("That conversation link is not valid.".to_owned())),
+            None => state.notice.set(Some(t.bad_conversation_link.to_owned())),
         });
     });
-    let on_deleted = Callback::new(move |_| navigate("/conversations", Default::default()));
+    // Links within the full pages keep the interface language.
+    let back_href = format!("/conversations{}", state.locale.query());
+    let back = back_href.clone();
+    let on_deleted = Callback::new(move |_| navigate(&back, Default::default()));
     view! {
-        <Title text="Conversation · BookChat"/>
-        <main class="bc-fullpage">
-            <nav class="bc-crumbs"><a href="/conversations" data-testid="back-to-history">"← All conversations"</a></nav>
+        <Title text=t.conversation_page_title/>
+        <main class="bc-fullpage" lang=state.locale.tag() dir=state.locale.dir()>
+            <nav class="bc-crumbs"><a href=back_href data-testid="back-to-history">{t.all_conversations}</a></nav>
             <ChatPanel mode=PanelMode::Page on_deleted=on_deleted/>
         </main>
     }

@@ -45,6 +45,8 @@ pub struct ChatState {
     pub page: RwSignal<Option<PageContext>>,
     /// A passage the reader selected on the host page, attached to the next question.
     pub quote: RwSignal<Option<String>>,
+    /// The interface language (from the page's `lang`).
+    pub locale: super::i18n::Locale,
     /// "This chapter only": questions search only the chapter of the page the reader is on.
     /// Remembered per conversation (reopening one restores it from its last question).
     pub chapter_only: RwSignal<bool>,
@@ -55,8 +57,9 @@ pub struct ChatState {
 }
 
 impl ChatState {
-    pub fn new() -> Self {
+    pub fn new(locale: super::i18n::Locale) -> Self {
         ChatState {
+            locale,
             ready: RwSignal::new(false),
             fatal: RwSignal::new(None),
             conversation: RwSignal::new(None),
@@ -76,14 +79,20 @@ impl ChatState {
         }
     }
 
+    /// The state of one page, in the page's language.
     pub fn provide() -> Self {
-        let s = ChatState::new();
+        let s = ChatState::new(super::i18n::page_locale());
         provide_context(s);
         s
     }
 
     pub fn expect() -> Self {
         expect_context::<ChatState>()
+    }
+
+    /// The interface's strings, in the reader's language.
+    pub fn t(&self) -> &'static super::i18n::Strings {
+        self.locale.strings()
     }
 
     /// A question is on its way or an answer is being written: sending waits.
@@ -108,7 +117,7 @@ impl ChatState {
 
 impl Default for ChatState {
     fn default() -> Self {
-        Self::new()
+        Self::new(super::i18n::Locale::En)
     }
 }
 
@@ -414,8 +423,8 @@ pub fn set_status(state: ChatState, status: ConversationStatus) {
         match with_session(|| api::set_conversation_status(conv.id, status)).await {
             Ok(c) => {
                 state.notice.set(Some(match status {
-                    ConversationStatus::Archived => "Conversation archived.".to_owned(),
-                    _ => "Conversation restored.".to_owned(),
+                    ConversationStatus::Archived => state.t().archived_notice.to_owned(),
+                    _ => state.t().restored_notice.to_owned(),
                 }));
                 state.conversation.set(Some(c));
                 state.history_version.update(|v| *v += 1);
@@ -432,7 +441,7 @@ pub fn delete(state: ChatState, done: impl FnOnce() + 'static) {
             Ok(()) | Err(AppError::NotFound { .. }) => {
                 new_conversation(state);
                 state.history_version.update(|v| *v += 1);
-                state.notice.set(Some("Conversation deleted.".to_owned()));
+                state.notice.set(Some(state.t().deleted_notice.to_owned()));
                 done();
             }
             Err(e) => state.notice.set(Some(e.to_string())),
@@ -456,7 +465,7 @@ pub fn share(state: ChatState) {
     spawn_local(async move {
         match with_session(|| api::share_conversation(conv.id)).await {
             Ok(link) => state.share.set(Some(link)),
-            Err(e) => state.notice.set(Some(super::common::describe(&e))),
+            Err(e) => state.notice.set(Some(super::common::describe(&e, state.t()))),
         }
     });
 }
@@ -468,9 +477,9 @@ pub fn unshare(state: ChatState) {
         match with_session(|| api::unshare_conversation(conv.id)).await {
             Ok(()) => {
                 state.share.set(None);
-                state.notice.set(Some("The link no longer works.".to_owned()));
+                state.notice.set(Some(state.t().unshared_notice.to_owned()));
             }
-            Err(e) => state.notice.set(Some(super::common::describe(&e))),
+            Err(e) => state.notice.set(Some(super::common::describe(&e, state.t()))),
         }
     });
 }
@@ -489,13 +498,13 @@ pub fn continue_shared(state: ChatState, share_id: String, opened: impl FnOnce(U
             Ok(copy) => {
                 browser::storage_set(&key, &copy.id.to_string());
                 state.history_version.update(|v| *v += 1);
-                state.notice.set(Some("This is your copy of a shared conversation: what you add stays yours.".to_owned()));
+                state.notice.set(Some(state.t().shared_copy_notice.to_owned()));
                 opened(copy.id);
             }
             Err(AppError::NotFound { .. }) => {
-                state.notice.set(Some("That shared conversation is no longer available.".to_owned()));
+                state.notice.set(Some(state.t().shared_gone_notice.to_owned()));
             }
-            Err(e) => state.notice.set(Some(super::common::describe(&e))),
+            Err(e) => state.notice.set(Some(super::common::describe(&e, state.t()))),
         }
     });
 }

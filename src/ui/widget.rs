@@ -20,6 +20,7 @@ enum Pane {
 #[component]
 pub fn WidgetPage() -> impl IntoView {
     let state = ChatState::provide();
+    let t = state.t();
     let query = use_query_map();
     let embedded = query.with_untracked(|q| q.get("embed").is_some());
     let open = RwSignal::new(embedded);
@@ -69,8 +70,8 @@ pub fn WidgetPage() -> impl IntoView {
     });
 
     view! {
-        <Title text="BookChat"/>
-        <div class="bc-widget" class:bc-embedded=embedded class:bc-open=move || open.get()
+        <Title text=t.widget_label/>
+        <div class="bc-widget" lang=state.locale.tag() dir=state.locale.dir() class:bc-embedded=embedded class:bc-open=move || open.get()
             on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                 if ev.key() == "Escape" {
                     close();
@@ -81,7 +82,7 @@ pub fn WidgetPage() -> impl IntoView {
             }>
             {(!embedded).then(|| view! {
                 <button type="button" class="bc-launcher" data-testid="launcher"
-                    aria-label=move || if open.get() { "Close BookChat" } else { "Ask the book (open BookChat)" }
+                    aria-label=move || if open.get() { t.close_widget } else { t.open_widget }
                     aria-expanded=move || open.get().to_string()
                     on:click=move |_| open.update(|o| *o = !*o)>
                     {move || if open.get() {
@@ -95,9 +96,9 @@ pub fn WidgetPage() -> impl IntoView {
                     }}
                 </button>
             })}
-            <div class="bc-panel" data-testid="panel" role="dialog" aria-label="BookChat" hidden=move || !open.get()>
+            <div class="bc-panel" data-testid="panel" role="dialog" aria-label=t.widget_label hidden=move || !open.get()>
                 {move || state.fatal.get().map(|e| view! {
-                    <div class="bc-error" role="alert" data-testid="fatal">{super::common::describe(&e)}</div>
+                    <div class="bc-error" role="alert" data-testid="fatal">{super::common::describe(&e, t)}</div>
                 })}
                 {move || match pane.get() {
                     Pane::Chat => view! {
