@@ -9,13 +9,8 @@
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
 BOOK=$(realpath "${1:-book/docs}")
-SITE="$DATA/docusaurus-site"
-if [ ! -f "$SITE/node_modules/.bin/docusaurus" ]; then
-  log "creating a Docusaurus 3 site (npx create-docusaurus@3, classic, JavaScript)"
-  rm -rf "$SITE"
-  (cd "$DATA" && npx --yes create-docusaurus@3 docusaurus-site classic --javascript --skip-install >/dev/null)
-  (cd "$SITE" && npm install --no-audit --no-fund >/dev/null)
-fi
+ensure_docusaurus_site
+SITE="$DOCUSAURUS_SITE"
 SQLX_OFFLINE=true LEPTOS_OUTPUT_NAME=bookchat cargo build --release --features ssr --bin bookchat -q
 
 WORK=$(mktemp -d)

@@ -16,8 +16,10 @@ export default defineConfig({
   retries: 1,
   reporter: [['list']],
   projects: [
-    { name: 'default', testIgnore: /streaming\.spec\.ts/ },
+    { name: 'default', testIgnore: /(streaming|docusaurus)\.spec\.ts/ },
     { name: 'llm', testMatch: /streaming\.spec\.ts/, use: { baseURL: llmURL } },
+    // A real Docusaurus build with docusaurus-plugin-bookchat (scripts/docusaurus-e2e starts it).
+    { name: 'docusaurus', testMatch: /docusaurus\.spec\.ts/, use: { baseURL: process.env.DOCSITE_URL ?? 'http://127.0.0.1:3340' } },
   ],
   use: {
     baseURL,

@@ -137,6 +137,18 @@ recreate_db() {
   psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" -c "CREATE DATABASE \"$name\""
 }
 
+# A Docusaurus 3 site (npx create-docusaurus@3, classic, JavaScript) with its dependencies, kept
+# in .data/ between runs; bench/anchors.sh and the plugin's end-to-end run copy it.
+DOCUSAURUS_SITE="$DATA/docusaurus-site"
+ensure_docusaurus_site() {
+  if [ ! -f "$DOCUSAURUS_SITE/node_modules/.bin/docusaurus" ]; then
+    log "creating a Docusaurus 3 site (npx create-docusaurus@3, classic, JavaScript)"
+    rm -rf "$DOCUSAURUS_SITE"
+    (cd "$DATA" && npx --yes create-docusaurus@3 docusaurus-site classic --javascript --skip-install >/dev/null)
+    (cd "$DOCUSAURUS_SITE" && npm install --no-audit --no-fund >/dev/null)
+  fi
+}
+
 # public/embed.js and embed-panel.js are generated: the readable loader in embed/ minified with terser.
 build_embed() {
   local f

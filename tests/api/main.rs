@@ -4,6 +4,7 @@
 mod fake_llm;
 mod helpers;
 
+mod a11y;
 mod abuse;
 mod admin;
 mod answers;
@@ -12,6 +13,7 @@ mod book;
 mod conversations;
 mod fencing;
 mod hardening;
+mod i18n;
 mod identity;
 mod isolation;
 mod pagination;

@@ -1,0 +1,111 @@
+import { expect, Page, test } from '@playwright/test';
+import { widgetFrame } from './helpers';
+
+// A real Docusaurus 3 site, built from the npm registry with docusaurus-plugin-bookchat and the
+// local-search plugin (@easyops-cn/docusaurus-search-local), the sample book as its docs.
+const SITE = process.env.DOCSITE_URL ?? 'http://127.0.0.1:3340';
+const ROS = `${SITE}/docs/ros2/ros2-architecture`;
+const shortcut = process.platform === 'darwin' ? 'Meta+i' : 'Control+i';
+
+async function answered(frame: Awaited<ReturnType<typeof widgetFrame>>, n: number) {
+  await expect(frame.getByTestId('msg-assistant')).toHaveCount(n);
+  await expect(frame.getByTestId('answering')).toHaveCount(0);
+}
+
+test('the plugin on a real Docusaurus site: shortcut, search hand-off, citation into the built page', async ({ page }) => {
+  await page.goto(ROS);
+  // The plugin put the loader in the page head; the launcher is there, nothing else loaded.
+  await expect(page.locator('script[data-bookchat-plugin][src$="/embed.js"]')).toHaveCount(1);
+  const launcher = page.getByTestId('bookchat-launcher');
+  await expect(launcher).toBeVisible();
+  await expect(page.locator('[data-testid=bookchat-iframe]')).toHaveCount(0);
+
+  // Ctrl+I (⌘I) opens the widget, again closes it.
+  await page.keyboard.press(shortcut);
+  const frame = await widgetFrame(page);
+  await expect(page.getByTestId('bookchat-panel')).toBeVisible();
+  await page.locator('body').click({ position: { x: 5, y: 300 } });
+  await page.keyboard.press(shortcut);
+  await expect(page.getByTestId('bookchat-panel')).toBeHidden();
+
+  // The site's own search box (local search): "Ask BookChat about «query»" hands the query over.
+  const search = page.locator('input.navbar__search-input');
+  await search.click();
+  await search.fill('digital twin');
+  const ask = page.getByTestId('bookchat-search-ask');
+  await expect(ask).toHaveText('Ask BookChat about «digital twin»');
+  // The search plugin's own results are still there beside it.
+  await ask.click();
+  await expect(page.getByTestId('bookchat-panel')).toBeVisible();
+  await answered(frame, 1);
+  await expect(frame.getByTestId('msg-user').getByTestId('msg-body')).toHaveText(['digital twin']);
+
+  // The citation opens the built page (the same tab: the widget is embedded) at its passage.
+  const cite = frame.getByTestId('msg-assistant').getByTestId('citation').first();
+  const href = (await cite.getAttribute('href'))!;
+  expect(href.startsWith(`${SITE}/docs/`)).toBe(true);
+  await cite.click();
+  await page.waitForURL((u) => u.pathname === new URL(href).pathname);
+  const anchor = new URL(href).hash.replace(/^#/, '').split(':~:')[0];
+  if (anchor) {
+    const target = page.locator(`[id="${decodeURIComponent(anchor)}"]`);
+    await expect(target).toHaveCount(1);
+    await expect(target).toBeInViewport();
+  }
+  const fragment = /:~:text=([^&]+)/.exec(href)?.[1];
+  expect(fragment, 'the citation carries a text fragment').toBeTruthy();
+  const [start, end] = fragment!.split(',').map((p) => decodeURIComponent(p));
+  // The quoted sentence is in the cited section of the built page: from its heading to the next
+  // heading (the page's top when the link has no anchor).
+  const section = await page.evaluate((id) => {
+    const article = document.querySelector('article .markdown') ?? document.querySelector('article')!;
+    const heading = id ? document.getElementById(id)?.closest('h1,h2,h3,h4,h5,h6') ?? null : null;
+    const text: string[] = [];
+    let node: Element | null = heading ? heading.nextElementSibling : article.firstElementChild;
+    while (node && !/^H[1-6]$/.test(node.tagName)) { text.push((node as HTMLElement).innerText); node = node.nextElementSibling; }
+    return text.join(' ').replace(/\s+/g, ' ');
+  }, anchor ? decodeURIComponent(anchor) : '');
+  expect(section).toContain(start);
+  if (end) expect(section).toContain(end);
+});
+
+async function openFromNavbar(page: Page) {
+  // The swizzle-free fallback: a navbar item marked data-bookchat-open.
+  await page.getByTestId('navbar-ask-ai').click();
+  return widgetFrame(page);
+}
+
+test('identity through the site\'s own endpoint: the reader\'s history follows them to another device', async ({ browser }) => {
+  const user = `reader-${Date.now()}`;
+  const signedIn = async () => {
+    const ctx = await browser.newContext();
+    await ctx.addCookies([{ name: 'site_user', value: user, url: SITE }]);
+    return ctx;
+  };
+  const laptop = await signedIn();
+  const page = await laptop.newPage();
+  await page.goto(ROS);
+  const frame = await openFromNavbar(page);
+  const composer = frame.getByTestId('composer');
+  await composer.fill('What is ROS 2?');
+  await composer.press('Enter');
+  await answered(frame, 1);
+
+  // Another device, same reader: the conversation is in their history.
+  const phone = await signedIn();
+  const other = await phone.newPage();
+  await other.goto(`${SITE}/docs/simulation/digital-twins`);
+  const frame2 = await openFromNavbar(other);
+  await frame2.getByTestId('open-history').click();
+  await expect(frame2.getByTestId('history-item')).toHaveCount(1);
+  await expect(frame2.getByTestId('history-item')).toContainText('What is ROS 2?');
+
+  // Someone not signed in on the site sees none of it.
+  const stranger = await (await browser.newContext()).newPage();
+  await stranger.goto(ROS);
+  const frame3 = await openFromNavbar(stranger);
+  await frame3.getByTestId('open-history').click();
+  await expect(frame3.getByTestId('history-empty')).toBeVisible();
+  await laptop.close();
+  await phone.close();
+});
