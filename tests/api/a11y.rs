@@ -64,6 +64,21 @@ fn check(path: &str, html: &str) {
     }
 }
 
+#[test]
+fn the_check_catches_unnamed_controls() {
+    let ok = r#"<html lang="en"><button aria-label="Close"><span aria-hidden="true">✕</span></button><label><input type="checkbox"/> Only</label><textarea aria-label="Ask"></textarea>"#;
+    check("ok", ok);
+    for bad in [
+        r#"<html lang="en"><button><span aria-hidden="true">✕</span></button>"#,
+        r#"<html lang="en"><textarea placeholder="Ask"></textarea>"#,
+        r#"<html lang="en"><label>Only</label><input type="checkbox"/>"#,
+        r#"<html lang="en"><img src="x.png">"#,
+        r#"<html><p>no language</p>"#,
+    ] {
+        assert!(std::panic::catch_unwind(|| check("bad", bad)).is_err(), "{bad}");
+    }
+}
+
 #[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
 async fn server_rendered_pages_name_every_control(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
