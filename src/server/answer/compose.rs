@@ -13,11 +13,14 @@ use std::collections::HashSet;
 
 /// About this many words of quoted book text (whole blocks, so a little more or less).
 pub const WORD_BUDGET: usize = 120;
-/// A second section is quoted when the first left room and it ranks this close to the first
-/// (retrieval's first and second are often two readings of one question), in at least this
-/// many words.
+/// A further section is quoted while the ones before left room and it ranks this close to the
+/// first (retrieval's top sections are often several readings of one question, and a short
+/// first section — an analogy's one-line opening, a two-line command — rarely answers alone),
+/// in at least this many words.
 const SECOND_SECTION_SCORE: f32 = 0.75;
 const SECOND_SECTION_WORDS: usize = 70;
+/// Sections quoted at most.
+const MAX_QUOTED: usize = 3;
 /// Sections cited at most.
 const MAX_CITATIONS: usize = 3;
 /// Lists and tables longer than this are quoted by their matching items or rows.
@@ -123,9 +126,9 @@ pub fn compose(r: &Retrieval, url_for: impl Fn(&str, &str) -> String) -> Compose
     let mut quoted = 0;
     let mut primary_score = 0.0;
     for h in &cited {
-        // The best section with something to quote; a second one when the first left room and
-        // it is close (chosen on the development book).
-        if quoted > 0 && (quoted > 1 || words >= WORD_BUDGET || h.score < primary_score * SECOND_SECTION_SCORE) {
+        // The best section with something to quote; more while those left room and they are
+        // close (chosen on the development book).
+        if quoted > 0 && (quoted >= MAX_QUOTED || words >= WORD_BUDGET || h.score < primary_score * SECOND_SECTION_SCORE) {
             break;
         }
         let s = r.section(h);
