@@ -119,61 +119,41 @@ pub struct SharedConversation {
     pub messages: Vec<MessageRow>,
 }
 
-struct SharedRow {
-    title: String,
-    shared_at: DateTime<Utc>,
-    id: i64,
-    client_id: Uuid,
-    conversation_id: Uuid,
-    role: Role,
-    content: String,
-    status: MessageStatus,
-    reply_to: Option<i64>,
-    metadata: Option<serde_json::Value>,
-    created_at: DateTime<Utc>,
-    html: Option<String>,
-}
-
-/// Read a link (one statement). Answers still being written when it was shared are left out.
+/// Read a link: which conversation as of when, then its messages up to the snapshot (answers
+/// still being written when it was shared are left out). A rarely opened page: two statements.
 pub async fn read(pool: &PgPool, share_id: &str) -> ServerResult<Option<SharedConversation>> {
     if !is_well_formed(share_id) {
         return Ok(None);
     }
-    let rows = sqlx::query_as!(
-        SharedRow,
-        r#"SELECT c.title, s.updated_at AS shared_at, m.id, m.client_id, m.conversation_id, m.role AS "role: Role", m.content,
-                  m.status AS "status: MessageStatus", m.reply_to, m.metadata, m.created_at, m.html
-             FROM conversation_shares s
-             JOIN conversations c ON c.id = s.conversation_id
-             JOIN messages m ON m.conversation_id = s.conversation_id AND m.id <= s.upto_message_id
-            WHERE s.id = $1 AND m.status <> 'streaming'
-            ORDER BY m.id
-            LIMIT $2"#,
+    let Some(share) = sqlx::query!(
+        r#"SELECT c.title, s.updated_at AS shared_at, s.conversation_id, s.upto_message_id
+             FROM conversation_shares s JOIN conversations c ON c.id = s.conversation_id
+            WHERE s.id = $1"#,
         share_id,
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let messages = sqlx::query_as!(
+        MessageRow,
+        r#"SELECT id, client_id, conversation_id, role AS "role: Role", content, status AS "status: MessageStatus", reply_to, metadata,
+                  created_at, html, NULL::smallint AS "rating?", NULL::text AS "feedback_comment?"
+             FROM messages
+            WHERE conversation_id = $1 AND id <= $2 AND status <> 'streaming'
+            ORDER BY id
+            LIMIT $3"#,
+        share.conversation_id,
+        share.upto_message_id,
         MAX_SHARED_MESSAGES,
     )
     .fetch_all(pool)
     .await?;
-    let Some(first) = rows.first() else { return Ok(None) };
-    let (title, shared_at) = (first.title.clone(), first.shared_at);
-    let messages = rows
-        .into_iter()
-        .map(|r| MessageRow {
-            id: r.id,
-            client_id: r.client_id,
-            conversation_id: r.conversation_id,
-            role: r.role,
-            content: r.content,
-            status: r.status,
-            reply_to: r.reply_to,
-            metadata: r.metadata,
-            created_at: r.created_at,
-            html: r.html,
-            rating: None,
-            feedback_comment: None,
-        })
-        .collect();
-    Ok(Some(SharedConversation { title, shared_at, messages }))
+    if messages.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(SharedConversation { title: share.title, shared_at: share.shared_at, messages }))
 }
 
 /// What continuing a shared conversation found.
