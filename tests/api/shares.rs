@@ -159,3 +159,16 @@ async fn continuing_a_shared_conversation_makes_the_reader_a_copy(pool: PgPool) 
     let (s, _) = bob.call("shared/continue", json!({"share_id": "../../etc"})).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn guessing_shared_links_is_rate_limited(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, false, |c| c.limits.per_ip = 6).await; // burst 2
+    let statuses: Vec<StatusCode> = futures::future::join_all((0..6).map(|i| {
+        let path = format!("/share/{}", format!("{i:0>22}"));
+        let app = &app;
+        async move { app.get(&path, None).await.status() }
+    }))
+    .await;
+    assert!(statuses.contains(&StatusCode::NOT_FOUND), "{statuses:?}");
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+}

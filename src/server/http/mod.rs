@@ -99,7 +99,13 @@ fn refused(e: AppError) -> Response {
 /// Is this a request whose cost the per-client allowance covers: the API and the pages (not
 /// static files, which a page pulls several of at once)?
 fn counted(path: &str) -> bool {
-    path.starts_with("/api/") || path == "/" || path.starts_with("/docs") || path == "/history" || path.starts_with("/admin")
+    // Shared pages too: each one reads the database, and guessing ids must be slow.
+    path.starts_with("/api/")
+        || path == "/"
+        || path.starts_with("/docs")
+        || path == "/history"
+        || path.starts_with("/admin")
+        || path.starts_with("/share/")
 }
 
 /// Every API call and page counts against its client's allowance.
