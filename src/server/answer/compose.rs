@@ -267,6 +267,24 @@ pub fn quote_blocks(s: &SectionDoc, weights: &[(Vec<String>, f32)], budget: usiz
             units.push(Unit { block: i, parts: Vec::new(), score, words: word_count(&b.md) });
         }
     }
+    // A lead-in and what it introduces are read as one: "The difference:" scores with its list.
+    for u in 0..units.len() {
+        let b = units[u].block;
+        if !is_lead_in(&blocks[b]) {
+            continue;
+        }
+        let Some(next) = units.iter().position(|x| x.block == b + 1) else { continue };
+        let position = 1.0 / (1.0 + b as f32 * 0.1);
+        let together = if units[next].parts.is_empty() {
+            text_score(&format!("{}\n{}", blocks[b].text, blocks[b + 1].text), weights) * position
+        } else {
+            units[next].score.max(units[u].score)
+        };
+        if blocks[b + 1].kind != BlockKind::Code || quotable_code(&blocks[b + 1]) {
+            units[u].score = units[u].score.max(together);
+            units[next].score = units[next].score.max(together);
+        }
+    }
     let mut order: Vec<usize> = (0..units.len()).collect();
     order.sort_by(|&a, &b| units[b].score.total_cmp(&units[a].score).then(a.cmp(&b)));
     let nothing_matches = units.iter().all(|u| u.score <= 0.0);
@@ -311,14 +329,14 @@ pub fn quote_blocks(s: &SectionDoc, weights: &[(Vec<String>, f32)], budget: usiz
             break;
         }
     }
-    // The `####` heading above the first quoted block says what it is about.
-    if let Some(first) = chosen.iter().map(|&u| units[u].block).min() {
-        if let Some(h) = (0..first).rev().take(3).find(|&i| blocks[i].kind == BlockKind::Heading) {
-            if let Some(u) = units.iter().position(|x| x.block == h) {
-                chosen.push(u);
-            }
-        }
-    }
+    // Each quoted block comes under the `####` heading it sits below in the section, so
+    // passages from different subsections say what each is about.
+    let headings: Vec<usize> = chosen
+        .iter()
+        .filter_map(|&u| (0..units[u].block).rev().find(|&i| blocks[i].kind == BlockKind::Heading))
+        .filter_map(|h| units.iter().position(|x| x.block == h))
+        .collect();
+    chosen.extend(headings);
     render(blocks, &units, &chosen)
 }
 

@@ -99,3 +99,39 @@ fn a_short_section_is_quoted_whole_and_a_lead_in_never_dangles() {
     let a = answer(&idx, "what is in the full launch file listing?");
     assert!(!a.markdown.contains("The full launch file is:"), "a lead-in without its (too long) code is left out: {}", a.markdown);
 }
+
+/// Filler prose that mentions none of the questions' words.
+fn filler(n: usize) -> String {
+    "Teams plan their week, review the notes and keep the lab tidy before anyone starts. ".repeat(n)
+}
+
+#[test]
+fn blocks_from_different_subsections_keep_their_headings() {
+    let src = format!(
+        "# Scenarios\n\n## Risky Scenarios\n\n{}\n\n#### Crowd Navigation\n\n{}\n\nPedestrians are simulated walking past the humanoid at many speeds.\n\n#### Disaster Response\n\n{}\n\nCollapsed buildings are simulated so the humanoid can train safely.\n",
+        filler(3),
+        filler(3),
+        filler(3)
+    );
+    let idx = index(&[("sim/scenarios.md", &src)]);
+    let a = answer(&idx, "can pedestrians and collapsed buildings be simulated for a humanoid?");
+    let md = &a.markdown;
+    let (crowd, pedestrians) = (md.find("**Crowd Navigation**"), md.find("Pedestrians are simulated"));
+    let (disaster, collapsed) = (md.find("**Disaster Response**"), md.find("Collapsed buildings are simulated"));
+    assert!(crowd.is_some() && pedestrians.is_some() && disaster.is_some() && collapsed.is_some(), "{md}");
+    assert!(crowd < pedestrians && pedestrians < disaster && disaster < collapsed, "each passage under its own heading: {md}");
+    assert!(!md.contains("Teams plan"), "{md}");
+}
+
+#[test]
+fn a_lead_in_scores_with_the_list_it_introduces() {
+    // The opening paragraph shares the list's words and comes first; only the lead-in says
+    // "difference", and there is room for one of the two.
+    let src = format!(
+        "# Intro\n\n## What Is Physical AI?\n\nTraditional AI and physical AI both learn from data. {}\n\nThe difference is profound:\n\n- **Traditional AI**: processes data and produces text\n- **Physical AI**: perceives, reasons and acts in the world\n\n## Robots\n\nRobots have motors and sensors.\n",
+        filler(9)
+    );
+    let idx = index(&[("intro.md", &src)]);
+    let a = answer(&idx, "what is the difference between traditional AI and physical AI?");
+    assert!(a.markdown.contains("The difference is profound:\n\n- **Traditional AI**: processes data"), "{}", a.markdown);
+}
