@@ -2,6 +2,10 @@
 //! evaluate retrieval and run maintenance jobs (see `bookchat --help`).
 
 #[cfg(feature = "ssr")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     bookchat::server::cli::main(bookchat::routes::router).await
