@@ -9,7 +9,7 @@ use server_fn::{
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "WireError")]
 pub enum AppError {
     /// The request was understood but a field is invalid (blank message, title too long…).
     #[error("{message}")]
@@ -108,6 +108,57 @@ impl FromServerFnError for AppError {
     }
 }
 
+/// The error as it is read back: one flat record instead of serde's internally tagged enum,
+/// whose decoder buffers every field into an intermediate tree first — in the widget's
+/// WebAssembly that machinery cost more than all the other error handling together.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ErrorKind {
+    Validation,
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Busy,
+    Unavailable,
+    Internal,
+    Network,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    kind: ErrorKind,
+    field: Option<String>,
+    message: Option<String>,
+    what: Option<String>,
+    retry_after_secs: Option<u64>,
+}
+
+impl TryFrom<WireError> for AppError {
+    type Error = &'static str;
+
+    fn try_from(w: WireError) -> Result<Self, Self::Error> {
+        let text = |v: Option<String>, name: &'static str| v.ok_or(name);
+        let secs = || w.retry_after_secs.ok_or("missing field `retry_after_secs`");
+        Ok(match w.kind {
+            ErrorKind::Validation => AppError::Validation {
+                field: text(w.field, "missing field `field`")?,
+                message: text(w.message, "missing field `message`")?,
+            },
+            ErrorKind::BadRequest => AppError::BadRequest { message: text(w.message, "missing field `message`")? },
+            ErrorKind::Unauthorized => AppError::Unauthorized,
+            ErrorKind::Forbidden => AppError::Forbidden { message: text(w.message, "missing field `message`")? },
+            ErrorKind::NotFound => AppError::NotFound { what: text(w.what, "missing field `what`")? },
+            ErrorKind::RateLimited => AppError::RateLimited { retry_after_secs: secs()? },
+            ErrorKind::Busy => AppError::Busy { retry_after_secs: secs()? },
+            ErrorKind::Unavailable => AppError::Unavailable { message: text(w.message, "missing field `message`")? },
+            ErrorKind::Internal => AppError::Internal,
+            ErrorKind::Network => AppError::Network { message: text(w.message, "missing field `message`")? },
+        })
+    }
+}
+
 /// Decoder messages can embed the whole offending input; one short line is enough for a client.
 fn first_line(message: &str) -> String {
     let line = message.lines().next().unwrap_or_default();
@@ -124,6 +175,32 @@ mod tests {
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(json, r#"{"kind":"rate_limited","retry_after_secs":7}"#);
         assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn every_kind_reads_back_as_it_was_written() {
+        for e in [
+            AppError::validation("content", "Type a question first."),
+            AppError::BadRequest { message: "bad".into() },
+            AppError::Unauthorized,
+            AppError::Forbidden { message: "no".into() },
+            AppError::not_found("conversation"),
+            AppError::RateLimited { retry_after_secs: 3 },
+            AppError::Busy { retry_after_secs: 2 },
+            AppError::unavailable("database"),
+            AppError::Internal,
+            AppError::Network { message: "offline".into() },
+        ] {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), e, "{json}");
+        }
+    }
+
+    #[test]
+    fn an_error_missing_its_fields_is_rejected() {
+        let err = serde_json::from_str::<AppError>(r#"{"kind":"rate_limited"}"#).unwrap_err();
+        assert!(err.to_string().contains("retry_after_secs"), "{err}");
+        assert!(serde_json::from_str::<AppError>(r#"{"kind":"teapot"}"#).is_err());
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! message or an over-long title.
 
 mod text;
+pub mod time;
 
+pub use time::{Instant, Timestamp};
 pub use text::{MessageText, SearchQuery, Title, MAX_MESSAGE_CHARS, MAX_PASSAGE_CHARS, MAX_TITLE_CHARS};
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -152,7 +153,7 @@ pub struct Message {
     pub refused: bool,
     /// The reader's rating of an answer, if any.
     pub feedback: Option<Feedback>,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
 }
 
 /// Thumbs up (`1`) or down (`-1`) on an answer, with an optional comment.
@@ -164,12 +165,44 @@ pub struct Feedback {
 
 /// One event of an answer's token stream (`chat/stream`), sent as a JSON line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
+#[serde(tag = "t", rename_all = "snake_case", try_from = "WireStreamEvent")]
 pub enum StreamEvent {
     /// More text: `text` goes at character `offset` of the answer (earlier text was sent before).
     Delta { offset: usize, text: String },
     /// The answer is finished (complete, stopped or failed): the stored message.
     Done { message: Message },
+}
+
+/// A stream event as it is read back: a flat record rather than serde's internally tagged
+/// decoder, which buffers the event (a whole message) into an intermediate tree and, in the
+/// widget's WebAssembly, brings a second copy of the message decoder.
+#[derive(Deserialize)]
+struct WireStreamEvent {
+    t: StreamEventKind,
+    offset: Option<usize>,
+    text: Option<String>,
+    message: Option<Message>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StreamEventKind {
+    Delta,
+    Done,
+}
+
+impl TryFrom<WireStreamEvent> for StreamEvent {
+    type Error = &'static str;
+
+    fn try_from(w: WireStreamEvent) -> Result<Self, Self::Error> {
+        Ok(match w.t {
+            StreamEventKind::Delta => StreamEvent::Delta {
+                offset: w.offset.ok_or("missing field `offset`")?,
+                text: w.text.ok_or("missing field `text`")?,
+            },
+            StreamEventKind::Done => StreamEvent::Done { message: w.message.ok_or("missing field `message`")? },
+        })
+    }
 }
 
 /// A conversation in the history list.
@@ -179,8 +212,8 @@ pub struct ConversationSummary {
     pub title: String,
     pub status: ConversationStatus,
     pub message_count: i32,
-    pub created_at: DateTime<Utc>,
-    pub last_message_at: DateTime<Utc>,
+    pub created_at: Timestamp,
+    pub last_message_at: Timestamp,
 }
 
 /// One page of the history list, newest activity first.
@@ -208,7 +241,7 @@ pub struct SessionInfo {
     pub token: Option<String>,
     pub session_id: Uuid,
     pub user: Option<UserInfo>,
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
     /// Another user took over this browser: nothing of the previous reader's is shown.
     #[serde(default)]
     pub switched: bool,
@@ -245,7 +278,7 @@ pub struct SearchHit {
     pub role: Option<Role>,
     /// Plain-text excerpt around the match; matched words are wrapped in `[[` `]]`.
     pub snippet: String,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
 }
 
 /// Export formats for a conversation.
@@ -274,5 +307,48 @@ pub struct ShareLink {
     pub path: String,
     /// How many messages the link shows.
     pub message_count: i64,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    fn message() -> Message {
+        Message {
+            id: 7,
+            client_id: Uuid::nil(),
+            conversation_id: Uuid::nil(),
+            role: Role::Assistant,
+            content: "**ROS 2** uses DDS.".into(),
+            html: Some("<p><strong>ROS 2</strong> uses DDS.</p>".into()),
+            status: MessageStatus::Complete,
+            citations: vec![Citation { title: "Ch 2".into(), section: "DDS".into(), url: "/docs/ch2#dds".into(), snippet: "DDS".into(), score: 0.5 }],
+            quote: None,
+            scope: None,
+            error: None,
+            refused: false,
+            feedback: None,
+            created_at: chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn stream_events_keep_their_tagged_wire_form_and_read_back() {
+        let delta = StreamEvent::Delta { offset: 3, text: "abc".into() };
+        let json = serde_json::to_string(&delta).unwrap();
+        assert_eq!(json, r#"{"t":"delta","offset":3,"text":"abc"}"#);
+        assert_eq!(serde_json::from_str::<StreamEvent>(&json).unwrap(), delta);
+        let done = StreamEvent::Done { message: message() };
+        let json = serde_json::to_string(&done).unwrap();
+        assert!(json.starts_with(r#"{"t":"done","message":{"#), "{json}");
+        assert_eq!(serde_json::from_str::<StreamEvent>(&json).unwrap(), done);
+    }
+
+    #[test]
+    fn a_stream_event_without_its_fields_is_rejected() {
+        for bad in [r#"{"t":"delta","text":"x"}"#, r#"{"t":"done"}"#, r#"{"t":"other"}"#, r#"{"offset":1,"text":"x"}"#] {
+            assert!(serde_json::from_str::<StreamEvent>(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -95,13 +95,28 @@ pub async fn copy_text(text: &str) -> bool {
     }
 }
 
-/// Send a message to the embedding page (the loader script), if any.
-pub fn post_to_parent(msg: &serde_json::Value) {
+/// A message to the embedding page (the loader script): protocol v1.
+#[cfg(feature = "hydrate")]
+#[derive(serde::Serialize)]
+struct ToHost<'a, P> {
+    source: &'static str,
+    v: u8,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<P>,
+}
+
+/// Send a message of a kind, with its payload, to the embedding page (the loader script), if
+/// any. Typed records rather than a JSON tree: the widget's WebAssembly need not carry
+/// `serde_json::Value`.
+pub fn post_to_parent<P: serde::Serialize>(kind: &str, payload: Option<P>) {
     #[cfg(feature = "hydrate")]
     if let Some(w) = web_sys::window() {
         if let Ok(Some(parent)) = w.parent() {
             if parent != w {
-                if let Ok(v) = js_sys::JSON::parse(&msg.to_string()) {
+                let msg = ToHost { source: "bookchat", v: 1, kind, payload };
+                if let Some(v) = serde_json::to_string(&msg).ok().and_then(|json| js_sys::JSON::parse(&json).ok()) {
                     let target = embed_parent_origin().unwrap_or_else(|| "*".to_owned());
                     let _ = parent.post_message(&v, &target);
                 }
@@ -109,7 +124,12 @@ pub fn post_to_parent(msg: &serde_json::Value) {
         }
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = msg;
+    let _ = (kind, payload);
+}
+
+/// A message without a payload to the embedding page.
+pub fn notify_parent(kind: &str) {
+    post_to_parent::<()>(kind, None);
 }
 
 /// The host page's origin, as given to the iframe by the loader (`?parent=`), checked later
@@ -138,9 +158,49 @@ pub fn mark(attr: &str) {
     let _ = attr;
 }
 
-/// The current time in the browser's zone, for "Today / Yesterday" grouping.
-pub fn now_local() -> chrono::DateTime<chrono::Local> {
-    chrono::Local::now()
+/// Now, in milliseconds since the epoch.
+pub fn now_millis() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    }
+}
+
+/// Minutes east of UTC of the browser's zone at an instant (UTC when rendering on the server).
+pub fn zone_offset_minutes(epoch_millis: i64) -> i32 {
+    #[cfg(feature = "hydrate")]
+    {
+        // JavaScript counts the offset west of UTC.
+        -(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(epoch_millis as f64)).get_timezone_offset() as i32)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = epoch_millis;
+        0
+    }
+}
+
+/// An instant formatted by the browser's `Intl` for a language, with `Intl.DateTimeFormat`
+/// options given as (name, value) pairs. `None` on the server.
+pub fn format_instant(epoch_millis: i64, lang: &str, options: &[(&str, &str)]) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let opts = js_sys::Object::new();
+        for (k, v) in options {
+            js_sys::Reflect::set(&opts, &(*k).into(), &(*v).into()).ok()?;
+        }
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(epoch_millis as f64));
+        Some(date.to_locale_string(lang, &opts).into())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (epoch_millis, lang, options);
+        None
+    }
 }
 
 /// Scroll an element (by id) into view.

@@ -2,7 +2,6 @@
 
 use crate::error::AppError;
 use crate::model::{Message, MessageStatus, Role};
-use chrono::{DateTime, Datelike, Local, Utc};
 use leptos::prelude::*;
 
 /// How a citation link opens: inside an embed it navigates the host page (the reader stays on
@@ -32,7 +31,7 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
         Role::User => "bc-msg bc-user",
         Role::Assistant => "bc-msg bc-assistant",
     };
-    let time = format_time(message.created_at, state.locale);
+    let time = format_time(&message.created_at, state.locale);
     let quote = message.quote.clone();
     let streaming = message.status == MessageStatus::Streaming;
     let body = match (message.role, streaming) {
@@ -162,7 +161,7 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
                 </ol>
             })}
             {actions}
-            <time class="bc-time" datetime=message.created_at.to_rfc3339()>{time}</time>
+            <time class="bc-time" datetime=crate::model::Instant::rfc3339(&message.created_at)>{time}</time>
         </article>
     }
 }
@@ -180,24 +179,53 @@ pub fn describe(e: &AppError, t: &super::i18n::Strings) -> String {
     }
 }
 
-/// "14:05" today, "Mon 14:05" this week, "3 Mar" otherwise (in English; other languages get
-/// numeric dates rather than English month and day names).
-pub fn format_time(at: DateTime<Utc>, locale: super::i18n::Locale) -> String {
-    let local = at.with_timezone(&Local);
-    let now = super::browser::now_local();
-    let days = (now.date_naive() - local.date_naive()).num_days();
-    if locale != super::i18n::Locale::En {
-        return if days == 0 { local.format("%H:%M").to_string() } else { local.format("%-d/%-m/%Y %H:%M").to_string() };
+/// How an instant is shown, by how long ago it was in the reader's zone: the time today, the
+/// weekday and time this week, the day and month this year, the full date before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeStyle {
+    Time,
+    WeekdayTime,
+    DayMonth,
+    DayMonthYear,
+}
+
+impl TimeStyle {
+    /// `at` and `now` in milliseconds since the epoch, `offset` the zone in minutes east of UTC.
+    pub fn of(at: i64, now: i64, offset: i32) -> TimeStyle {
+        use crate::model::time::{civil_from_days, local_day};
+        let (day, today) = (local_day(at, offset), local_day(now, offset));
+        match today - day {
+            i64::MIN..=0 => TimeStyle::Time,
+            1..=6 => TimeStyle::WeekdayTime,
+            _ if civil_from_days(day).0 == civil_from_days(today).0 => TimeStyle::DayMonth,
+            _ => TimeStyle::DayMonthYear,
+        }
     }
-    if days == 0 {
-        local.format("%H:%M").to_string()
-    } else if (1..7).contains(&days) {
-        local.format("%a %H:%M").to_string()
-    } else if local.year() == now.year() {
-        local.format("%-d %b").to_string()
-    } else {
-        local.format("%-d %b %Y").to_string()
+
+    /// The `Intl.DateTimeFormat` options of the style.
+    fn options(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            TimeStyle::Time => &[("hour", "2-digit"), ("minute", "2-digit")],
+            TimeStyle::WeekdayTime => &[("weekday", "short"), ("hour", "2-digit"), ("minute", "2-digit")],
+            TimeStyle::DayMonth => &[("day", "numeric"), ("month", "short")],
+            TimeStyle::DayMonthYear => &[("day", "numeric"), ("month", "short"), ("year", "numeric")],
+        }
     }
+}
+
+/// An instant for the reader ("14:05", "Mon 14:05", "3 Mar", "3 Mar 2025"), in their zone and in
+/// the interface's language, by the browser's `Intl`. Rendered on the server (no browser zone):
+/// the UTC date and time, numerically.
+pub fn format_time(at: &crate::model::Timestamp, locale: super::i18n::Locale) -> String {
+    use crate::model::Instant;
+    let ms = at.epoch_millis();
+    let now = super::browser::now_millis();
+    let style = TimeStyle::of(ms, now, super::browser::zone_offset_minutes(now));
+    super::browser::format_instant(ms, locale.tag(), style.options()).unwrap_or_else(|| {
+        let (y, m, d) = crate::model::time::civil_from_days(ms.div_euclid(86_400_000));
+        let minutes = ms.rem_euclid(86_400_000) / 60_000;
+        format!("{y}-{m:02}-{d:02} {:02}:{:02} UTC", minutes / 60, minutes % 60)
+    })
 }
 
 /// History groups by recency, in the reader's own time zone.
@@ -210,9 +238,10 @@ pub enum Recency {
 }
 
 impl Recency {
-    pub fn of(at: DateTime<Utc>, now: DateTime<Local>) -> Recency {
-        let days = (now.date_naive() - at.with_timezone(&Local).date_naive()).num_days();
-        match days {
+    /// `at` and `now` in milliseconds since the epoch, `offset` the zone in minutes east of UTC.
+    pub fn of(at: i64, now: i64, offset: i32) -> Recency {
+        use crate::model::time::local_day;
+        match local_day(now, offset) - local_day(at, offset) {
             i64::MIN..=0 => Recency::Today,
             1 => Recency::Yesterday,
             2..=7 => Recency::LastWeek,
@@ -251,15 +280,41 @@ pub fn highlighted(snippet: &str) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{FixedOffset, TimeZone};
+
+    /// Milliseconds of a wall-clock time in a zone `offset` minutes east of UTC.
+    fn at(offset: i32, (y, mo, d): (i32, u32, u32), h: u32) -> i64 {
+        FixedOffset::east_opt(offset * 60).unwrap().with_ymd_and_hms(y, mo, d, h, 0, 0).unwrap().timestamp_millis()
+    }
 
     #[test]
-    fn recency_groups() {
-        let now = Local.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
-        let at = |d: u32, h: u32| Local.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap().with_timezone(&Utc);
-        assert_eq!(Recency::of(at(23, 1), now), Recency::Today);
-        assert_eq!(Recency::of(at(22, 23), now), Recency::Yesterday);
-        assert_eq!(Recency::of(at(16, 12), now), Recency::LastWeek);
-        assert_eq!(Recency::of(at(15, 12), now), Recency::Older);
+    fn recency_groups_by_the_readers_calendar_day() {
+        for offset in [0, 330, -480] {
+            let now = at(offset, (2026, 11, 23), 10);
+            assert_eq!(Recency::of(at(offset, (2026, 11, 23), 1), now, offset), Recency::Today);
+            assert_eq!(Recency::of(at(offset, (2026, 11, 22), 23), now, offset), Recency::Yesterday);
+            assert_eq!(Recency::of(at(offset, (2026, 11, 16), 12), now, offset), Recency::LastWeek);
+            assert_eq!(Recency::of(at(offset, (2026, 11, 15), 12), now, offset), Recency::Older);
+        }
+        // 23:30 UTC is already tomorrow two hours east: "yesterday" there, "today" in London.
+        let (now, msg) = (at(0, (2026, 11, 24), 1), at(0, (2026, 11, 23), 23) + 30 * 60_000);
+        assert_eq!(Recency::of(msg, now, 0), Recency::Yesterday);
+        assert_eq!(Recency::of(msg, now, 120), Recency::Today);
+    }
+
+    #[test]
+    fn time_style_by_age() {
+        let now = at(0, (2026, 11, 23), 10);
+        assert_eq!(TimeStyle::of(at(0, (2026, 11, 23), 0), now, 0), TimeStyle::Time);
+        assert_eq!(TimeStyle::of(at(0, (2026, 11, 17), 9), now, 0), TimeStyle::WeekdayTime);
+        assert_eq!(TimeStyle::of(at(0, (2026, 11, 16), 9), now, 0), TimeStyle::DayMonth);
+        assert_eq!(TimeStyle::of(at(0, (2026, 1, 1), 0), now, 0), TimeStyle::DayMonth);
+        assert_eq!(TimeStyle::of(at(0, (2025, 12, 31), 23), now, 0), TimeStyle::DayMonthYear);
+    }
+
+    #[test]
+    fn without_a_browser_the_time_is_shown_in_utc() {
+        let t = chrono::Utc.with_ymd_and_hms(2025, 3, 3, 14, 5, 0).unwrap();
+        assert_eq!(format_time(&t, crate::ui::i18n::Locale::En), "2025-03-03 14:05 UTC");
     }
 }

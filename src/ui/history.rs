@@ -150,10 +150,11 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
     let hit_view = move |h: SearchHit| search_result(h, open_with, state.locale);
 
     let groups = move || {
-        let now = super::browser::now_local();
+        let now = super::browser::now_millis();
+        let offset = super::browser::zone_offset_minutes(now);
         let mut out: Vec<(Recency, Vec<ConversationSummary>)> = Vec::new();
         for c in items.get() {
-            let r = Recency::of(c.last_message_at, now);
+            let r = Recency::of(crate::model::Instant::epoch_millis(&c.last_message_at), now, offset);
             match out.last_mut() {
                 Some((g, list)) if *g == r => list.push(c),
                 _ => out.push((r, vec![c])),
@@ -256,7 +257,7 @@ fn ConfirmAction(
 
 /// One conversation in the list: a link on the full page, a button in the widget.
 fn conversation_item(c: ConversationSummary, open_with: OpenWith, locale: super::i18n::Locale) -> AnyView {
-    let meta = format!("{} · {}", (locale.strings().messages_count)(c.message_count), format_time(c.last_message_at, locale));
+    let meta = format!("{} · {}", (locale.strings().messages_count)(c.message_count), format_time(&c.last_message_at, locale));
     let id = c.id;
     match open_with {
         OpenWith::Links => view! {

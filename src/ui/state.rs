@@ -511,10 +511,13 @@ pub fn continue_shared(state: ChatState, share_id: String, opened: impl FnOnce(U
 
 /// Tell the host page an answer arrived (the loader shows an unread badge when closed).
 fn announce(answer: &Message) {
-    browser::post_to_parent(&serde_json::json!({
-        "source": "bookchat", "v": 1, "type": "message",
-        "payload": { "role": "assistant", "id": answer.id, "status": answer.status }
-    }));
+    #[derive(serde::Serialize)]
+    struct Arrived {
+        role: crate::model::Role,
+        id: i64,
+        status: crate::model::MessageStatus,
+    }
+    browser::post_to_parent("message", Some(Arrived { role: crate::model::Role::Assistant, id: answer.id, status: answer.status }));
 }
 
 /// Show an answer's text as it is written. Reconnects if the stream breaks (the answer keeps

@@ -51,14 +51,14 @@ pub fn WidgetPage() -> impl IntoView {
                 }
             });
         });
-        browser::post_to_parent(&serde_json::json!({ "source": "bookchat", "v": 1, "type": "ready" }));
+        browser::notify_parent("ready");
     });
 
     listen_to_host(state);
 
     let close = move || {
         if embedded {
-            browser::post_to_parent(&serde_json::json!({ "source": "bookchat", "v": 1, "type": "close" }));
+            browser::notify_parent("close");
         } else {
             open.set(false);
         }
@@ -139,52 +139,46 @@ fn listen_to_host(state: ChatState) {
                 return;
             }
             let Some(json) = js_sys::JSON::stringify(&ev.data()).ok().and_then(|s| s.as_string()) else { return };
-            let Ok(msg) = serde_json::from_str::<serde_json::Value>(&json) else { return };
-            if msg["source"] != "bookchat" || msg["v"] != 1 {
+            let Ok(msg) = serde_json::from_str::<FromHost>(&json) else { return };
+            if msg.source != "bookchat" || msg.v != 1 {
                 return;
             }
-            let payload = &msg["payload"];
-            match msg["type"].as_str() {
-                Some("open") => browser::focus_composer(),
-                Some("context") => state.page.set(Some(crate::model::PageContext {
-                    url: payload["url"].as_str().map(str::to_owned),
-                    title: payload["title"].as_str().map(str::to_owned),
-                    selection: None,
-                })),
-                Some("ask") => {
-                    if let Some(sel) = payload["selection"].as_str().filter(|s| !s.trim().is_empty()) {
+            // `identify(null)` (no payload) says nobody is signed in.
+            let has_payload = msg.payload.is_some();
+            let payload = msg.payload.unwrap_or_default();
+            match msg.kind.as_str() {
+                "open" => browser::focus_composer(),
+                "context" => state.page.set(Some(crate::model::PageContext { url: payload.url, title: payload.title, selection: None })),
+                "ask" => {
+                    if let Some(sel) = payload.selection.filter(|s| !s.trim().is_empty()) {
                         let sel: String = sel.trim().chars().take(crate::model::MAX_PASSAGE_CHARS).collect();
                         state.quote.set(Some(sel));
                     }
-                    match payload["text"].as_str().filter(|t| !t.trim().is_empty()) {
-                        Some(text) => state::send(state, text.to_owned()),
+                    match payload.text.filter(|t| !t.trim().is_empty()) {
+                        Some(text) => state::send(state, text),
                         None => browser::focus_composer(),
                     }
                 }
-                Some("theme") => browser::set_theme(payload["theme"].as_str()),
-                Some("identify") => {
-                    let p = payload.clone();
+                "theme" => browser::set_theme(payload.theme.as_deref()),
+                "identify" => {
+                    let who = has_payload.then(|| state::Credential {
+                        user_token: payload.user_token,
+                        user_id: payload.user_id,
+                        user_hash: payload.user_hash,
+                        email: payload.email,
+                        name: payload.name,
+                    });
                     leptos::task::spawn_local(async move {
-                        let field = |k: &str| p[k].as_str().map(str::to_owned);
-                        // identify(null): nobody is signed in.
-                        let who = (!p.is_null()).then(|| state::Credential {
-                            user_token: field("userToken"),
-                            user_id: field("userId"),
-                            user_hash: field("userHash"),
-                            email: field("email"),
-                            name: field("name"),
-                        });
-                        let result = state::identify(state, who).await;
-                        let reply = match result {
-                            Ok(user) => serde_json::json!({ "ok": true, "user": user }),
-                            Err(e) => serde_json::json!({ "ok": false, "error": e.to_string() }),
+                        let reply = match state::identify(state, who).await {
+                            Ok(user) => Identified::Ok { ok: true, user },
+                            Err(e) => Identified::Failed { ok: false, error: e.to_string() },
                         };
-                        browser::post_to_parent(&serde_json::json!({ "source": "bookchat", "v": 1, "type": "identified", "payload": reply }));
+                        browser::post_to_parent("identified", Some(reply));
                     });
                 }
-                Some("reset") => leptos::task::spawn_local(async move {
+                "reset" => leptos::task::spawn_local(async move {
                     state::reset(state).await;
-                    browser::post_to_parent(&serde_json::json!({ "source": "bookchat", "v": 1, "type": "reset", "payload": { "ok": true } }));
+                    browser::post_to_parent("reset", Some(Done { ok: true }));
                 }),
                 _ => {}
             }
@@ -193,4 +187,48 @@ fn listen_to_host(state: ChatState) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = state;
+}
+
+/// A message from the embed loader: `{source: "bookchat", v: 1, type, payload}`. One flat payload
+/// record for every type (the fields a type does not use are absent).
+#[cfg(feature = "hydrate")]
+#[derive(serde::Deserialize)]
+struct FromHost {
+    source: String,
+    v: u32,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    payload: Option<HostPayload>,
+}
+
+#[cfg(feature = "hydrate")]
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct HostPayload {
+    url: Option<String>,
+    title: Option<String>,
+    selection: Option<String>,
+    text: Option<String>,
+    theme: Option<String>,
+    user_token: Option<String>,
+    user_id: Option<String>,
+    user_hash: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+}
+
+/// The answer to `identify`: `{ok: true, user}` or `{ok: false, error}`.
+#[cfg(feature = "hydrate")]
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Identified {
+    Ok { ok: bool, user: Option<crate::model::UserInfo> },
+    Failed { ok: bool, error: String },
+}
+
+#[cfg(feature = "hydrate")]
+#[derive(serde::Serialize)]
+struct Done {
+    ok: bool,
 }
