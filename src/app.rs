@@ -1,11 +1,10 @@
-//! The HTML shell and the router of the hydrated app.
+//! The HTML shell and the hydrated app: one of its pages, chosen by the URL's path.
 
+use crate::ui::location::Page;
 use crate::ui::pages::{ConversationPage, HistoryPage};
 use crate::ui::widget::WidgetPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The page's inline scripts (hydration) carry a per-response nonce; hand it to the security
@@ -41,12 +40,12 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/bookchat.css"/>
         <Title text="BookChat"/>
-        <Router>
-            <Routes fallback=|| view! { <p class="bc-not-found">"Page not found."</p> }>
-                <Route path=path!("/widget") view=WidgetPage/>
-                <Route path=path!("/conversations") view=HistoryPage/>
-                <Route path=path!("/conversations/:id") view=ConversationPage/>
-            </Routes>
-        </Router>
+        {match Page::current() {
+            Page::Widget => view! { <WidgetPage/> }.into_any(),
+            Page::History => view! { <HistoryPage/> }.into_any(),
+            Page::Conversation(id) => view! { <ConversationPage id/> }.into_any(),
+            // Unknown paths are answered 404 by the server's fallback.
+            Page::NotFound => view! { <p class="bc-not-found">"Page not found."</p> }.into_any(),
+        }}
     }
 }

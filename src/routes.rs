@@ -2,21 +2,26 @@
 //! page and the demo host site, behind the HTTP edge's middleware. Assembled here, beside the
 //! UI shell it renders, so nothing under `server/` depends on the UI.
 
-use crate::app::{shell, App};
+use crate::app::shell;
 use crate::server::http::{self, admin, host, security, share, MAX_BODY_BYTES};
 use crate::server::state::AppState;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{AxumRouteListing, LeptosRoutes};
 use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::limit::RequestBodyLimitLayer;
 
 /// The whole HTTP application around a prepared state (used by `serve` and by the tests).
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    // The app's pages (`ui::location` picks the page from the path on both sides), streamed as
+    // the router would have; server functions are registered alongside by `leptos_routes`.
+    let routes = crate::ui::location::PAGE_ROUTES
+        .iter()
+        .map(|path| AxumRouteListing::new(path.to_string(), leptos_router::SsrMode::OutOfOrder, [leptos_router::Method::Get], vec![]))
+        .collect();
     let context_state = state.clone();
     let provide_state = move || provide_context(context_state.clone());
     let options = state.leptos_options.clone();

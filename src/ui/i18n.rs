@@ -55,9 +55,7 @@ impl Locale {
 
 /// The locale of the page being rendered (server) or run (browser), from its `lang` parameter.
 pub fn page_locale() -> Locale {
-    use leptos::prelude::WithUntracked;
-    use leptos_router::hooks::use_query_map;
-    Locale::from_tag(use_query_map().with_untracked(|q| q.get("lang")).as_deref())
+    Locale::from_tag(super::location::query("lang").as_deref())
 }
 
 /// Every string of the interface, in one language.

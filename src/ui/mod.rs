@@ -6,6 +6,7 @@ pub mod common;
 pub mod early;
 pub mod history;
 pub mod i18n;
+pub mod location;
 pub mod pages;
 pub mod state;
 pub mod widget;

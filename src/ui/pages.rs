@@ -7,23 +7,21 @@ use super::history::{HistoryList, OpenWith};
 use super::state::{self, ChatState};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use super::location::go_to;
 use uuid::Uuid;
 
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let state = ChatState::provide();
     let t = state.t();
-    let navigate = use_navigate();
     Effect::new(move |_| {
         browser::mark("data-hydrated");
         // `?continue=ID`: a shared conversation's "Continue this conversation".
         let shared = browser::query_param("continue").filter(|s| !s.is_empty());
-        let navigate = navigate.clone();
         state::init(state, move || {
             if let Some(share_id) = shared {
                 browser::clear_query();
-                state::continue_shared(state, share_id, move |id| navigate(&format!("/conversations/{id}"), Default::default()));
+                state::continue_shared(state, share_id, move |id| go_to(&format!("/conversations/{id}")));
             }
         });
         browser::on_token_change(move || {
@@ -40,13 +38,14 @@ pub fn HistoryPage() -> impl IntoView {
 }
 
 #[component]
-pub fn ConversationPage() -> impl IntoView {
+pub fn ConversationPage(
+    /// The conversation's id as written in the path (checked here: a bad link gets a notice).
+    id: String,
+) -> impl IntoView {
     let state = ChatState::provide();
     let t = state.t();
-    let params = use_params_map();
-    let navigate = use_navigate();
+    let id = Uuid::parse_str(&id).ok();
     Effect::new(move |_| {
-        let id = params.with(|p| p.get("id")).and_then(|s| Uuid::parse_str(&s).ok());
         browser::mark("data-hydrated");
         let focus = browser::location_hash().and_then(|h| h.strip_prefix("m-").and_then(|n| n.parse::<i64>().ok()));
         state::init(state, move || match id {
@@ -57,7 +56,7 @@ pub fn ConversationPage() -> impl IntoView {
     // Links within the full pages keep the interface language.
     let back_href = format!("/conversations{}", state.locale.query());
     let back = back_href.clone();
-    let on_deleted = Callback::new(move |_| navigate(&back, Default::default()));
+    let on_deleted = Callback::new(move |_| go_to(&back));
     view! {
         <Title text=t.conversation_page_title/>
         <main class="bc-fullpage" lang=state.locale.tag() dir=state.locale.dir()>

@@ -8,7 +8,6 @@ use super::history::{HistoryList, OpenWith};
 use super::state::{self, ChatState};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -21,8 +20,7 @@ enum Pane {
 pub fn WidgetPage() -> impl IntoView {
     let state = ChatState::provide();
     let t = state.t();
-    let query = use_query_map();
-    let embedded = query.with_untracked(|q| q.get("embed").is_some());
+    let embedded = super::location::query("embed").is_some();
     let open = RwSignal::new(embedded);
     let pane = RwSignal::new(Pane::Chat);
     // A question sent from the server-rendered composer before the app started: sent once the
