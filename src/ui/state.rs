@@ -541,7 +541,9 @@ pub fn follow(state: ChatState, id: i64) {
                         buf.push_str(&chunk);
                         while let Some(nl) = buf.find('\n') {
                             let line: String = buf.drain(..=nl).collect();
-                            match serde_json::from_str::<StreamEvent>(line.trim()) {
+                            // From bytes, as server functions decode their responses: one copy of the message
+                            // decoder in the wasm instead of a second one for `&str` input.
+                            match serde_json::from_slice::<StreamEvent>(line.trim().as_bytes()) {
                                 Ok(StreamEvent::Delta { offset, text }) => state.messages.update(|list| {
                                     if let Some(m) = list.iter_mut().find(|m| m.id == id) {
                                         if offset == 0 {

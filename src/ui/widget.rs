@@ -137,7 +137,7 @@ fn listen_to_host(state: ChatState) {
                 return;
             }
             let Some(json) = js_sys::JSON::stringify(&ev.data()).ok().and_then(|s| s.as_string()) else { return };
-            let Ok(msg) = serde_json::from_str::<FromHost>(&json) else { return };
+            let Ok(msg) = serde_json::from_slice::<FromHost>(json.as_bytes()) else { return };
             if msg.source != "bookchat" || msg.v != 1 {
                 return;
             }
