@@ -119,6 +119,7 @@ mod tests {
             text: text.to_owned(),
             head: String::new(),
             parts: parts.iter().map(|p| Part { md: p.to_string(), text: p.to_string() }).collect(),
+            link_words: 0,
         }
     }
 

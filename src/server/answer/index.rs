@@ -231,11 +231,20 @@ impl BookIndex {
         idx
     }
 
-    /// Sections that summarise or drill their page rather than explain a topic: those whose
-    /// heading recurs across the book (a template heading such as a summary, objectives, next
-    /// steps or exercises — found by counting, not by name), in at least a tenth of the pages
-    /// and at least three of them.
+    /// Sections that summarise, drill or list their page rather than explain a topic: those
+    /// whose heading recurs across the book (a template heading such as a summary, objectives,
+    /// next steps or exercises — found by counting, not by name), in at least a tenth of the
+    /// pages and at least three of them; and those that are mostly links (a table of contents,
+    /// further reading: they name every topic and explain none).
     fn overview_sections(&self) -> Vec<usize> {
+        let mut out = self.recurring_heading_sections();
+        out.extend(self.sections.iter().enumerate().filter(|(_, s)| is_link_list(s)).map(|(i, _)| i));
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn recurring_heading_sections(&self) -> Vec<usize> {
         let mut pages_by_heading: HashMap<String, HashSet<&str>> = HashMap::new();
         let key = |h: &str| -> String {
             text::words(h).filter(|w| !w.chars().all(|c| c.is_ascii_digit())).map(|w| text::stem(&w)).collect::<Vec<_>>().join(" ")
@@ -260,6 +269,7 @@ impl BookIndex {
     pub fn is_empty(&self) -> bool {
         self.sections.is_empty()
     }
+
 
     /// Does the book use these words, in this order, somewhere (one heading or block)?
     pub fn has_phrase(&self, words: &[String]) -> bool {
@@ -427,6 +437,16 @@ impl BookIndex {
     }
 }
 
+/// A section whose prose is at least two thirds link text (and has a few links' worth of it).
+fn is_link_list(s: &SectionDoc) -> bool {
+    let (mut words, mut link_words) = (0usize, 0usize);
+    for b in s.blocks.iter().filter(|b| b.kind != BlockKind::Code) {
+        words += b.text.split_whitespace().count();
+        link_words += b.link_words as usize;
+    }
+    link_words >= 6 && link_words * 3 >= words * 2
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,7 +461,7 @@ mod tests {
             anchor: String::new(),
             level,
             path: vec![],
-            blocks: vec![Block { kind: BlockKind::Paragraph, md: body.into(), text: body.into(), head: String::new(), parts: vec![] }],
+            blocks: vec![Block { kind: BlockKind::Paragraph, md: body.into(), text: body.into(), head: String::new(), parts: vec![], link_words: 0 }],
             vectors: vec![],
         }
     }
@@ -476,6 +496,17 @@ mod tests {
         let idx = BookIndex::build(1, rows);
         let flagged: Vec<&str> = idx.sections.iter().filter(|s| s.overview).map(|s| s.heading.as_str()).collect();
         assert_eq!(flagged, vec!["Key Takeaways"; 4]);
+    }
+
+    #[test]
+    fn sections_made_of_links_are_overviews() {
+        let mut toc = row("/docs/faq", "Table of Contents", 2, "General When should I use Redux? Can Redux only be used with React? Reducers How do I share state?");
+        toc.blocks[0].link_words = 16;
+        let mut answer = row("/docs/faq/general", "When should I use Redux?", 2, "When much of the state is shared by many parts of the app and updated over time. See the Redux docs and the FAQ.");
+        answer.blocks[0].link_words = 4;
+        let idx = BookIndex::build(1, vec![toc, answer]);
+        let flagged: Vec<&str> = idx.sections.iter().filter(|s| s.overview).map(|s| s.heading.as_str()).collect();
+        assert_eq!(flagged, ["Table of Contents"]);
     }
 
     #[test]

@@ -83,7 +83,7 @@ mod tests {
     fn book_pages_get_heading_anchors_and_answers_get_no_ids() {
         use crate::server::book::{Block, BlockKind};
         use crate::server::db::documents::PageSection;
-        let para = |t: &str| Block { kind: BlockKind::Paragraph, md: t.into(), text: t.into(), head: String::new(), parts: vec![] };
+        let para = |t: &str| Block { kind: BlockKind::Paragraph, md: t.into(), text: t.into(), head: String::new(), parts: vec![], link_words: 0 };
         let html = book_page_html(&[
             PageSection { heading: "Title".into(), level: 1, anchor: String::new(), blocks: vec![para("Intro")] },
             PageSection { heading: "Sensors & <IMU>s".into(), level: 2, anchor: "sensors--imus".into(), blocks: vec![para("text <script>x</script>")] },

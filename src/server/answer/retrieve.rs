@@ -427,7 +427,7 @@ mod tests {
             anchor: String::new(),
             level: 2,
             path: vec![],
-            blocks: vec![Block { kind: BlockKind::Paragraph, md: body.into(), text: body.into(), head: String::new(), parts: vec![] }],
+            blocks: vec![Block { kind: BlockKind::Paragraph, md: body.into(), text: body.into(), head: String::new(), parts: vec![], link_words: 0 }],
             vectors: vec![],
         };
         Arc::new(BookIndex::build(

@@ -73,6 +73,14 @@ pub struct Block {
     pub head: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<Part>,
+    /// How many words of `text` are the text of links: a block of links is navigation (a table
+    /// of contents, further reading), not an explanation.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub link_words: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

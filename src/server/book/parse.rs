@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Bumped whenever parsing changes what is stored, so an unchanged book is parsed again once.
-pub const PARSER_VERSION: i32 = 3;
+pub const PARSER_VERSION: i32 = 4;
 
 /// What the walk over the tree produces, in document order.
 enum Item {
@@ -231,17 +231,17 @@ impl Walker {
                 let md = paragraph_md(&p.children);
                 let text = inline_text(&p.children);
                 if has_words(&text) {
-                    self.push(Block::single(BlockKind::Paragraph, md, text));
+                    self.push(with_link_words(Block::single(BlockKind::Paragraph, md, text), node));
                 }
             }
             Node::List(_) => {
                 if let Some(b) = list_block(node) {
-                    self.push(b);
+                    self.push(with_link_words(b, node));
                 }
             }
             Node::Table(t) => {
                 if let Some(b) = table_block(&t.children, &t.align) {
-                    self.push(b);
+                    self.push(with_link_words(b, node));
                 }
             }
             Node::Code(c) => {
@@ -262,7 +262,7 @@ impl Walker {
                     self.push(Block::single(BlockKind::Paragraph, escape_text(&text), text));
                 }
             }
-            Node::MdxJsxFlowElement(el) => self.component(el),
+            Node::MdxJsxFlowElement(el) => self.component(el, top_level),
             Node::MdxFlowExpression(e) => {
                 // `{"text"}` or `{`text`}` is literal text; comments and code are not.
                 if let Some(JsValue::Str(s)) = jsx::parse(&e.value) {
@@ -310,9 +310,17 @@ impl Walker {
 
     /// A JSX element: HTML-like tags are transparent; components show their data props (as
     /// text, lists and tables) and then their children.
-    fn component(&mut self, el: &MdxJsxFlowElement) {
+    fn component(&mut self, el: &MdxJsxFlowElement, top_level: bool) {
         let name = el.name.as_deref().unwrap_or("");
         match name {
+            // Layout wrappers (`<div class="style-guide">` around a whole page): their headings
+            // are the page's own — Docusaurus gives them ids like any other — so they start
+            // sections as if the wrapper were not there. Otherwise a wrapped page is one section
+            // that matches every question about it.
+            "div" | "section" | "article" | "main" | "header" | "footer" | "aside" | "center" => {
+                self.flow(&el.children, top_level);
+                return;
+            }
             "summary" => {
                 let text = flow_text(&el.children);
                 if has_words(&text) {
@@ -419,6 +427,19 @@ fn paragraph_fence(node: &Node) -> Option<Option<(String, String)>> {
         return None;
     }
     admonition_fence(t)
+}
+
+/// The block with the number of its words that are link text, counted in its source node.
+fn with_link_words(mut b: Block, node: &Node) -> Block {
+    fn count(node: &Node) -> u32 {
+        match node {
+            Node::Link(l) => inline_text(&l.children).split_whitespace().count() as u32,
+            Node::LinkReference(l) => inline_text(&l.children).split_whitespace().count() as u32,
+            other => other.children().map_or(0, |c| c.iter().map(count).sum()),
+        }
+    }
+    b.link_words = count(node);
+    b
 }
 
 /// Build sections from the item stream: the page top (everything before the first `##`, H1
@@ -740,7 +761,7 @@ fn list_block(node: &Node) -> Option<Block> {
     let sep = if list.spread { "\n\n" } else { "\n" };
     let md = parts.iter().map(|p| p.md.as_str()).collect::<Vec<_>>().join(sep);
     let text = parts.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\n");
-    Some(Block { kind: if list.ordered { BlockKind::OrderedList } else { BlockKind::List }, md, text, head: String::new(), parts })
+    Some(Block { kind: if list.ordered { BlockKind::OrderedList } else { BlockKind::List }, md, text, head: String::new(), parts, link_words: 0 })
 }
 
 fn table_block(rows: &[Node], align: &[AlignKind]) -> Option<Block> {
@@ -785,7 +806,7 @@ fn table_from_cells(head_md: String, head_text: String, rows: Vec<Vec<(String, S
     }
     let md = std::iter::once(head_md.as_str()).chain(parts.iter().map(|p| p.md.as_str())).collect::<Vec<_>>().join("\n");
     let text = std::iter::once(head_text.as_str()).chain(parts.iter().map(|p| p.text.as_str())).collect::<Vec<_>>().join("\n");
-    Some(Block { kind: BlockKind::Table, md, text, head: head_md, parts })
+    Some(Block { kind: BlockKind::Table, md, text, head: head_md, parts, link_words: 0 })
 }
 
 /// An array of records with the same scalar fields, as a table (columns in first-seen order;
@@ -856,7 +877,7 @@ fn js_list(items: &[JsValue]) -> Option<Block> {
     }
     let md = parts.iter().map(|p| p.md.as_str()).collect::<Vec<_>>().join("\n");
     let text = parts.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\n");
-    Some(Block { kind: BlockKind::List, md, text, head: String::new(), parts })
+    Some(Block { kind: BlockKind::List, md, text, head: String::new(), parts, link_words: 0 })
 }
 
 fn js_item(v: &JsValue) -> Option<Part> {
@@ -928,7 +949,7 @@ fn strip_tags(html: &str) -> String {
 
 impl Block {
     fn single(kind: BlockKind, md: String, text: String) -> Block {
-        Block { kind, md, text: text.trim().to_owned(), head: String::new(), parts: Vec::new() }
+        Block { kind, md, text: text.trim().to_owned(), head: String::new(), parts: Vec::new(), link_words: 0 }
     }
 }
 

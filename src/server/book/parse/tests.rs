@@ -147,3 +147,28 @@ fn headings_inside_code_fences_are_code() {
     assert_eq!(p.sections.len(), 2);
     assert!(section(&p, "Real").markdown().contains("# not a heading\n:::tip not an admonition"));
 }
+
+#[test]
+fn headings_inside_layout_wrappers_start_sections() {
+    let p = page(
+        "import X from '../x';\n\n<div class=\"style-guide\">\n\n# Style Guide\n\nIntro.\n\n## Do Not Mutate State\n\nCopy it.\n\n<div class=\"rules\">\n\n### Use Immer\n\nIt copies for you.\n\n</div>\n\n## Name Actions\n\nAs events.\n\n</div>\n",
+    );
+    let headings: Vec<(&str, u8, &str)> = p.sections.iter().map(|s| (s.heading.as_str(), s.level, s.anchor.as_str())).collect();
+    assert_eq!(
+        headings,
+        [("Style Guide", 1, ""), ("Do Not Mutate State", 2, "do-not-mutate-state"), ("Use Immer", 3, "use-immer"), ("Name Actions", 2, "name-actions")]
+    );
+    assert_eq!(section(&p, "Use Immer").path, ["Style Guide", "Do Not Mutate State"]);
+    assert_eq!(section(&p, "Name Actions").markdown(), "As events.");
+    // A component's headings stay inside the section it sits in.
+    let tabs = page("## Install\n\n<Tabs>\n<TabItem value=\"a\" label=\"A\">\n\n### Step\n\nRun it.\n\n</TabItem>\n</Tabs>\n");
+    assert_eq!(tabs.sections.len(), 2, "{:#?}", tabs.sections);
+}
+
+#[test]
+fn link_text_is_counted_per_block() {
+    let p = page("## Further reading\n\n- [ROS 2 design](https://design.ros2.org) articles\n- [Nav2 docs](nav2.md)\n\n## Text\n\nPlain words and one [link here](https://x.org).\n");
+    let list = &section(&p, "Further reading").blocks[0];
+    assert_eq!((list.text.split_whitespace().count(), list.link_words), (6, 5), "relative links count too: {list:?}");
+    assert_eq!(section(&p, "Text").blocks[0].link_words, 2);
+}
