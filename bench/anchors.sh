@@ -4,6 +4,8 @@
 # `bookchat sections` prints them, against the built HTML: the page must exist and, unless the
 # link is to the page top, carry an element with that id.
 #   bash bench/anchors.sh [BOOK_DIR]        (default: the sample book; needs a few minutes)
+#   MARKDOWN_FORMAT=detect bash bench/anchors.sh DIR   for a book whose site reads `.md` files as
+#   CommonMark (Docusaurus's `markdown.format: 'detect'`; the default reads every page as MDX)
 # MDX components the book imports from its own site (`@site/src/components/…`) are stubbed with
 # one that renders its children, so the book builds without its site's source.
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -19,13 +21,17 @@ trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
   (cd "$WORK" && tar -xf -)
 ln -s "$SITE/node_modules" "$WORK/node_modules"
 cp -r "$BOOK" "$WORK/docs"
-# A plain site: docs at /docs, no blog, warnings (not failures) for the book's own broken links.
-node - "$WORK/docusaurus.config.js" <<'JS'
+# A plain site: docs at /docs, no blog, warnings (not failures) for the book's own broken links
+# and images.
+node - "$WORK/docusaurus.config.js" "${MARKDOWN_FORMAT:-mdx}" <<'JS'
 const fs = require('fs');
 const file = process.argv[2];
+const format = process.argv[3];
 let c = fs.readFileSync(file, 'utf8');
 c = c.replace(/blog:\s*\{[\s\S]*?\n\s{8}\},/, 'blog: false,');
 c = c.replace(/onBrokenLinks:\s*'throw'/, "onBrokenLinks: 'warn'");
+// A book copied without its site's static files: its images and doc links warn, not fail.
+c = c.replace(/onBrokenLinks:\s*'warn',/, `onBrokenLinks: 'warn',\n  markdown: {format: '${format}', hooks: {onBrokenMarkdownImages: 'warn', onBrokenMarkdownLinks: 'warn'}},`);
 c = c.replace(/\{to: '\/blog'[^}]*\},?/, '');
 fs.writeFileSync(file, c);
 JS

@@ -105,7 +105,8 @@ pub fn drop_number_prefix(name: &str) -> &str {
 
 /// The route Docusaurus serves a doc at: `/docs/` + its folders (number prefixes dropped) + its
 /// file name without extension; `index`/`README` (or a file named like its folder) is the
-/// folder's page; front-matter `id` replaces the file name and `slug` the whole route.
+/// folder's page, whatever its `id` (Docusaurus decides that by the file name, before the id);
+/// front-matter `id` replaces the file name and `slug` the whole route.
 pub fn docusaurus_route(rel_path: &str, fm: &HashMap<String, String>) -> String {
     let path = Path::new(rel_path);
     let raw_dirs: Vec<&str> = path
@@ -123,15 +124,15 @@ pub fn docusaurus_route(rel_path: &str, fm: &HashMap<String, String>) -> String 
             format!("/docs{folder}/{}", slug.trim_end_matches('/'))
         };
     }
-    if let Some(id) = fm.get("id") {
-        return format!("/docs{folder}/{id}");
-    }
     let lower = stem.to_lowercase();
     let is_index = lower == "index"
         || lower == "readme"
         || raw_dirs.last().is_some_and(|d| d.to_lowercase() == lower);
     if is_index {
         return if folder.is_empty() { "/docs".into() } else { format!("/docs{folder}") };
+    }
+    if let Some(id) = fm.get("id") {
+        return format!("/docs{folder}/{id}");
     }
     format!("/docs{folder}/{}", drop_number_prefix(stem))
 }
@@ -196,6 +197,18 @@ mod tests {
         assert_eq!(docusaurus_route("guide/03-x.md", &fm), "/docs/abs/path");
         fm.insert("slug".to_owned(), "rel".to_owned());
         assert_eq!(docusaurus_route("guide/03-x.md", &fm), "/docs/guide/rel");
+    }
+
+    #[test]
+    fn a_folders_index_page_keeps_the_folders_route_whatever_its_id() {
+        // As the Redux style guide: `style-guide/style-guide.md` with `id: style-guide`.
+        let id = |v: &str| HashMap::from([("id".to_owned(), v.to_owned())]);
+        assert_eq!(docusaurus_route("style-guide/style-guide.md", &id("style-guide")), "/docs/style-guide");
+        assert_eq!(docusaurus_route("guide/index.mdx", &id("overview")), "/docs/guide");
+        assert_eq!(docusaurus_route("README.md", &id("home")), "/docs");
+        // A slug still decides.
+        let fm = HashMap::from([("id".to_owned(), "x".to_owned()), ("slug".to_owned(), "start".to_owned())]);
+        assert_eq!(docusaurus_route("guide/index.md", &fm), "/docs/guide/start");
     }
 
     #[test]
