@@ -48,7 +48,11 @@ test('regenerate writes the answer again; feedback is kept across reloads', asyn
   const answer = frame.getByTestId('msg-assistant').last();
   await expect(answer).toHaveAttribute('data-status', 'complete');
 
+  // The old answer is already complete: wait until the new one has been streamed to its end,
+  // or a rating sent meanwhile lands on the answer being rewritten (and is refused).
+  const restreamed = page.waitForResponse((r) => r.url().includes('/api/chat/stream'));
   await answer.getByTestId('regenerate').click();
+  await (await restreamed).finished();
   await expect(frame.getByTestId('msg-assistant').last()).toHaveAttribute('data-status', 'complete');
   await expect(frame.getByTestId('msg-assistant')).toHaveCount(1);
 

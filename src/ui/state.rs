@@ -561,6 +561,11 @@ pub fn follow(state: ChatState, id: i64) {
                                 Err(_) => {}
                             }
                         }
+                        // Done: stop reading now, so the answer is free to be followed again at
+                        // once (a regenerate right after it must not find it still followed).
+                        if finished {
+                            break;
+                        }
                     }
                 }
                 Err(AppError::NotFound { .. }) => finished = true,
