@@ -602,15 +602,32 @@ pub fn stop(state: ChatState, id: i64) {
     });
 }
 
-/// Write an answer again.
+/// Write an answer again. The answer shows as being written from the click on, not from the
+/// server's reply: until then its rating buttons (and Regenerate itself) would still act on the
+/// old answer, and the server would refuse them as being rewritten.
 pub fn regenerate(state: ChatState, id: i64) {
+    let before = state.messages.with_untracked(|list| list.iter().find(|m| m.id == id).cloned());
+    let Some(before) = before.filter(|m| m.status != MessageStatus::Streaming) else { return };
+    let mut rewriting = before.clone();
+    rewriting.status = MessageStatus::Streaming;
+    rewriting.content.clear();
+    rewriting.html = None;
+    rewriting.citations.clear();
+    rewriting.error = None;
+    rewriting.refused = false;
+    rewriting.feedback = None;
+    state.replace_message(rewriting);
     spawn_local(async move {
         match with_session(|| api::regenerate_answer(id)).await {
             Ok(m) => {
                 state.replace_message(m);
                 follow(state, id);
             }
-            Err(e) => state.notice.set(Some(e.to_string())),
+            Err(e) => {
+                // Nothing changed on the server: the old answer is still the answer.
+                state.replace_message(before);
+                state.notice.set(Some(e.to_string()));
+            }
         }
     });
 }
