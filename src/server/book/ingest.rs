@@ -73,38 +73,69 @@ pub fn heading_text(section: &Section) -> String {
 const WINDOW_WORDS: usize = 110;
 
 /// The texts a section is embedded as: its heading (under its parent; the page title is
-/// shared by all its sections and blurs them together) and what it says in prose, in windows of about [`WINDOW_WORDS`] words that never split a paragraph, list item or
-/// table row. Code is left to the lexical side (identifiers, not meaning).
+/// shared by all its sections and blurs them together) and what it says in prose, in windows of
+/// about [`WINDOW_WORDS`] words that never split a paragraph, list item or table row. A heading
+/// inside the section (`####` and below) starts a window of its own under "heading › subheading":
+/// a subsection is one topic, and a window that runs across two reads as neither (a fact under
+/// "3. Real-Time Performance" was blurred with the list of the subsection before it). Code is
+/// left to the lexical side (identifiers, not meaning).
 pub fn embedding_windows(section: &Section) -> Vec<String> {
     let head = heading_text(section);
-    let mut units: Vec<&str> = Vec::new();
-    for b in section.blocks.iter().filter(|b| b.kind != BlockKind::Code) {
-        if b.parts.is_empty() {
-            units.push(&b.text);
-        } else {
-            units.extend(b.parts.iter().map(|p| p.text.as_str()));
-        }
-    }
     let mut windows = Vec::new();
-    let mut current = String::new();
-    let mut words = 0;
-    for u in units {
-        let n = u.split_whitespace().count();
-        if words > 0 && words + n > WINDOW_WORDS {
-            windows.push(format!("{head}\n{current}"));
-            current.clear();
-            words = 0;
+    let mut window = Window::new(head.clone());
+    for b in section.blocks.iter().filter(|b| b.kind != BlockKind::Code) {
+        if b.kind == BlockKind::Heading {
+            window.flush(&mut windows);
+            window = Window::new(format!("{head} › {}", b.text.trim()));
+            continue;
         }
-        if !current.is_empty() {
-            current.push('\n');
+        if b.parts.is_empty() {
+            window.add(&b.text, &mut windows);
+        } else {
+            for p in &b.parts {
+                window.add(&p.text, &mut windows);
+            }
         }
-        current.push_str(u);
-        words += n;
     }
-    if words > 0 || windows.is_empty() {
-        windows.push(format!("{head}\n{current}").trim_end().to_owned());
+    window.flush(&mut windows);
+    if windows.is_empty() {
+        windows.push(head);
     }
     windows
+}
+
+/// The embedding window being filled: a heading and whole units of prose.
+struct Window {
+    head: String,
+    text: String,
+    words: usize,
+}
+
+impl Window {
+    fn new(head: String) -> Window {
+        Window { head, text: String::new(), words: 0 }
+    }
+
+    fn add(&mut self, unit: &str, out: &mut Vec<String>) {
+        let n = unit.split_whitespace().count();
+        if self.words > 0 && self.words + n > WINDOW_WORDS {
+            self.flush(out);
+        }
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(unit);
+        self.words += n;
+    }
+
+    /// Emit the window if it holds prose (a heading alone says too little to embed).
+    fn flush(&mut self, out: &mut Vec<String>) {
+        if self.words > 0 {
+            out.push(format!("{}\n{}", self.head, self.text));
+        }
+        self.text.clear();
+        self.words = 0;
+    }
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -217,4 +248,33 @@ pub async fn ingest_dir(
         report.pruned = documents::prune(pool, &kept).await.map_err(|e| anyhow::anyhow!("pruning: {e}"))?;
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::book::parse::parse_page;
+
+    #[test]
+    fn a_subsection_is_embedded_under_its_own_heading() {
+        let page = parse_page(
+            "guide/problems.md",
+            "# Guide\n\n## The Core Problems\n\nFive challenges follow.\n\n#### 1. Fragmentation\n\n- every sensor speaks its own protocol\n- every driver has its own format\n\n#### 2. Real-Time\n\n- a balance correction must execute within 10 ms or the robot falls\n\n```python\nprint('code is left to the lexical side')\n```\n",
+        );
+        let section = page.sections.iter().find(|s| s.heading == "The Core Problems").expect("section");
+        let windows = embedding_windows(section);
+        assert_eq!(windows.len(), 3, "{windows:#?}");
+        assert!(windows[0].starts_with("The Core Problems\n") && windows[0].contains("Five challenges"));
+        let real_time = windows.iter().find(|w| w.contains("balance correction")).expect("window");
+        assert!(real_time.starts_with("The Core Problems › 2. Real-Time\n"), "{real_time}");
+        assert!(!real_time.contains("protocol"), "a window stays inside its subsection: {real_time}");
+        assert!(windows.iter().all(|w| !w.contains("print(")));
+    }
+
+    #[test]
+    fn a_section_without_prose_is_embedded_as_its_heading() {
+        let page = parse_page("a.md", "# A\n\n## Setup\n\n```bash\nmake\n```\n");
+        let section = page.sections.iter().find(|s| s.heading == "Setup").expect("section");
+        assert_eq!(embedding_windows(section), vec!["Setup".to_owned()]);
+    }
 }
