@@ -158,10 +158,10 @@ pub async fn list_conversations(
     #[server(default)] limit: Option<u32>,
     #[server(default)] archived: Option<bool>,
 ) -> Result<ConversationPage, AppError> {
-    use crate::server::{chat::auth, db::conversations};
+    use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
     let limit = page_size(limit)?;
-    Ok(conversations::list(&state.read_pool, &caller, cursor.as_deref(), limit, archived.unwrap_or(false)).await?)
+    Ok(chat::list(&state, &caller, cursor.as_deref(), limit, archived.unwrap_or(false)).await?)
 }
 
 /// A window of a conversation's messages: the newest `limit`, or those before `before`.

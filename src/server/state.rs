@@ -5,6 +5,7 @@ use super::answer::job::Hub;
 use super::answer::retrieve::Library;
 use super::book::embed::Embedder;
 use super::config::AppConfig;
+use super::db::held::HeldConnections;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
@@ -23,6 +24,10 @@ pub struct Shared {
     pub pool: PgPool,
     /// Serves history and list reads; the primary unless a read replica is configured.
     pub read_pool: PgPool,
+    /// Connections of `pool` kept between authentications, and of `read_pool` between the
+    /// hottest reads (see `db::held`); one set when both are the same pool.
+    pub held: HeldConnections,
+    pub held_reads: HeldConnections,
     /// What answer jobs read and write with (see `LimitsConfig::answer_db_connections`).
     pub answer_pool: PgPool,
     pub config: Arc<AppConfig>,
@@ -73,9 +78,17 @@ impl AppState {
             .test_before_acquire(true)
             .connect_lazy_with((*pool.connect_options()).clone());
         let hub = Hub::new(l.max_concurrent_answers as usize);
+        let held = HeldConnections::half_of(&pool);
+        let held_reads = if Arc::ptr_eq(&pool.connect_options(), &read_pool.connect_options()) {
+            held.clone()
+        } else {
+            HeldConnections::half_of(&read_pool)
+        };
         AppState(Arc::new(Shared {
             leptos_options,
             pool,
+            held,
+            held_reads,
             read_pool,
             config: Arc::new(config),
             hub,

@@ -198,6 +198,8 @@ async fn a_database_outage_fails_fast_with_a_clear_error(pool: PgPool) {
         .unwrap();
     let mut state = good.state.clone();
     state.pool = dead.clone();
+    state.held = bookchat::server::db::held::HeldConnections::half_of(&dead);
+    state.held_reads = state.held.clone();
     state.read_pool = dead;
     let app = TestApp::serve(state).await;
     let started = Instant::now();

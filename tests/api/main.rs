@@ -13,6 +13,7 @@ mod book;
 mod conversations;
 mod fencing;
 mod hardening;
+mod held;
 mod i18n;
 mod identity;
 mod isolation;

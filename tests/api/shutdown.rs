@@ -60,6 +60,12 @@ async fn sigterm_persists_the_answer_in_flight_and_exits_cleanly(pool: PgPool) {
     .await
     .unwrap();
     let answer_id = sent["answer"]["id"].as_i64().unwrap();
+    // History reads keep their connections between requests: closing the pool must not wait
+    // for those forever.
+    for (endpoint, body) in [("conversations/list", json!({})), ("conversations/messages", json!({"conversation_id": sent["conversation"]["id"]}))] {
+        let read = post(endpoint, Some(&token), body).await.unwrap();
+        assert_eq!(read.status(), 200, "{endpoint}");
+    }
     // A reader follows the answer (a stream that stays open), and a client has sent half a
     // request and gone quiet.
     let stream = post("chat/stream", Some(&token), json!({"message_id": answer_id})).await.unwrap();

@@ -18,7 +18,10 @@ pub async fn caller() -> ServerResult<(AppState, Caller)> {
     let state = app_state()?;
     let headers = headers().await?;
     let token = token_from(&headers).ok_or(AppError::Unauthorized)?;
-    let session = sessions::authenticate(&state.pool, token).await?.ok_or(AppError::Unauthorized)?;
+    let mut lent = state.held.lend().await?;
+    let session = sessions::authenticate(lent.conn()?, token).await?;
+    lent.done();
+    let session = session.ok_or(AppError::Unauthorized)?;
     Ok((state, session.caller()))
 }
 

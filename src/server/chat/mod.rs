@@ -11,7 +11,7 @@ use crate::server::db::messages::{self, Metadata, MessageRow};
 use crate::server::db::{conversations, documents, sessions, Caller};
 use crate::server::state::AppState;
 use crate::error::AppError;
-use crate::model::{Feedback, 
+use crate::model::{ConversationPage, Feedback,
     ExportFile, ExportFormat, Message, MessagePage, MessageStatus, MessageText, PageContext, Role,
     SendResult, StreamEvent, Suggestions, Title, MAX_PASSAGE_CHARS,
 };
@@ -432,6 +432,14 @@ pub async fn window(
     Ok(MessagePage { conversation, messages: rows.into_iter().map(MessageRow::into_model).collect(), older_cursor })
 }
 
+/// The caller's conversations, newest activity first, a page at a time.
+pub async fn list(state: &AppState, caller: &Caller, cursor: Option<&str>, limit: u32, archived: bool) -> ServerResult<ConversationPage> {
+    let mut lent = state.held_reads.lend().await?;
+    let page = conversations::list(lent.conn()?, caller, cursor, limit, archived).await?;
+    lent.done();
+    Ok(page)
+}
+
 /// A messages page for the holder of a session secret, in one round trip (authentication,
 /// ownership and the window are one statement on the read pool). A replica that has not yet
 /// seen a session just created or rotated is double-checked on the primary.
@@ -446,7 +454,10 @@ pub async fn window_by_token(
         return Err(AppError::Unauthorized.into());
     }
     let hash = sessions::hash_secret(token);
-    match messages::window_by_token(&state.read_pool, &hash, conversation_id, before, limit).await? {
+    let mut lent = state.held_reads.lend().await?;
+    let found = messages::window_by_token(lent.conn()?, &hash, conversation_id, before, limit).await?;
+    lent.done();
+    match found {
         messages::ByToken::Found(w) => {
             let older_cursor = if w.more { w.messages.first().map(|m| m.id) } else { None };
             Ok(MessagePage {

@@ -257,6 +257,7 @@ async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Res
     let http_options = cfg.http_options();
     let state = AppState::new(leptos_options, pool.clone(), read_pool, cfg).with_embedder(embedder);
     let hub = state.hub.clone();
+    let held = [state.held.clone(), state.held_reads.clone()];
     crate::server::http::start_background(&state);
     spawn_maintenance(state.clone());
     for host_addr in demo_hosts {
@@ -287,6 +288,9 @@ async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Res
     })
     .await;
     let _ = jobs.await;
+    for h in held {
+        h.give_back_all();
+    }
     pool.close().await;
     tracing::info!("shut down cleanly");
     Ok(())

@@ -69,7 +69,7 @@ fn decode_cursor(cursor: &str) -> ServerResult<(DateTime<Utc>, Uuid)> {
 /// instead of the active list. Each variant walks its own owner index, so the cost of a page does
 /// not grow with the number of conversations.
 pub async fn list(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     caller: &Caller,
     cursor: Option<&str>,
     limit: u32,
@@ -99,7 +99,7 @@ pub async fn list(
                 after_id,
                 fetch,
             )
-            .fetch_all(pool)
+            .fetch_all(db)
             .await?
         }
         None => {
@@ -117,7 +117,7 @@ pub async fn list(
                 after_id,
                 fetch,
             )
-            .fetch_all(pool)
+            .fetch_all(db)
             .await?
         }
     };

@@ -421,7 +421,7 @@ struct WindowRow {
 /// A messages page in one round trip: authenticate the session secret, check that its owner
 /// owns the conversation, and read up to `limit` messages before `before` (or the newest).
 pub async fn window_by_token(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     secret_hash: &[u8],
     conversation_id: Uuid,
     before: Option<i64>,
@@ -458,7 +458,7 @@ pub async fn window_by_token(
         before,
         fetch,
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     let Some(first) = rows.first() else { return Ok(ByToken::NoSession) };
     if !first.authed {

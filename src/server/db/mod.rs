@@ -3,6 +3,7 @@
 
 pub mod conversations;
 pub mod documents;
+pub mod held;
 pub mod messages;
 pub mod privacy;
 pub mod reports;

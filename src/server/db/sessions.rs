@@ -57,7 +57,7 @@ pub async fn create_guest(pool: &PgPool) -> ServerResult<(SessionRow, String)> {
 }
 
 /// The active, unexpired session for a token, if any.
-pub async fn authenticate(pool: &PgPool, token: &str) -> ServerResult<Option<SessionRow>> {
+pub async fn authenticate(db: impl sqlx::PgExecutor<'_>, token: &str) -> ServerResult<Option<SessionRow>> {
     if !is_well_formed(token) {
         return Ok(None);
     }
@@ -67,7 +67,7 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> ServerResult<Option<Ses
            WHERE secret_hash = $1 AND status = 'active' AND expires_at > now()"#,
         hash_secret(token),
     )
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     Ok(row)
 }

@@ -1,0 +1,142 @@
+//! Connections kept between the hot reads (a messages page, the conversation list) instead of
+//! going back to sqlx's pool after each one.
+//!
+//! Why: sqlx 0.8 checks every connection its pool gets back with a round trip to the database
+//! (a `Sync` and its reply), whatever the pool's options say. A messages page is one statement,
+//! so that check doubled the database round trips of the busiest read, and the server's work
+//! of sending and receiving them. Here a connection whose statement completed goes straight back
+//! on a stack; one whose statement failed, or whose request was cancelled half-way, is dropped
+//! (its state on the wire is unknown) and goes back to sqlx's pool, which checks or closes it.
+//!
+//! The held connections stay counted by the pool they came from, and at most `capacity` of them
+//! are held or lent out at once, so the pool always keeps the rest for everything else.
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// A connection held this long without use is checked before it is lent again (the database
+/// may have restarted meanwhile), as the pool does with its own idle connections.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+/// A connection held this long without use is given back to the pool (which closes idle
+/// connections after a while, so a scaled-to-zero database is not kept awake by us).
+const GIVE_BACK_AFTER_IDLE: Duration = Duration::from_secs(60);
+
+type Stack = Mutex<Vec<(PoolConnection<Postgres>, Instant)>>;
+
+/// A stack of connections from one pool, shared by clones.
+#[derive(Clone)]
+pub struct HeldConnections {
+    pool: PgPool,
+    idle: Arc<Stack>,
+    permits: Arc<Semaphore>,
+    /// Nothing is held: the pool is too small to spare any, or the server is shutting down
+    /// (the pool waits for every connection to come back before it closes).
+    passing_through: Arc<AtomicBool>,
+}
+
+/// A connection lent for one statement: [`Lent::done`] after it succeeded puts it back.
+pub struct Lent {
+    conn: Option<PoolConnection<Postgres>>,
+    home: HeldConnections,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl HeldConnections {
+    /// Hold at most `capacity` of `pool`'s connections (none: every read uses the pool).
+    pub fn new(pool: PgPool, capacity: usize) -> HeldConnections {
+        HeldConnections {
+            pool,
+            idle: Arc::default(),
+            permits: Arc::new(Semaphore::new(capacity)),
+            passing_through: Arc::new(AtomicBool::new(capacity == 0)),
+        }
+    }
+
+    /// Hold half of what the pool may open: the other half stays for writes and answers.
+    pub fn half_of(pool: &PgPool) -> HeldConnections {
+        let capacity = pool.options().get_max_connections() as usize / 2;
+        HeldConnections::new(pool.clone(), capacity)
+    }
+
+    /// A connection: a held one if any (checked first if it sat idle), else one from the pool.
+    /// Waits at most the pool's acquire timeout.
+    pub async fn lend(&self) -> Result<Lent, sqlx::Error> {
+        if self.passing_through.load(Ordering::Acquire) {
+            return Ok(Lent { conn: Some(self.pool.acquire().await?), home: self.clone(), _permit: None });
+        }
+        let wait = self.pool.options().get_acquire_timeout();
+        let permit = tokio::time::timeout(wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let (held, stale) = self.take_idle();
+        // Long-idle connections go back to the pool outside the lock (dropping one spawns its return).
+        drop(stale);
+        let conn = match held {
+            Some((mut conn, since)) => {
+                if since.elapsed() < CHECK_AFTER_IDLE || conn.ping().await.is_ok() {
+                    conn
+                } else {
+                    // Broken (a restarted database): close it and open another.
+                    conn.close_on_drop();
+                    drop(conn);
+                    self.pool.acquire().await?
+                }
+            }
+            None => self.pool.acquire().await?,
+        };
+        Ok(Lent { conn: Some(conn), home: self.clone(), _permit: Some(permit) })
+    }
+
+    /// Stop holding connections and give the held ones back (before the pool is closed, which
+    /// waits for them).
+    pub fn give_back_all(&self) {
+        self.passing_through.store(true, Ordering::Release);
+        let held: Vec<_> = self.idle.lock().unwrap_or_else(PoisonError::into_inner).drain(..).collect();
+        drop(held);
+    }
+
+    /// The most recently used held connection, and those idle too long to keep.
+    #[allow(clippy::type_complexity)]
+    fn take_idle(&self) -> (Option<(PoolConnection<Postgres>, Instant)>, Vec<(PoolConnection<Postgres>, Instant)>) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        // The stack's bottom is the least recently used.
+        let fresh_from = idle.iter().position(|(_, since)| since.elapsed() < GIVE_BACK_AFTER_IDLE).unwrap_or(idle.len());
+        let stale: Vec<_> = idle.drain(..fresh_from).collect();
+        (idle.pop(), stale)
+    }
+
+    /// How many connections are held idle now.
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+impl Lent {
+    /// The connection, to run a statement on (present until `done` or drop take it).
+    pub fn conn(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
+        self.conn.as_deref_mut().ok_or(sqlx::Error::PoolClosed)
+    }
+
+    /// The statement completed: keep the connection for the next read, unchecked.
+    pub fn done(mut self) {
+        if self.home.passing_through.load(Ordering::Acquire) {
+            return; // dropped: back to the pool
+        }
+        if let Some(conn) = self.conn.take() {
+            self.home.idle.lock().unwrap_or_else(PoisonError::into_inner).push((conn, Instant::now()));
+        }
+    }
+}
+
+/// Not returned with `done` (an error, or the request was cancelled mid-statement): the
+/// connection goes back to the pool, which checks it (or closes it) before anyone reuses it.
+impl Drop for Lent {
+    fn drop(&mut self) {
+        drop(self.conn.take());
+    }
+}

@@ -1,0 +1,73 @@
+//! Connections held between history reads (`db::held`): reused without going back to the pool,
+//! never reused after a failed or cancelled statement, bounded, and given back on shutdown.
+
+use bookchat::server::db::held::HeldConnections;
+use sqlx::PgPool;
+use std::time::Duration;
+
+async fn backend_pid(held: &HeldConnections) -> i32 {
+    let mut lent = held.lend().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(lent.conn().unwrap()).await.unwrap();
+    lent.done();
+    pid
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_connection_that_completed_its_statement_is_reused(pool: PgPool) {
+    let held = HeldConnections::new(pool.clone(), 2);
+    let first = backend_pid(&held).await;
+    assert_eq!(held.idle_count(), 1);
+    for _ in 0..5 {
+        assert_eq!(backend_pid(&held).await, first, "the same connection serves the next read");
+    }
+    // Idle past the check interval: checked, still the same healthy connection.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(backend_pid(&held).await, first);
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_failed_or_cancelled_statement_gives_its_connection_back(pool: PgPool) {
+    let held = HeldConnections::new(pool.clone(), 2);
+    // An error: the connection is not kept.
+    {
+        let mut lent = held.lend().await.unwrap();
+        let r = sqlx::query("SELECT * FROM no_such_table").execute(lent.conn().unwrap()).await;
+        assert!(r.is_err());
+    }
+    assert_eq!(held.idle_count(), 0);
+    // Cancelled mid-statement (the request went away): not kept either, and the next read works.
+    let cancelled = tokio::time::timeout(Duration::from_millis(200), async {
+        let mut lent = held.lend().await.unwrap();
+        sqlx::query("SELECT pg_sleep(5)").execute(lent.conn().unwrap()).await.unwrap();
+        lent.done();
+    })
+    .await;
+    assert!(cancelled.is_err());
+    assert_eq!(held.idle_count(), 0);
+    let mut lent = held.lend().await.unwrap();
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(lent.conn().unwrap()).await.unwrap();
+    assert_eq!(one, 1);
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn at_most_capacity_connections_are_lent_and_none_after_give_back(pool: PgPool) {
+    let held = HeldConnections::new(pool.clone(), 1);
+    let lent = held.lend().await.unwrap();
+    assert!(tokio::time::timeout(Duration::from_millis(300), held.lend()).await.is_err(), "a second read waits for the first");
+    lent.done();
+    let again = tokio::time::timeout(Duration::from_secs(5), held.lend()).await.expect("free again").unwrap();
+    again.done();
+    assert_eq!(held.idle_count(), 1);
+
+    held.give_back_all();
+    assert_eq!(held.idle_count(), 0);
+    backend_pid(&held).await;
+    assert_eq!(held.idle_count(), 0, "nothing is held once given back");
+    // The pool gets every connection back and closes.
+    tokio::time::timeout(Duration::from_secs(10), pool.close()).await.expect("the pool closes");
+
+    // A pool too small to spare a connection: nothing is held.
+    let none = HeldConnections::new(pool.clone(), 0);
+    assert!(none.lend().await.is_err(), "the pool is closed");
+    assert_eq!(none.idle_count(), 0);
+}
