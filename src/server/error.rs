@@ -61,6 +61,13 @@ impl ServerError {
     }
 }
 
+impl ServerError {
+    /// "Try again": the database (or a connection to it) is gone for the moment.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, ServerError::Unavailable { .. })
+    }
+}
+
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

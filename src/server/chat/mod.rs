@@ -8,6 +8,7 @@ pub mod share;
 use crate::server::error::{Context, Expected, ServerResult};
 use crate::server::answer::{job, render};
 use crate::server::db::messages::{self, Metadata, MessageRow};
+use crate::server::db::held::read_held;
 use crate::server::db::{conversations, documents, sessions, Caller};
 use crate::server::state::AppState;
 use crate::error::AppError;
@@ -434,10 +435,7 @@ pub async fn window(
 
 /// The caller's conversations, newest activity first, a page at a time.
 pub async fn list(state: &AppState, caller: &Caller, cursor: Option<&str>, limit: u32, archived: bool) -> ServerResult<ConversationPage> {
-    let mut lent = state.held_reads.lend().await?;
-    let page = conversations::list(lent.conn()?, caller, cursor, limit, archived).await?;
-    lent.done();
-    Ok(page)
+    read_held!(state.held_reads, |db| conversations::list(db, caller, cursor, limit, archived))
 }
 
 /// A messages page for the holder of a session secret, in one round trip (authentication,
@@ -454,9 +452,7 @@ pub async fn window_by_token(
         return Err(AppError::Unauthorized.into());
     }
     let hash = sessions::hash_secret(token);
-    let mut lent = state.held_reads.lend().await?;
-    let found = messages::window_by_token(lent.conn()?, &hash, conversation_id, before, limit).await?;
-    lent.done();
+    let found = read_held!(state.held_reads, |db| messages::window_by_token(db, &hash, conversation_id, before, limit))?;
     match found {
         messages::ByToken::Found(w) => {
             let older_cursor = if w.more { w.messages.first().map(|m| m.id) } else { None };

@@ -9,8 +9,10 @@
 //! (its state on the wire is unknown) and goes back to sqlx's pool, which checks or closes it.
 //!
 //! The held connections stay counted by the pool they came from, and at most `capacity` of them
-//! are held or lent out at once, so the pool always keeps the rest for everything else.
+//! are held or lent out at once, so the pool always keeps the rest for everything else; reads
+//! beyond that borrow from the pool as before.
 
+use crate::server::error::ServerError;
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, PgConnection, PgPool, Postgres};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,11 +40,14 @@ pub struct HeldConnections {
     passing_through: Arc<AtomicBool>,
 }
 
-/// A connection lent for one statement: [`Lent::done`] after it succeeded puts it back.
+/// A connection lent for one statement: [`Lent::done`] after it succeeded keeps it.
 pub struct Lent {
     conn: Option<PoolConnection<Postgres>>,
+    /// It came from the stack (it may have died since its last use).
+    held: bool,
     home: HeldConnections,
-    _permit: Option<OwnedSemaphorePermit>,
+    /// A place on the stack: without one, the connection goes back to the pool.
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl HeldConnections {
@@ -63,33 +68,30 @@ impl HeldConnections {
     }
 
     /// A connection: a held one if any (checked first if it sat idle), else one from the pool.
-    /// Waits at most the pool's acquire timeout.
+    /// When as many as may be held are lent out already, one from the pool, not held after.
     pub async fn lend(&self) -> Result<Lent, sqlx::Error> {
         if self.passing_through.load(Ordering::Acquire) {
-            return Ok(Lent { conn: Some(self.pool.acquire().await?), home: self.clone(), _permit: None });
+            return self.lend_from_pool().await;
         }
-        let wait = self.pool.options().get_acquire_timeout();
-        let permit = tokio::time::timeout(wait, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?
-            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            return self.lend_from_pool().await;
+        };
         let (held, stale) = self.take_idle();
         // Long-idle connections go back to the pool outside the lock (dropping one spawns its return).
         drop(stale);
-        let conn = match held {
-            Some((mut conn, since)) => {
-                if since.elapsed() < CHECK_AFTER_IDLE || conn.ping().await.is_ok() {
-                    conn
-                } else {
-                    // Broken (a restarted database): close it and open another.
-                    conn.close_on_drop();
-                    drop(conn);
-                    self.pool.acquire().await?
-                }
+        if let Some((mut conn, since)) = held {
+            if since.elapsed() < CHECK_AFTER_IDLE || conn.ping().await.is_ok() {
+                return Ok(Lent { conn: Some(conn), held: true, home: self.clone(), permit: Some(permit) });
             }
-            None => self.pool.acquire().await?,
-        };
-        Ok(Lent { conn: Some(conn), home: self.clone(), _permit: Some(permit) })
+            // Broken (a restarted database): close it and open another.
+            conn.close_on_drop();
+        }
+        Ok(Lent { conn: Some(self.pool.acquire().await?), held: false, home: self.clone(), permit: Some(permit) })
+    }
+
+    /// A connection from the pool that goes back to it after use.
+    pub async fn lend_from_pool(&self) -> Result<Lent, sqlx::Error> {
+        Ok(Lent { conn: Some(self.pool.acquire().await?), held: false, home: self.clone(), permit: None })
     }
 
     /// Stop holding connections and give the held ones back (before the pool is closed, which
@@ -122,9 +124,16 @@ impl Lent {
         self.conn.as_deref_mut().ok_or(sqlx::Error::PoolClosed)
     }
 
+    /// Whether a read that failed with `e` is worth running again on a connection from the
+    /// pool: this one was held, and turned out to be gone (the database restarted since its
+    /// last use), which is not the reader's problem.
+    pub fn lost(&self, e: &ServerError) -> bool {
+        self.held && e.is_unavailable()
+    }
+
     /// The statement completed: keep the connection for the next read, unchecked.
     pub fn done(mut self) {
-        if self.home.passing_through.load(Ordering::Acquire) {
+        if self.permit.is_none() || self.home.passing_through.load(Ordering::Acquire) {
             return; // dropped: back to the pool
         }
         if let Some(conn) = self.conn.take() {
@@ -140,3 +149,36 @@ impl Drop for Lent {
         drop(self.conn.take());
     }
 }
+
+/// `read_held!(held, |db| read(db, …))`: run one read on a connection from `held` (see
+/// [`HeldConnections::lend`]); if the connection was held and turned out to be gone, run it once
+/// more on a connection from the pool, which waits for the database as every other call does.
+/// Only for reads: the statement may run twice. Evaluates to the read's `ServerResult`.
+macro_rules! read_held {
+    ($held:expr, |$db:ident| $read:expr) => {{
+        let held: &$crate::server::db::held::HeldConnections = &$held;
+        let mut lent = held.lend().await?;
+        let first = {
+            let $db = lent.conn()?;
+            $read.await
+        };
+        match first {
+            Ok(v) => {
+                lent.done();
+                Ok(v)
+            }
+            Err(e) if lent.lost(&e) => {
+                drop(lent);
+                let mut fresh = held.lend_from_pool().await?;
+                let v = {
+                    let $db = fresh.conn()?;
+                    $read.await
+                }?;
+                fresh.done();
+                Ok(v)
+            }
+            Err(e) => Err(e),
+        }
+    }};
+}
+pub(crate) use read_held;
