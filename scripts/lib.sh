@@ -137,14 +137,19 @@ recreate_db() {
   psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" -c "CREATE DATABASE \"$name\""
 }
 
-# A Docusaurus 3 site (npx create-docusaurus@3, classic, JavaScript) with its dependencies, kept
+# A real Docusaurus 3 site (create-docusaurus, classic, JavaScript) with its locked dependencies, kept
 # in .data/ between runs; bench/anchors.sh and the plugin's end-to-end run copy it.
 DOCUSAURUS_SITE="$DATA/docusaurus-site"
+DOCUSAURUS_VERSION=3.10.2
 ensure_docusaurus_site() {
   if [ ! -f "$DOCUSAURUS_SITE/node_modules/.bin/docusaurus" ]; then
-    log "creating a Docusaurus 3 site (npx create-docusaurus@3, classic, JavaScript)"
+    log "creating a Docusaurus 3 site (npx create-docusaurus@$DOCUSAURUS_VERSION, classic, JavaScript)"
     rm -rf "$DOCUSAURUS_SITE"
-    (cd "$DATA" && npx --yes create-docusaurus@3 docusaurus-site classic --javascript --skip-install >/dev/null)
+    (cd "$DATA" && npx --yes "create-docusaurus@$DOCUSAURUS_VERSION" docusaurus-site classic --javascript --skip-install >/dev/null)
+    # Its dependencies as locked in scripts/docusaurus-site/: resolving them afresh breaks the
+    # day the registry serves a package whose own dependency is not published yet (it did:
+    # @babel/types 7.29.15 asked for a @babel/helper-string-parser 7.29.15 that did not exist).
+    cp "$ROOT/scripts/docusaurus-site/package.json" "$ROOT/scripts/docusaurus-site/package-lock.json" "$DOCUSAURUS_SITE/"
     (cd "$DOCUSAURUS_SITE" && npm install --no-audit --no-fund >/dev/null)
   fi
 }

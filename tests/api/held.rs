@@ -26,6 +26,12 @@ async fn a_connection_that_completed_its_statement_is_reused(pool: PgPool) {
     // Idle past the check interval: checked, still the same healthy connection.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(backend_pid(&held).await, first);
+    // Unused for a while: given back to the pool by the server's upkeep.
+    held.give_back_idle(Duration::from_secs(60));
+    assert_eq!(held.idle_count(), 1, "used a moment ago: kept");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    held.give_back_idle(Duration::from_millis(20));
+    assert_eq!(held.idle_count(), 0);
 }
 
 #[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]

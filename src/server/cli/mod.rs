@@ -305,6 +305,9 @@ fn spawn_maintenance(state: AppState) {
         loop {
             tick.tick().await;
             state.limits.shrink();
+            for held in [&state.held, &state.held_reads] {
+                held.give_back_idle(crate::server::db::held::GIVE_BACK_AFTER_IDLE);
+            }
             since_retention += 60;
             if every > 0 && since_retention >= every {
                 since_retention = 0;

@@ -1,5 +1,5 @@
-//! Connections kept between the hot reads (a messages page, the conversation list) instead of
-//! going back to sqlx's pool after each one.
+//! Connections kept between the hot reads (authentication, a messages page, the conversation
+//! list) instead of going back to sqlx's pool after each one.
 //!
 //! Why: sqlx 0.8 checks every connection its pool gets back with a round trip to the database
 //! (a `Sync` and its reply), whatever the pool's options say. A messages page is one statement,
@@ -25,7 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// A connection held this long without use is given back to the pool (which closes idle
 /// connections after a while, so a scaled-to-zero database is not kept awake by us).
-const GIVE_BACK_AFTER_IDLE: Duration = Duration::from_secs(60);
+pub const GIVE_BACK_AFTER_IDLE: Duration = Duration::from_secs(60);
 
 type Stack = Mutex<Vec<(PoolConnection<Postgres>, Instant)>>;
 
@@ -76,10 +76,7 @@ impl HeldConnections {
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
             return self.lend_from_pool().await;
         };
-        let (held, stale) = self.take_idle();
-        // Long-idle connections go back to the pool outside the lock (dropping one spawns its return).
-        drop(stale);
-        if let Some((mut conn, since)) = held {
+        if let Some((mut conn, since)) = self.take_idle() {
             if since.elapsed() < CHECK_AFTER_IDLE || conn.ping().await.is_ok() {
                 return Ok(Lent { conn: Some(conn), held: true, home: self.clone(), permit: Some(permit) });
             }
@@ -102,14 +99,21 @@ impl HeldConnections {
         drop(held);
     }
 
-    /// The most recently used held connection, and those idle too long to keep.
-    #[allow(clippy::type_complexity)]
-    fn take_idle(&self) -> (Option<(PoolConnection<Postgres>, Instant)>, Vec<(PoolConnection<Postgres>, Instant)>) {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        // The stack's bottom is the least recently used.
-        let fresh_from = idle.iter().position(|(_, since)| since.elapsed() < GIVE_BACK_AFTER_IDLE).unwrap_or(idle.len());
-        let stale: Vec<_> = idle.drain(..fresh_from).collect();
-        (idle.pop(), stale)
+    /// The most recently used held connection (the stack's bottom is the least recently used).
+    fn take_idle(&self) -> Option<(PoolConnection<Postgres>, Instant)> {
+        self.give_back_idle(GIVE_BACK_AFTER_IDLE);
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop()
+    }
+
+    /// Give back the connections held unused for `idle_for` or longer (the server's upkeep
+    /// calls this every minute, so a quiet server does not keep the database's connections).
+    pub fn give_back_idle(&self, idle_for: Duration) {
+        let stale: Vec<_> = {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            let fresh_from = idle.iter().position(|(_, since)| since.elapsed() < idle_for).unwrap_or(idle.len());
+            idle.drain(..fresh_from).collect()
+        };
+        drop(stale);
     }
 
     /// How many connections are held idle now.
