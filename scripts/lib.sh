@@ -150,7 +150,7 @@ ensure_docusaurus_site() {
     # day the registry serves a package whose own dependency is not published yet (it did:
     # @babel/types 7.29.15 asked for a @babel/helper-string-parser 7.29.15 that did not exist).
     cp "$ROOT/scripts/docusaurus-site/package.json" "$ROOT/scripts/docusaurus-site/package-lock.json" "$DOCUSAURUS_SITE/"
-    (cd "$DOCUSAURUS_SITE" && npm install --no-audit --no-fund >/dev/null)
+    (cd "$DOCUSAURUS_SITE" && npm install --legacy-peer-deps --no-audit --no-fund >/dev/null)
   fi
 }
 
