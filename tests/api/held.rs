@@ -93,3 +93,29 @@ async fn a_held_connection_lost_meanwhile_does_not_fail_the_read(pool: PgPool) {
     let (s, b) = app.call(Some(&token), "conversations/list", json!({})).await;
     assert_eq!(s, StatusCode::OK, "{b}");
 }
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_send_and_its_answer_keep_their_connections_and_survive_losing_them(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let token = app.guest().await.token;
+    let send = |client_id: uuid::Uuid| app.call(Some(&token), "chat/send", json!({"client_id": client_id, "content": "What is an IMU?"}));
+    let (s, b) = send(uuid::Uuid::new_v4()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["answer"]["status"], "complete", "{b}");
+    // The send's statements and the answer's ran on held connections, kept for the next ones
+    // (from the pool, each statement would cost a check round trip more).
+    assert!(app.state.held.idle_count() > 0, "the send's connection is held");
+    assert_eq!(app.state.answer_held.idle_count(), 1, "the answer's connection is held");
+    // The database drops every connection (as a restart does): the next send, at once, still
+    // stores its question exactly once and gets its answer.
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let client_id = uuid::Uuid::new_v4();
+    let (s, b) = send(client_id).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["answer"]["status"], "complete", "{b}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE client_id = $1").bind(client_id).fetch_one(&pool).await.unwrap();
+    assert_eq!(stored, 1);
+}

@@ -10,6 +10,8 @@ use super::retrieve::{self, Library, Query, Retrieval};
 use crate::error::AppError;
 use crate::model::{MessageStatus, PageContext};
 use crate::server::config::AppConfig;
+use crate::server::db::documents;
+use crate::server::db::held::{on_held, HeldConnections};
 use crate::server::db::messages::{self, Metadata};
 use futures::FutureExt;
 use sqlx::PgPool;
@@ -130,10 +132,10 @@ impl Hub {
     }
 
     /// Start generating the answer row `req.answer_id` (already stored with status streaming).
-    pub fn start(self: &Arc<Self>, slot: Slot, pool: PgPool, config: Arc<AppConfig>, library: Arc<Library>, req: Request) {
+    pub fn start(self: &Arc<Self>, slot: Slot, held: HeldConnections, config: Arc<AppConfig>, library: Arc<Library>, req: Request) {
         let hub = self.clone();
         let (id, generation) = (req.answer_id, req.generation);
-        self.start_task(slot, pool.clone(), id, generation, move |job| async move { run(&hub, &pool, &config, &library, &job, req).await });
+        self.start_task(slot, held.pool().clone(), id, generation, move |job| async move { run(&hub, &held, &config, &library, &job, req).await });
     }
 
     /// Run `task` as the generator of answer `answer_id`, supervised: an error or a panic ends
@@ -294,7 +296,9 @@ struct Outcome {
     model: Option<String>,
 }
 
-async fn run(hub: &Hub, pool: &PgPool, config: &AppConfig, library: &Library, handle: &JobHandle, req: Request) -> ServerResult<()> {
+/// The offline answer's two statements (the book's revision, the final write with its log row)
+/// run on held connections: from the pool, each would cost a check round trip more.
+async fn run(hub: &Hub, held: &HeldConnections, config: &AppConfig, library: &Library, handle: &JobHandle, req: Request) -> ServerResult<()> {
     let job = &*handle.job;
     let started = Instant::now();
     let text = retrieval_text(&req.question, &req.context);
@@ -305,11 +309,13 @@ async fn run(hub: &Hub, pool: &PgPool, config: &AppConfig, library: &Library, ha
         folder: req.scope.as_deref(),
         ..Query::new(&text)
     };
-    let retrieval = retrieve::retrieve(library, pool, query).await?;
+    let revision = on_held!(held, |db| documents::revision(db))?;
+    let index = library.index_at(held.pool(), revision).await?;
+    let retrieval = retrieve::search(library, index, query).await?;
     let url_for = |route: &str, anchor: &str| config.citation_url(route, anchor);
 
     let outcome = if config.llm.base_url.is_some() && compose::answerable(&retrieval) {
-        generate_llm(hub, pool, config, job, &req, &retrieval).await?
+        generate_llm(hub, held.pool(), config, job, &req, &retrieval).await?
     } else {
         // Offline default (or weak evidence: refuse without spending a model call).
         let c = compose::compose(&retrieval, url_for);
@@ -333,7 +339,7 @@ async fn run(hub: &Hub, pool: &PgPool, config: &AppConfig, library: &Library, ha
     // and nothing at all when a newer generation owns the row.
     let html = super::render::markdown_to_safe_html(&content);
     let logged = logged_query(&req, &retrieval, &meta, &content, status, started.elapsed(), first_token, model.as_deref(), url_for);
-    messages::finish_answer_logged(pool, req.answer_id, req.generation, &html, status, &meta, &logged).await?;
+    on_held!(held, |db| messages::finish_answer_logged(db, req.answer_id, req.generation, &html, status, &meta, &logged))?;
     job.state.send_modify(|s| s.content = content);
     Ok(())
 }

@@ -35,6 +35,12 @@ impl Library {
     /// the book changed since (another instance may have re-ingested it).
     pub async fn index(&self, pool: &PgPool) -> ServerResult<Arc<BookIndex>> {
         let revision = documents::revision(pool).await?;
+        self.index_at(pool, revision).await
+    }
+
+    /// The index of the book at `revision` (which the caller read, e.g. on a connection it
+    /// holds): the cached one, or rebuilt from `pool` when the book changed.
+    pub async fn index_at(&self, pool: &PgPool, revision: i64) -> ServerResult<Arc<BookIndex>> {
         let current = self.cached();
         if current.revision == revision {
             return Ok(current);
@@ -195,6 +201,11 @@ impl Retrieval {
 /// Search the book (the index as of now; the question is embedded off the async runtime).
 pub async fn retrieve(library: &Library, pool: &PgPool, q: Query<'_>) -> ServerResult<Retrieval> {
     let index = library.index(pool).await?;
+    search(library, index, q).await
+}
+
+/// Search `index` (the question is embedded off the async runtime).
+pub async fn search(library: &Library, index: Arc<BookIndex>, q: Query<'_>) -> ServerResult<Retrieval> {
     let embedder = library.embedder().cloned();
     let text = q.text.to_owned();
     let prefer = q.prefer_route.map(str::to_owned);

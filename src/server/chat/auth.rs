@@ -2,7 +2,7 @@
 //! widget from its own storage), because third-party iframes cannot rely on cookies.
 
 use crate::server::error::{Expected, ServerError, ServerResult};
-use crate::server::db::held::read_held;
+use crate::server::db::held::on_held;
 use crate::server::db::{sessions, Caller};
 use crate::server::state::AppState;
 use crate::error::AppError;
@@ -19,7 +19,7 @@ pub async fn caller() -> ServerResult<(AppState, Caller)> {
     let state = app_state()?;
     let headers = headers().await?;
     let token = token_from(&headers).ok_or(AppError::Unauthorized)?;
-    let session = read_held!(state.held, |db| sessions::authenticate(db, token))?.ok_or(AppError::Unauthorized)?;
+    let session = on_held!(state.held, |db| sessions::authenticate(db, token))?.ok_or(AppError::Unauthorized)?;
     Ok((state, session.caller()))
 }
 

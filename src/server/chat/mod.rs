@@ -8,7 +8,7 @@ pub mod share;
 use crate::server::error::{Context, Expected, ServerResult};
 use crate::server::answer::{job, render};
 use crate::server::db::messages::{self, Metadata, MessageRow};
-use crate::server::db::held::read_held;
+use crate::server::db::held::on_held;
 use crate::server::db::{conversations, documents, sessions, Caller};
 use crate::server::state::AppState;
 use crate::error::AppError;
@@ -106,7 +106,9 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
     if state.hub.is_shutting_down() {
         return Err(AppError::unavailable("BookChat is restarting. Please send your question again in a moment.").into());
     }
-    if let Some(existing) = messages::by_client_id(&state.pool, q.client_id).await? {
+    // The send's own statements run on held connections of the primary (see `db::held`): from
+    // the pool, each would cost a check round trip more.
+    if let Some(existing) = on_held!(state.held, |db| messages::by_client_id(db, q.client_id))? {
         // A retry of a stored send is free: it creates nothing.
         return replay(state, caller, existing, &q, wait).await;
     }
@@ -127,8 +129,16 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
     // question and its empty streaming answer stored together — an answer row always exists
     // for a question, so a crash can never leave a question nobody will answer.
     let title = Title::from_question(&q.text);
-    let stored =
-        messages::store_question(&state.pool, caller, q.conversation_id, title.as_str(), q.client_id, q.text.as_str(), &meta).await?;
+    // Safe to run twice (see `on_held!`): a second run finds the client id taken (`Duplicate`).
+    let stored = on_held!(state.held, |db| messages::store_question(
+        db,
+        caller,
+        q.conversation_id,
+        title.as_str(),
+        q.client_id,
+        q.text.as_str(),
+        &meta
+    ))?;
     let (question, answer_id) = match stored {
         messages::Stored::Question { question, answer_id } => (question, answer_id),
         messages::Stored::SessionEnded => return Err(AppError::Unauthorized.into()),
@@ -172,7 +182,7 @@ fn start_job(
 ) {
     state.hub.start(
         slot,
-        state.answer_pool.clone(),
+        state.answer_held.clone(),
         state.config.clone(),
         state.library.clone(),
         job::Request {
@@ -223,7 +233,8 @@ async fn finish(state: &AppState, caller: &Caller, question: MessageRow, answer_
         state.hub.wait(&state.pool, answer_id, SEND_WAIT).await?;
     }
     // The answer and its conversation (counters as they are now) in one read.
-    let (answer, conversation) = messages::with_conversation(&state.pool, caller, answer_id).await?.or_internal("the answer just sent")?;
+    let (answer, conversation) =
+        on_held!(state.held, |db| messages::with_conversation(db, caller, answer_id))?.or_internal("the answer just sent")?;
     let conversation = conversation.ok_or_else(|| AppError::not_found("conversation"))?;
     Ok(SendResult { conversation: conversation.into(), question: question.into_model(), answer: answer.into_model() })
 }
@@ -435,7 +446,7 @@ pub async fn window(
 
 /// The caller's conversations, newest activity first, a page at a time.
 pub async fn list(state: &AppState, caller: &Caller, cursor: Option<&str>, limit: u32, archived: bool) -> ServerResult<ConversationPage> {
-    read_held!(state.held_reads, |db| conversations::list(db, caller, cursor, limit, archived))
+    on_held!(state.held_reads, |db| conversations::list(db, caller, cursor, limit, archived))
 }
 
 /// A messages page for the holder of a session secret, in one round trip (authentication,
@@ -452,7 +463,7 @@ pub async fn window_by_token(
         return Err(AppError::Unauthorized.into());
     }
     let hash = sessions::hash_secret(token);
-    let found = read_held!(state.held_reads, |db| messages::window_by_token(db, &hash, conversation_id, before, limit))?;
+    let found = on_held!(state.held_reads, |db| messages::window_by_token(db, &hash, conversation_id, before, limit))?;
     match found {
         messages::ByToken::Found(w) => {
             let older_cursor = if w.more { w.messages.first().map(|m| m.id) } else { None };

@@ -257,7 +257,7 @@ async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Res
     let http_options = cfg.http_options();
     let state = AppState::new(leptos_options, pool.clone(), read_pool, cfg).with_embedder(embedder);
     let hub = state.hub.clone();
-    let held = [state.held.clone(), state.held_reads.clone()];
+    let held = [state.held.clone(), state.held_reads.clone(), state.answer_held.clone()];
     crate::server::http::start_background(&state);
     spawn_maintenance(state.clone());
     for host_addr in demo_hosts {
@@ -305,7 +305,7 @@ fn spawn_maintenance(state: AppState) {
         loop {
             tick.tick().await;
             state.limits.shrink();
-            for held in [&state.held, &state.held_reads] {
+            for held in [&state.held, &state.held_reads, &state.answer_held] {
                 held.give_back_idle(crate::server::db::held::GIVE_BACK_AFTER_IDLE);
             }
             since_retention += 60;

@@ -4,7 +4,7 @@
 use crate::server::error::ServerResult;
 use crate::server::answer::index::SectionRow;
 use crate::server::book::{Block, Page};
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -164,8 +164,8 @@ pub async fn prune(pool: &PgPool, keep_paths: &[String]) -> ServerResult<u64> {
 }
 
 /// The book's revision: it changes with every change to its pages or sections.
-pub async fn revision(pool: &PgPool) -> ServerResult<i64> {
-    Ok(sqlx::query_scalar!("SELECT revision FROM book_state").fetch_one(pool).await?)
+pub async fn revision(db: impl PgExecutor<'_>) -> ServerResult<i64> {
+    Ok(sqlx::query_scalar!("SELECT revision FROM book_state").fetch_one(db).await?)
 }
 
 /// Everything the search index is built from, with the vectors of `model` (none when no model

@@ -116,6 +116,11 @@ impl HeldConnections {
         drop(stale);
     }
 
+    /// The pool the connections come from (for statements that need no held connection).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// How many connections are held idle now.
     pub fn idle_count(&self) -> usize {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner).len()
@@ -154,11 +159,13 @@ impl Drop for Lent {
     }
 }
 
-/// `read_held!(held, |db| read(db, …))`: run one read on a connection from `held` (see
+/// `on_held!(held, |db| statement(db, …))`: run one statement on a connection from `held` (see
 /// [`HeldConnections::lend`]); if the connection was held and turned out to be gone, run it once
 /// more on a connection from the pool, which waits for the database as every other call does.
-/// Only for reads: the statement may run twice. Evaluates to the read's `ServerResult`.
-macro_rules! read_held {
+/// The statement may run twice (the first may have reached the database before its connection
+/// was lost): only for reads and for writes that are idempotent (a question keyed by its client
+/// id, an answer's final write keyed by its generation). Evaluates to the statement's `ServerResult`.
+macro_rules! on_held {
     ($held:expr, |$db:ident| $read:expr) => {{
         let held: &$crate::server::db::held::HeldConnections = &$held;
         let mut lent = held.lend().await?;
@@ -185,4 +192,4 @@ macro_rules! read_held {
         }
     }};
 }
-pub(crate) use read_held;
+pub(crate) use on_held;

@@ -168,7 +168,7 @@ struct StoredRow {
 /// ended), create the conversation (`conversation_id` absent, titled `title`) or lock the
 /// caller's one (a closed one refuses, an archived or paused one reopens), insert both rows.
 pub async fn store_question(
-    pool: &PgPool,
+    db: &mut sqlx::PgConnection,
     caller: &super::Caller,
     conversation_id: Option<Uuid>,
     title: &str,
@@ -222,7 +222,7 @@ pub async fn store_question(
         meta.to_json(),
         Uuid::new_v4(),
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *db)
     .await?;
     if !row.session {
         return Ok(Stored::SessionEnded);
@@ -256,7 +256,7 @@ pub async fn store_question(
             // A concurrent retry of this send took the client id between our check and our
             // insert: remove the conversation this statement created for it, if any.
             if let Some(created) = row.created_conversation {
-                sqlx::query!("DELETE FROM conversations WHERE id = $1 AND message_count = 0", created).execute(pool).await?;
+                sqlx::query!("DELETE FROM conversations WHERE id = $1 AND message_count = 0", created).execute(&mut *db).await?;
             }
             Ok(Stored::Duplicate)
         }
@@ -286,7 +286,7 @@ struct AnswerAndConversation {
 /// A message and its conversation as the caller sees it, in one round trip: `None` for an
 /// unknown message, the conversation `None` when the caller does not own it (any more).
 pub async fn with_conversation(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     caller: &super::Caller,
     id: i64,
 ) -> ServerResult<Option<(MessageRow, Option<super::conversations::ConversationRow>)>> {
@@ -305,7 +305,7 @@ pub async fn with_conversation(
         caller.user_id,
         caller.session_id,
     )
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     Ok(row.map(|r| {
         let conversation = match (r.c_title, r.c_status, r.c_message_count, r.c_created_at, r.c_last_message_at) {
