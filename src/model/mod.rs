@@ -153,6 +153,7 @@ pub struct Message {
     pub refused: bool,
     /// The reader's rating of an answer, if any.
     pub feedback: Option<Feedback>,
+    #[cfg_attr(feature = "ssr", serde(serialize_with = "crate::model::time::serialize_rfc3339"))]
     pub created_at: Timestamp,
 }
 
@@ -212,7 +213,9 @@ pub struct ConversationSummary {
     pub title: String,
     pub status: ConversationStatus,
     pub message_count: i32,
+    #[cfg_attr(feature = "ssr", serde(serialize_with = "crate::model::time::serialize_rfc3339"))]
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "ssr", serde(serialize_with = "crate::model::time::serialize_rfc3339"))]
     pub last_message_at: Timestamp,
 }
 
@@ -241,6 +244,7 @@ pub struct SessionInfo {
     pub token: Option<String>,
     pub session_id: Uuid,
     pub user: Option<UserInfo>,
+    #[cfg_attr(feature = "ssr", serde(serialize_with = "crate::model::time::serialize_rfc3339"))]
     pub expires_at: Timestamp,
     /// Another user took over this browser: nothing of the previous reader's is shown.
     #[serde(default)]
@@ -278,6 +282,7 @@ pub struct SearchHit {
     pub role: Option<Role>,
     /// Plain-text excerpt around the match; matched words are wrapped in `[[` `]]`.
     pub snippet: String,
+    #[cfg_attr(feature = "ssr", serde(serialize_with = "crate::model::time::serialize_rfc3339"))]
     pub at: Timestamp,
 }
 
@@ -307,6 +312,7 @@ pub struct ShareLink {
     pub path: String,
     /// How many messages the link shows.
     pub message_count: i64,
+    #[cfg_attr(feature = "ssr", serde(serialize_with = "crate::model::time::serialize_rfc3339"))]
     pub created_at: Timestamp,
 }
 
