@@ -17,9 +17,8 @@ pub fn token_from(headers: &HeaderMap) -> Option<&str> {
 /// The state and the authenticated caller of the current server function call.
 pub async fn caller() -> ServerResult<(AppState, Caller)> {
     let state = app_state()?;
-    let headers = headers().await?;
-    let token = token_from(&headers).ok_or(AppError::Unauthorized)?;
-    let session = on_held!(state.held, |db| sessions::authenticate(db, token))?.ok_or(AppError::Unauthorized)?;
+    let token = token().await?;
+    let session = on_held!(state.held, |db| sessions::authenticate(db, &token))?.ok_or(AppError::Unauthorized)?;
     Ok((state, session.caller()))
 }
 
@@ -32,8 +31,10 @@ pub async fn client_ip(state: &AppState) -> Option<std::net::IpAddr> {
 
 /// The session secret the current server function call carries (401 without one).
 pub async fn token() -> ServerResult<String> {
-    let headers = headers().await?;
-    Ok(token_from(&headers).ok_or(AppError::Unauthorized)?.to_owned())
+    // Read in place: `headers()` would copy the request's head (headers and extensions) twice.
+    let token = leptos::prelude::with_context::<http::request::Parts, _>(|parts| token_from(&parts.headers).map(str::to_owned))
+        .or_internal("the request in the server function's context")?;
+    Ok(token.ok_or(AppError::Unauthorized)?)
 }
 
 /// The current server function call's request headers.
