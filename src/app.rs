@@ -4,7 +4,6 @@ use crate::ui::location::Page;
 use crate::ui::pages::{ConversationPage, HistoryPage};
 use crate::ui::widget::WidgetPage;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The page's inline scripts (hydration) carry a per-response nonce; hand it to the security
@@ -25,7 +24,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options/>
                 // Keeps the server-rendered composer usable until the app has started.
                 <script nonce=leptos::nonce::use_nonce() inner_html=crate::ui::early::SCRIPT></script>
-                <MetaTags/>
+                // The head is drawn once, on the server, and never hydrated: a page's title is
+                // fixed by its path and language, so the widget carries no head-management
+                // code (leptos_meta was ~5 KB brotli of its WebAssembly).
+                // As `inner_html`: dynamic text would be followed by a hydration marker, which a
+                // <title> shows literally. The titles are our own catalogue's, never user text.
+                <title inner_html=page_title(&Page::current(), crate::ui::i18n::page_locale().strings())></title>
+                // `id="leptos"`: cargo-leptos's live CSS reload (watch mode) finds it by this id.
+                <link rel="stylesheet" id="leptos" href="/pkg/bookchat.css"/>
             </head>
             <body>
                 <App/>
@@ -34,12 +40,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The document title of a page, in the reader's language.
+fn page_title(page: &Page, t: &crate::ui::i18n::Strings) -> &'static str {
+    match page {
+        Page::Widget => t.widget_label,
+        Page::History => t.history_page_title,
+        Page::Conversation(_) => t.conversation_page_title,
+        Page::NotFound => "BookChat",
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/bookchat.css"/>
-        <Title text="BookChat"/>
         {match Page::current() {
             Page::Widget => view! { <WidgetPage/> }.into_any(),
             Page::History => view! { <HistoryPage/> }.into_any(),

@@ -6,14 +6,12 @@ use super::chat::{ChatPanel, PanelMode};
 use super::history::{HistoryList, OpenWith};
 use super::state::{self, ChatState};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use super::location::go_to;
 use uuid::Uuid;
 
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let state = ChatState::provide();
-    let t = state.t();
     Effect::new(move |_| {
         browser::mark("data-hydrated");
         // `?continue=ID`: a shared conversation's "Continue this conversation".
@@ -30,7 +28,6 @@ pub fn HistoryPage() -> impl IntoView {
         });
     });
     view! {
-        <Title text=t.history_page_title/>
         <main class="bc-fullpage" lang=state.locale.tag() dir=state.locale.dir()>
             <HistoryList open_with=OpenWith::Links/>
         </main>
@@ -58,7 +55,6 @@ pub fn ConversationPage(
     let back = back_href.clone();
     let on_deleted = Callback::new(move |_| go_to(&back));
     view! {
-        <Title text=t.conversation_page_title/>
         <main class="bc-fullpage" lang=state.locale.tag() dir=state.locale.dir()>
             <nav class="bc-crumbs"><a href=back_href data-testid="back-to-history">{t.all_conversations}</a></nav>
             <ChatPanel mode=PanelMode::Page on_deleted=on_deleted/>

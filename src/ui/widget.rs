@@ -7,7 +7,6 @@ use super::chat::{ChatPanel, PanelMode};
 use super::history::{HistoryList, OpenWith};
 use super::state::{self, ChatState};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use uuid::Uuid;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -68,7 +67,6 @@ pub fn WidgetPage() -> impl IntoView {
     });
 
     view! {
-        <Title text=t.widget_label/>
         <div class="bc-widget" lang=state.locale.tag() dir=state.locale.dir() class:bc-embedded=embedded class:bc-open=move || open.get()
             on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                 if ev.key() == "Escape" {

@@ -32,3 +32,29 @@ async fn the_server_renders_the_readers_language_and_direction(pool: PgPool) {
         assert!(!en.contains("کتاب"), "{path}");
     }
 }
+
+/// The document's title: one per page, named for the page, in the reader's language (drawn by
+/// the server's shell; the head is never hydrated).
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn each_page_has_one_title_in_the_readers_language(pool: PgPool) {
+    let app = TestApp::spawn_without_book(pool).await;
+    let title = |html: &str| {
+        assert_eq!(html.matches("<title>").count(), 1, "one title: {html}");
+        let start = html.find("<title>").unwrap() + "<title>".len();
+        html[start..start + html[start..].find("</title>").unwrap()].to_owned()
+    };
+    let id = uuid::Uuid::new_v4();
+    for (path, want) in [
+        ("/widget?embed=1".to_owned(), "BookChat"),
+        ("/widget?embed=1&lang=ur".to_owned(), "بک چیٹ"),
+        ("/conversations".to_owned(), "Your conversations · BookChat"),
+        ("/conversations?lang=ur".to_owned(), "آپ کی گفتگوئیں · بک چیٹ"),
+        (format!("/conversations/{id}"), "Conversation · BookChat"),
+        (format!("/conversations/{id}?lang=ur"), "گفتگو · بک چیٹ"),
+    ] {
+        assert_eq!(title(&page(&app, &path).await), want, "{path}");
+    }
+    // The stylesheet is linked once, where live CSS reload expects it.
+    let html = page(&app, "/widget").await;
+    assert_eq!(html.matches(r#"href="/pkg/bookchat.css""#).count(), 1, "{html}");
+}
