@@ -3,10 +3,8 @@
 //! Internal failures are opaque: details are logged on the server, never sent to the browser.
 
 use serde::{Deserialize, Serialize};
-use server_fn::{
-    codec::JsonEncoding,
-    error::{FromServerFnError, ServerFnErrorErr},
-};
+use crate::model::json::{FromJson, Json, JsonError};
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case", try_from = "WireError")]
@@ -92,7 +90,7 @@ impl AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::api::codec::ApiJson;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
@@ -159,6 +157,34 @@ impl TryFrom<WireError> for AppError {
     }
 }
 
+/// How the widget reads an error (see `model::json`): the same flat record as `WireError`.
+impl FromJson for AppError {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut o = value.into_object()?;
+        let kind = match o.take::<String>("kind")?.as_str() {
+            "validation" => ErrorKind::Validation,
+            "bad_request" => ErrorKind::BadRequest,
+            "unauthorized" => ErrorKind::Unauthorized,
+            "forbidden" => ErrorKind::Forbidden,
+            "not_found" => ErrorKind::NotFound,
+            "rate_limited" => ErrorKind::RateLimited,
+            "busy" => ErrorKind::Busy,
+            "unavailable" => ErrorKind::Unavailable,
+            "internal" => ErrorKind::Internal,
+            "network" => ErrorKind::Network,
+            _ => return Err(JsonError::new("unknown error kind")),
+        };
+        let wire = WireError {
+            kind,
+            field: o.take("field")?,
+            message: o.take("message")?,
+            what: o.take("what")?,
+            retry_after_secs: o.take("retry_after_secs")?,
+        };
+        AppError::try_from(wire).map_err(JsonError::new)
+    }
+}
+
 /// Decoder messages can embed the whole offending input; one short line is enough for a client.
 fn first_line(message: &str) -> String {
     let line = message.lines().next().unwrap_or_default();
@@ -168,6 +194,28 @@ fn first_line(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_widget_reads_every_error_as_serde_writes_it() {
+        for e in [
+            AppError::validation("title", "too long"),
+            AppError::BadRequest { message: "bad".into() },
+            AppError::Unauthorized,
+            AppError::Forbidden { message: "no".into() },
+            AppError::not_found("conversation"),
+            AppError::RateLimited { retry_after_secs: 7 },
+            AppError::Busy { retry_after_secs: 2 },
+            AppError::Unavailable { message: "db".into() },
+            AppError::Internal,
+            AppError::Network { message: "offline".into() },
+        ] {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(crate::model::json::from_slice::<AppError>(json.as_bytes()), Ok(e), "{json}");
+        }
+        for bad in [r#"{"kind":"rate_limited"}"#, r#"{"kind":"teapot"}"#, r#"{"message":"x"}"#, "[]"] {
+            assert!(crate::model::json::from_slice::<AppError>(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn round_trips_through_json_with_a_kind_tag() {

@@ -3,6 +3,7 @@
 //! `server::`. Errors are [`AppError`]s with precise HTTP statuses.
 
 pub mod client;
+pub mod codec;
 
 use crate::error::AppError;
 use crate::model::{
@@ -10,6 +11,7 @@ use crate::model::{
     PageContext, SearchHit, SendResult, SessionInfo, ShareLink, Suggestions,
 };
 use client::BookChatClient;
+use codec::JsonResult;
 use leptos::server;
 use server_fn::codec::{Json, StreamingText, TextStream};
 use uuid::Uuid;
@@ -29,7 +31,7 @@ fn page_size(limit: Option<u32>) -> Result<u32, AppError> {
 
 /// Resume the session whose token the request carries, or start a new guest session. A new
 /// session's token is returned once; the widget stores it and sends it with every call.
-#[server(endpoint = "session/start", input = Json, client = BookChatClient)]
+#[server(endpoint = "session/start", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn start_session() -> Result<SessionInfo, AppError> {
     use crate::server::{chat::auth, db::sessions};
     let state = auth::app_state()?;
@@ -53,7 +55,7 @@ pub async fn start_session() -> Result<SessionInfo, AppError> {
 /// legacy, `user_id` and `user_hash = hex(HMAC-SHA256(identity secret, user_id))`. The guest's
 /// conversations move to the user. The session gets a new `token` whenever it changes hands;
 /// the old one stops working.
-#[server(endpoint = "session/identify", input = Json, client = BookChatClient)]
+#[server(endpoint = "session/identify", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn identify(
     #[server(default)] user_token: Option<String>,
     #[server(default)] user_id: Option<String>,
@@ -72,7 +74,7 @@ pub async fn identify(
 }
 
 /// End the caller's session (logout / `BookChat.reset()`): its token stops working.
-#[server(endpoint = "session/end", input = Json, client = BookChatClient)]
+#[server(endpoint = "session/end", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn end_session() -> Result<(), AppError> {
     use crate::server::{chat::auth, db::sessions};
     let (state, caller) = auth::caller().await?;
@@ -81,7 +83,7 @@ pub async fn end_session() -> Result<(), AppError> {
 
 /// Delete everything stored about the caller: every conversation and rating, their query-log
 /// rows, their sessions — and, for a verified user, the user itself. The token stops working.
-#[server(endpoint = "me/delete", input = Json, client = BookChatClient)]
+#[server(endpoint = "me/delete", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn delete_my_data() -> Result<u64, AppError> {
     use crate::server::{chat::auth, db::privacy};
     let (state, caller) = auth::caller().await?;
@@ -91,7 +93,7 @@ pub async fn delete_my_data() -> Result<u64, AppError> {
 /// Ask a question. Creates the conversation when `conversation_id` is absent (titled from the
 /// question), stores question and answer, and is idempotent by `client_id`. With `wait: false`
 /// it returns at once with the answer `streaming`; follow it with [`stream_answer`].
-#[server(endpoint = "chat/send", input = Json, client = BookChatClient)]
+#[server(endpoint = "chat/send", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn send_message(
     conversation_id: Option<Uuid>,
     client_id: Uuid,
@@ -117,7 +119,7 @@ pub async fn stream_answer(message_id: i64) -> Result<TextStream<AppError>, AppE
 }
 
 /// Stop an answer being written. The text so far is kept, marked `stopped`.
-#[server(endpoint = "chat/stop", input = Json, client = BookChatClient)]
+#[server(endpoint = "chat/stop", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn stop_answer(message_id: i64) -> Result<Message, AppError> {
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
@@ -125,7 +127,7 @@ pub async fn stop_answer(message_id: i64) -> Result<Message, AppError> {
 }
 
 /// Write an answer again. Returns it `streaming`; follow it with [`stream_answer`].
-#[server(endpoint = "chat/regenerate", input = Json, client = BookChatClient)]
+#[server(endpoint = "chat/regenerate", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn regenerate_answer(message_id: i64) -> Result<Message, AppError> {
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
@@ -133,7 +135,7 @@ pub async fn regenerate_answer(message_id: i64) -> Result<Message, AppError> {
 }
 
 /// Rate an answer: `rating` 1 (helpful), -1 (not helpful) or 0 (clear); optional comment.
-#[server(endpoint = "chat/feedback", input = Json, client = BookChatClient)]
+#[server(endpoint = "chat/feedback", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn rate_answer(message_id: i64, rating: i16, #[server(default)] comment: Option<String>) -> Result<Message, AppError> {
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
@@ -141,7 +143,7 @@ pub async fn rate_answer(message_id: i64, rating: i16, #[server(default)] commen
 }
 
 /// Questions to suggest for an empty conversation, drawn from the headings of `page_url`.
-#[server(endpoint = "chat/suggestions", input = Json, client = BookChatClient)]
+#[server(endpoint = "chat/suggestions", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn suggest_questions(#[server(default)] page_url: Option<String>) -> Result<Suggestions, AppError> {
     use crate::server::chat::{self, auth};
     let (state, _caller) = auth::caller().await?;
@@ -152,7 +154,7 @@ pub async fn suggest_questions(#[server(default)] page_url: Option<String>) -> R
 }
 
 /// The caller's conversations, newest activity first, keyset-paginated.
-#[server(endpoint = "conversations/list", input = Json, client = BookChatClient)]
+#[server(endpoint = "conversations/list", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn list_conversations(
     #[server(default)] cursor: Option<String>,
     #[server(default)] limit: Option<u32>,
@@ -165,7 +167,7 @@ pub async fn list_conversations(
 }
 
 /// A window of a conversation's messages: the newest `limit`, or those before `before`.
-#[server(endpoint = "conversations/messages", input = Json, client = BookChatClient)]
+#[server(endpoint = "conversations/messages", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn load_messages(
     conversation_id: Uuid,
     #[server(default)] before: Option<i64>,
@@ -178,7 +180,7 @@ pub async fn load_messages(
     Ok(chat::window_by_token(&state, &token, conversation_id, before, limit).await?)
 }
 
-#[server(endpoint = "conversations/rename", input = Json, client = BookChatClient)]
+#[server(endpoint = "conversations/rename", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn rename_conversation(conversation_id: Uuid, title: String) -> Result<ConversationSummary, AppError> {
     use crate::model::Title;
     use crate::server::{chat::auth, db::conversations};
@@ -188,7 +190,7 @@ pub async fn rename_conversation(conversation_id: Uuid, title: String) -> Result
 }
 
 /// Archive (`archived`) or restore (`open`) a conversation.
-#[server(endpoint = "conversations/status", input = Json, client = BookChatClient)]
+#[server(endpoint = "conversations/status", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn set_conversation_status(
     conversation_id: Uuid,
     status: ConversationStatus,
@@ -198,7 +200,7 @@ pub async fn set_conversation_status(
     Ok(conversations::set_status(&state.pool, &caller, conversation_id, status).await?)
 }
 
-#[server(endpoint = "conversations/delete", input = Json, client = BookChatClient)]
+#[server(endpoint = "conversations/delete", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn delete_conversation(conversation_id: Uuid) -> Result<(), AppError> {
     use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
@@ -206,7 +208,7 @@ pub async fn delete_conversation(conversation_id: Uuid) -> Result<(), AppError> 
 }
 
 /// Delete every conversation of the caller. Returns how many were deleted.
-#[server(endpoint = "conversations/delete-all", input = Json, client = BookChatClient)]
+#[server(endpoint = "conversations/delete-all", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn delete_all_conversations() -> Result<u64, AppError> {
     use crate::server::{chat::auth, db::conversations};
     let (state, caller) = auth::caller().await?;
@@ -214,7 +216,7 @@ pub async fn delete_all_conversations() -> Result<u64, AppError> {
 }
 
 /// Full-text search over the caller's own conversation titles and messages.
-#[server(endpoint = "conversations/search", input = Json, client = BookChatClient)]
+#[server(endpoint = "conversations/search", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn search_history(query: String) -> Result<Vec<SearchHit>, AppError> {
     use crate::model::SearchQuery;
     use crate::server::{chat::auth, db::conversations};
@@ -223,7 +225,7 @@ pub async fn search_history(query: String) -> Result<Vec<SearchHit>, AppError> {
     Ok(conversations::search(&state.read_pool, &caller, &query, 30).await?)
 }
 
-#[server(endpoint = "conversations/export", input = Json, client = BookChatClient)]
+#[server(endpoint = "conversations/export", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn export_conversation(conversation_id: Uuid, format: ExportFormat) -> Result<ExportFile, AppError> {
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
@@ -232,7 +234,7 @@ pub async fn export_conversation(conversation_id: Uuid, format: ExportFormat) ->
 
 /// Share a conversation as a read-only link (`/share/{id}`) showing it as it is now. Sharing
 /// again keeps the link and adds what was said since. Only the conversation's owner may.
-#[server(endpoint = "conversations/share", input = Json, client = BookChatClient)]
+#[server(endpoint = "conversations/share", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn share_conversation(conversation_id: Uuid) -> Result<ShareLink, AppError> {
     use crate::server::chat::{auth, share};
     let (state, caller) = auth::caller().await?;
@@ -240,7 +242,7 @@ pub async fn share_conversation(conversation_id: Uuid) -> Result<ShareLink, AppE
 }
 
 /// Revoke a conversation's shared link: it stops working at once.
-#[server(endpoint = "conversations/unshare", input = Json, client = BookChatClient)]
+#[server(endpoint = "conversations/unshare", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn unshare_conversation(conversation_id: Uuid) -> Result<(), AppError> {
     use crate::server::chat::{auth, share};
     let (state, caller) = auth::caller().await?;
@@ -249,7 +251,7 @@ pub async fn unshare_conversation(conversation_id: Uuid) -> Result<(), AppError>
 
 /// Continue a conversation someone shared: a copy goes into the caller's own history (the
 /// sharer's conversation is untouched and sees nothing of it). Returns the copy.
-#[server(endpoint = "shared/continue", input = Json, client = BookChatClient)]
+#[server(endpoint = "shared/continue", input = Json, output = JsonResult, client = BookChatClient)]
 pub async fn continue_shared(share_id: String) -> Result<ConversationSummary, AppError> {
     use crate::server::chat::{auth, share};
     let (state, caller) = auth::caller().await?;

@@ -2,12 +2,14 @@
 //! Input newtypes validate on construction, so code past the API boundary cannot hold a blank
 //! message or an over-long title.
 
+pub mod json;
 mod text;
 pub mod time;
 
 pub use time::{Instant, Timestamp};
 pub use text::{MessageText, SearchQuery, Title, MAX_MESSAGE_CHARS, MAX_PASSAGE_CHARS, MAX_TITLE_CHARS};
 
+use json::{from_json_fields, FromJson, Json, JsonError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -17,6 +19,12 @@ use uuid::Uuid;
 pub enum Role {
     User,
     Assistant,
+}
+
+impl FromJson for Role {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        Role::parse(&String::from_json(value)?).ok_or_else(|| JsonError::new("unknown role"))
+    }
 }
 
 impl Role {
@@ -44,6 +52,12 @@ pub enum MessageStatus {
     Streaming,
     Stopped,
     Failed,
+}
+
+impl FromJson for MessageStatus {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        MessageStatus::parse(&String::from_json(value)?).ok_or_else(|| JsonError::new("unknown status"))
+    }
 }
 
 impl MessageStatus {
@@ -76,6 +90,12 @@ pub enum ConversationStatus {
     Paused,
     Closed,
     Archived,
+}
+
+impl FromJson for ConversationStatus {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        ConversationStatus::parse(&String::from_json(value)?).ok_or_else(|| JsonError::new("unknown status"))
+    }
 }
 
 impl ConversationStatus {
@@ -316,6 +336,57 @@ pub struct ShareLink {
     pub created_at: Timestamp,
 }
 
+// How the widget reads the API's types (see `json`): field by field, under serde's names.
+from_json_fields!(Citation { title, section, url, snippet, score });
+from_json_fields!(Feedback { rating, comment });
+from_json_fields!(Message {
+    id, client_id, conversation_id, role, content, html, status, citations, quote, scope, error, refused, feedback,
+    created_at,
+});
+from_json_fields!(ConversationSummary { id, title, status, message_count, created_at, last_message_at });
+from_json_fields!(ConversationPage { items, next_cursor });
+from_json_fields!(MessagePage { conversation, messages, older_cursor });
+from_json_fields!(UserInfo { external_id, email, name });
+from_json_fields!(Suggestions { questions });
+from_json_fields!(SendResult { conversation, question, answer });
+from_json_fields!(SearchHit { conversation_id, conversation_title, message_id, role, snippet, at });
+from_json_fields!(ExportFile { filename, mime, body });
+from_json_fields!(ShareLink { id, path, message_count, created_at });
+
+impl FromJson for SessionInfo {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut o = value.into_object()?;
+        Ok(SessionInfo {
+            token: o.take("token")?,
+            session_id: o.take("session_id")?,
+            user: o.take("user")?,
+            expires_at: o.take("expires_at")?,
+            switched: o.take_or_default("switched")?,
+        })
+    }
+}
+
+impl FromJson for StreamEvent {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut o = value.into_object()?;
+        match o.take::<String>("t")?.as_str() {
+            "delta" => Ok(StreamEvent::Delta { offset: o.take("offset")?, text: o.take("text")? }),
+            "done" => Ok(StreamEvent::Done { message: o.take("message")? }),
+            _ => Err(JsonError::new("unknown stream event")),
+        }
+    }
+}
+
+/// What a server function with no result answers (`null`).
+impl FromJson for () {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        match value {
+            Json::Null => Ok(()),
+            _ => Err(JsonError::new("expected null")),
+        }
+    }
+}
+
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
@@ -337,6 +408,75 @@ mod tests {
             feedback: None,
             created_at: chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
         }
+    }
+
+    /// What the server writes with serde, the widget reads back (`model::json`) to the same value.
+    fn reads_back<T: Serialize + FromJson + PartialEq + std::fmt::Debug>(value: T) {
+        let text = serde_json::to_string(&value).unwrap();
+        assert_eq!(json::from_slice::<T>(text.as_bytes()).as_ref(), Ok(&value), "{text}");
+    }
+
+    #[test]
+    fn the_widget_reads_every_result_as_serde_writes_it() {
+        let at = chrono::DateTime::from_timestamp(1_795_000_000, 123_000_000).unwrap();
+        let conversation = ConversationSummary {
+            id: Uuid::new_v4(),
+            title: "Tabs\t, \"quotes\" and اردو".into(),
+            status: ConversationStatus::Archived,
+            message_count: 12,
+            created_at: at,
+            last_message_at: at,
+        };
+        let question = Message {
+            role: Role::User,
+            html: None,
+            status: MessageStatus::Complete,
+            citations: vec![],
+            quote: Some("a passage".into()),
+            scope: Some("module-1".into()),
+            ..message()
+        };
+        let rated = Message {
+            id: i64::MAX,
+            status: MessageStatus::Failed,
+            error: Some("It failed.".into()),
+            refused: true,
+            feedback: Some(Feedback { rating: -1, comment: Some("wrong".into()) }),
+            ..message()
+        };
+        reads_back(message());
+        reads_back(rated.clone());
+        reads_back(StreamEvent::Delta { offset: 42, text: "more \n text".into() });
+        reads_back(StreamEvent::Done { message: rated.clone() });
+        reads_back(SendResult { conversation: conversation.clone(), question: question.clone(), answer: message() });
+        reads_back(MessagePage { conversation: conversation.clone(), messages: vec![question, rated], older_cursor: Some(-3) });
+        reads_back(MessagePage { conversation: conversation.clone(), messages: vec![], older_cursor: None });
+        reads_back(ConversationPage { items: vec![conversation.clone(), conversation], next_cursor: Some("c".into()) });
+        reads_back(ConversationPage { items: vec![], next_cursor: None });
+        let user = UserInfo { external_id: "u-1".into(), email: Some("a@b.c".into()), name: None };
+        reads_back(SessionInfo { token: Some("t".into()), session_id: Uuid::new_v4(), user: Some(user), expires_at: at, switched: true });
+        reads_back(SessionInfo { token: None, session_id: Uuid::new_v4(), user: None, expires_at: at, switched: false });
+        reads_back(Suggestions { questions: vec!["What is ROS 2?".into()] });
+        reads_back(SearchHit { conversation_id: Uuid::new_v4(), conversation_title: "T".into(), message_id: Some(9), role: Some(Role::Assistant), snippet: "[[x]]".into(), at });
+        reads_back(SearchHit { conversation_id: Uuid::new_v4(), conversation_title: "T".into(), message_id: None, role: None, snippet: String::new(), at });
+        reads_back(ExportFile { filename: "a.md".into(), mime: "text/markdown".into(), body: "# A\n".into() });
+        reads_back(ShareLink { id: "abc".into(), path: "/share/abc".into(), message_count: 4, created_at: at });
+        reads_back(());
+        reads_back(7u64);
+    }
+
+    #[test]
+    fn the_widget_refuses_results_of_the_wrong_shape() {
+        let good = serde_json::to_value(message()).unwrap();
+        for (field, bad) in [("role", serde_json::json!("robot")), ("id", serde_json::json!("7")), ("created_at", serde_json::json!("yesterday")), ("citations", serde_json::json!({}))] {
+            let mut v = good.clone();
+            v[field] = bad;
+            let err = json::from_slice::<Message>(v.to_string().as_bytes()).unwrap_err();
+            assert!(err.to_string().starts_with(field), "{field}: {err}");
+        }
+        let mut v = good;
+        v.as_object_mut().unwrap().remove("content");
+        assert_eq!(json::from_slice::<Message>(v.to_string().as_bytes()).unwrap_err().to_string(), "missing field `content`");
     }
 
     #[test]

@@ -28,6 +28,17 @@ impl Instant for Timestamp {
     }
 }
 
+/// Instants in the API's JSON are RFC 3339 text.
+#[cfg(feature = "ssr")]
+impl super::json::FromJson for Timestamp {
+    fn from_json(value: super::json::Json) -> Result<Self, super::json::JsonError> {
+        let text = <String as super::json::FromJson>::from_json(value)?;
+        chrono::DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| super::json::JsonError::new("invalid RFC 3339 timestamp"))
+    }
+}
+
 const MS_PER_DAY: i64 = 86_400_000;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
@@ -226,6 +237,16 @@ mod client {
     impl Serialize for Timestamp {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             s.serialize_str(&self.text)
+        }
+    }
+
+    impl super::super::json::FromJson for Timestamp {
+        fn from_json(value: super::super::json::Json) -> Result<Self, super::super::json::JsonError> {
+            let text = <String as super::super::json::FromJson>::from_json(value)?;
+            match super::parse_rfc3339(&text) {
+                Some(millis) => Ok(Timestamp { text, millis }),
+                None => Err(super::super::json::JsonError::new("invalid RFC 3339 timestamp")),
+            }
         }
     }
 

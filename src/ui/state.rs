@@ -541,9 +541,7 @@ pub fn follow(state: ChatState, id: i64) {
                         buf.push_str(&chunk);
                         while let Some(nl) = buf.find('\n') {
                             let line: String = buf.drain(..=nl).collect();
-                            // From bytes, as server functions decode their responses: one copy of the message
-                            // decoder in the wasm instead of a second one for `&str` input.
-                            match serde_json::from_slice::<StreamEvent>(line.trim().as_bytes()) {
+                            match crate::model::json::from_slice::<StreamEvent>(line.trim().as_bytes()) {
                                 Ok(StreamEvent::Delta { offset, text }) => state.messages.update(|list| {
                                     if let Some(m) = list.iter_mut().find(|m| m.id == id) {
                                         if offset == 0 {

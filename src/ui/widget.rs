@@ -7,6 +7,8 @@ use super::chat::{ChatPanel, PanelMode};
 use super::history::{HistoryList, OpenWith};
 use super::state::{self, ChatState};
 use leptos::prelude::*;
+#[cfg(any(feature = "hydrate", test))]
+use crate::model::json::{FromJson, Json, JsonError};
 use uuid::Uuid;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -135,7 +137,7 @@ fn listen_to_host(state: ChatState) {
                 return;
             }
             let Some(json) = js_sys::JSON::stringify(&ev.data()).ok().and_then(|s| s.as_string()) else { return };
-            let Ok(msg) = serde_json::from_slice::<FromHost>(json.as_bytes()) else { return };
+            let Ok(msg) = crate::model::json::from_slice::<FromHost>(json.as_bytes()) else { return };
             if msg.source != "bookchat" || msg.v != 1 {
                 return;
             }
@@ -187,20 +189,18 @@ fn listen_to_host(state: ChatState) {
 
 /// A message from the embed loader: `{source: "bookchat", v: 1, type, payload}`. One flat payload
 /// record for every type (the fields a type does not use are absent).
-#[cfg(feature = "hydrate")]
-#[derive(serde::Deserialize)]
+#[cfg(any(feature = "hydrate", test))]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 struct FromHost {
     source: String,
     v: u32,
-    #[serde(rename = "type")]
     kind: String,
-    #[serde(default)]
     payload: Option<HostPayload>,
 }
 
-#[cfg(feature = "hydrate")]
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[cfg(any(feature = "hydrate", test))]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+#[derive(Default)]
 struct HostPayload {
     url: Option<String>,
     title: Option<String>,
@@ -212,6 +212,34 @@ struct HostPayload {
     user_hash: Option<String>,
     email: Option<String>,
     name: Option<String>,
+}
+
+#[cfg(any(feature = "hydrate", test))]
+impl FromJson for FromHost {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut o = value.into_object()?;
+        Ok(FromHost { source: o.take("source")?, v: o.take("v")?, kind: o.take("type")?, payload: o.take("payload")? })
+    }
+}
+
+/// The loader's names are JavaScript's (camelCase).
+#[cfg(any(feature = "hydrate", test))]
+impl FromJson for HostPayload {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut o = value.into_object()?;
+        Ok(HostPayload {
+            url: o.take("url")?,
+            title: o.take("title")?,
+            selection: o.take("selection")?,
+            text: o.take("text")?,
+            theme: o.take("theme")?,
+            user_token: o.take("userToken")?,
+            user_id: o.take("userId")?,
+            user_hash: o.take("userHash")?,
+            email: o.take("email")?,
+            name: o.take("name")?,
+        })
+    }
 }
 
 /// The answer to `identify`: `{ok: true, user}` or `{ok: false, error}`.
@@ -227,4 +255,30 @@ enum Identified {
 #[derive(serde::Serialize)]
 struct Done {
     ok: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::json::from_slice;
+
+    #[test]
+    fn reads_the_loaders_messages() {
+        let m: FromHost = from_slice(
+            br#"{"source":"bookchat","v":1,"type":"identify","payload":{"userToken":"t","userId":null,"email":"a@b.c","extra":[1]}}"#,
+        )
+        .unwrap();
+        assert_eq!((m.source.as_str(), m.v, m.kind.as_str()), ("bookchat", 1, "identify"));
+        let p = m.payload.unwrap();
+        assert_eq!((p.user_token.as_deref(), p.user_id, p.email.as_deref(), p.url), (Some("t"), None, Some("a@b.c"), None));
+        // `identify(null)`: no payload at all.
+        let m: FromHost = from_slice(br#"{"source":"bookchat","v":1,"type":"identify","payload":null}"#).unwrap();
+        assert!(m.payload.is_none());
+        let m: FromHost = from_slice(br#"{"source":"bookchat","v":1,"type":"open"}"#).unwrap();
+        assert!(m.payload.is_none());
+        // Not a loader message: ignored by the caller.
+        for bad in [&br#"{"v":1,"type":"open"}"#[..], br#"{"source":"bookchat","v":"1","type":"open"}"#, br#""hello""#] {
+            assert!(from_slice::<FromHost>(bad).is_err());
+        }
+    }
 }
