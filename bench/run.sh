@@ -101,13 +101,13 @@ SQL
 sizes)
   log "sizes"
   build_embed
-  [ -f target/site/pkg/bookchat.wasm ] || die "build the release site first (bash scripts/run, or cargo leptos build --release)"
+  [ -f target/site/pkg/bookchat.wasm ] || die "build the release site first (bash scripts/run: build_release_site in scripts/lib.sh)"
   for f in public/embed.js public/embed-panel.js target/site/pkg/bookchat.js target/site/pkg/bookchat.wasm target/site/pkg/bookchat.css; do
     printf '%-32s raw %8d  gzip %8d  brotli %8d\n' "$f" "$(stat -c%s "$f")" "$(gzip -9c "$f" | wc -c)" "$(brotli -c -q 11 "$f" | wc -c)"
   done | tee "$OUT/sizes.txt" ;;
 phone)
   log "phone: tap -> composer and tap -> hydrated on a throttled Chromium (Slow 4G, 4x CPU)"
-  [ -f target/site/pkg/bookchat.wasm ] || die "build the release site first (bash scripts/run, or cargo leptos build --release)"
+  [ -f target/site/pkg/bookchat.wasm ] || die "build the release site first (bash scripts/run: build_release_site in scripts/lib.sh)"
   build_embed
   precompress_site all
   start_server bookchat_bench_phone

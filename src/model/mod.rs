@@ -130,7 +130,10 @@ pub struct Citation {
     pub url: String,
     /// A short excerpt of the passage.
     pub snippet: String,
-    /// Retrieval score of the passage (higher is better; comparable within one answer).
+    /// Retrieval score of the passage (higher is better; comparable within one answer). In the
+    /// API's JSON; the widget neither shows nor reads it (reading a float would bring the
+    /// float parser into its WebAssembly).
+    #[cfg(feature = "ssr")]
     pub score: f32,
 }
 
@@ -337,7 +340,10 @@ pub struct ShareLink {
 }
 
 // How the widget reads the API's types (see `json`): field by field, under serde's names.
+#[cfg(feature = "ssr")]
 from_json_fields!(Citation { title, section, url, snippet, score });
+#[cfg(not(feature = "ssr"))]
+from_json_fields!(Citation { title, section, url, snippet });
 from_json_fields!(Feedback { rating, comment });
 from_json_fields!(Message {
     id, client_id, conversation_id, role, content, html, status, citations, quote, scope, error, refused, feedback,
