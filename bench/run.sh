@@ -81,8 +81,8 @@ ceiling)
   CONV=$(awk -F'\t' '/^conversation_id/ {print $2}' "$OUT/reads-app.txt")
   SESSION=$(psql "$DB" -tAc "SELECT session_id FROM conversations WHERE id = '$CONV'")
   HASH=$(psql "$DB" -tAc "SELECT encode(secret_hash, 'hex') FROM chat_sessions WHERE id = '$SESSION'")
-  # Exactly the statements each endpoint runs: the messages page is one statement
-  # (authenticate + authorise + read); the list authenticates, then reads.
+  # Exactly the statements each endpoint runs: each read is one statement (authenticate,
+  # authorise and read).
   cat >"$OUT/messages.sql" <<SQL
 WITH s AS (SELECT id, user_id FROM chat_sessions WHERE secret_hash = decode('$HASH', 'hex') AND status = 'active' AND expires_at > now()),
 c AS (SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c, s WHERE c.id = '$CONV' AND (c.user_id = s.user_id OR (c.user_id IS NULL AND c.session_id = s.id))),
@@ -90,8 +90,11 @@ m AS (SELECT m.id, m.client_id, m.role, m.content, m.status, m.reply_to, m.metad
 SELECT EXISTS (SELECT 1 FROM s), c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at, m.* FROM (SELECT 1) AS one LEFT JOIN c ON true LEFT JOIN m ON true ORDER BY m.id DESC;
 SQL
   cat >"$OUT/list.sql" <<SQL
-SELECT id, user_id, expires_at FROM chat_sessions WHERE secret_hash = decode('$HASH', 'hex') AND status = 'active' AND expires_at > now();
-SELECT id, title, status, message_count, created_at, last_message_at FROM conversations WHERE user_id IS NULL AND session_id = '$SESSION' AND (status = 'archived') = false AND (NULL::timestamptz IS NULL) ORDER BY last_message_at DESC, id DESC LIMIT 21;
+SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM chat_sessions s LEFT JOIN LATERAL (
+(SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c WHERE s.user_id IS NOT NULL AND c.user_id = s.user_id AND (c.status = 'archived') = false AND (NULL::timestamptz IS NULL OR (c.last_message_at, c.id) < (NULL::timestamptz, NULL::uuid)) ORDER BY c.last_message_at DESC, c.id DESC LIMIT 21)
+UNION ALL
+(SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c WHERE s.user_id IS NULL AND c.user_id IS NULL AND c.session_id = s.id AND (c.status = 'archived') = false AND (NULL::timestamptz IS NULL OR (c.last_message_at, c.id) < (NULL::timestamptz, NULL::uuid)) ORDER BY c.last_message_at DESC, c.id DESC LIMIT 21)
+) c ON true WHERE s.secret_hash = decode('$HASH', 'hex') AND s.status = 'active' AND s.expires_at > now() ORDER BY c.last_message_at DESC, c.id DESC;
 SQL
   for q in messages list; do
     tps=$("$(pg_bin)/pgbench" -n -M prepared -c "$C" -j 2 -T 10 -f "$OUT/$q.sql" "$DB" 2>/dev/null | awk '/^tps/ {print $3; exit}')

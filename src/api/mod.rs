@@ -161,9 +161,10 @@ pub async fn list_conversations(
     #[server(default)] archived: Option<bool>,
 ) -> Result<ConversationPage, AppError> {
     use crate::server::chat::{self, auth};
-    let (state, caller) = auth::caller().await?;
+    let state = auth::app_state()?;
+    let token = auth::token().await?;
     let limit = page_size(limit)?;
-    Ok(chat::list(&state, &caller, cursor.as_deref(), limit, archived.unwrap_or(false)).await?)
+    Ok(chat::list_by_token(&state, &token, cursor.as_deref(), limit, archived.unwrap_or(false)).await?)
 }
 
 /// A window of a conversation's messages: the newest `limit`, or those before `before`.

@@ -372,3 +372,40 @@ async fn retention_runs_on_one_instance_at_a_time_and_deletes_in_batches(pool: P
     assert_eq!(a.expired_guest_sessions + b.expired_guest_sessions, n as u64);
     assert_eq!(count(&pool, "SELECT count(*) FROM chat_sessions").await, 0);
 }
+
+/// Reads that authenticate in the same statement (the history list, a messages page) go to the
+/// read pool; a replica that has not yet seen a new session must not turn the reader away: the
+/// session is checked again on the primary and the reader gets their data.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_replica_behind_a_new_session_still_serves_its_reads(pool: PgPool) {
+    // The "replica": a database with the schema and none of the primary's rows.
+    let name = format!("bookchat_replica_{}", Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+    let opts = pool.connect_options().as_ref().clone().database(&name);
+    let replica = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect_with(opts).await.unwrap();
+    bookchat::server::db::MIGRATOR.run(&replica).await.unwrap();
+
+    let primary = TestApp::spawn(pool.clone()).await;
+    let mut state = primary.state.clone();
+    state.held_reads = bookchat::server::db::held::HeldConnections::half_of(&replica);
+    state.read_pool = replica.clone();
+    let app = TestApp::serve(state).await;
+    let reader = app.guest().await;
+    let (s, sent) = reader.call("chat/send", json!({"client_id": Uuid::new_v4(), "content": "What is an IMU?"})).await;
+    assert_eq!(s, StatusCode::OK, "{sent}");
+    let conversation = sent["conversation"]["id"].as_str().unwrap().to_owned();
+
+    let (s, list) = reader.call("conversations/list", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["items"][0]["id"], conversation.as_str());
+    let (s, page) = reader.call("conversations/messages", json!({"conversation_id": conversation})).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(page["messages"].as_array().unwrap().len(), 2, "{page}");
+    // A secret nobody holds is still refused.
+    let (s, _) = app.call(Some("not-a-real-session-secret-0123456789abcdefghij"), "conversations/list", json!({})).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // FORCE: the app's held connections to it are never given back to a pool to close.
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await.unwrap();
+}

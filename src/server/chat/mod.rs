@@ -430,23 +430,41 @@ pub fn heading_question(h: &str) -> String {
     }
 }
 
-/// The newest `limit` messages of a conversation, or those before `before`.
-pub async fn window(
+/// A messages page read on the primary: for a session the read pool (a replica) has not seen
+/// yet — it may well not have the session's newest messages either.
+async fn window_on_primary(
     state: &AppState,
     caller: &Caller,
     conversation_id: Uuid,
     before: Option<i64>,
     limit: u32,
 ) -> ServerResult<MessagePage> {
-    let conversation = conversations::get(&state.read_pool, caller, conversation_id).await?;
-    let (rows, more) = messages::window(&state.read_pool, conversation_id, before, limit).await?;
+    let conversation = conversations::get(&state.pool, caller, conversation_id).await?;
+    let (rows, more) = messages::window(&state.pool, conversation_id, before, limit).await?;
     let older_cursor = if more { rows.first().map(|m| m.id) } else { None };
     Ok(MessagePage { conversation, messages: rows.into_iter().map(MessageRow::into_model).collect(), older_cursor })
 }
 
-/// The caller's conversations, newest activity first, a page at a time.
-pub async fn list(state: &AppState, caller: &Caller, cursor: Option<&str>, limit: u32, archived: bool) -> ServerResult<ConversationPage> {
-    on_held!(state.held_reads, |db| conversations::list(db, caller, cursor, limit, archived))
+/// The caller's conversations read on the primary (see [`window_on_primary`]).
+async fn list_on_primary(state: &AppState, caller: &Caller, cursor: Option<&str>, limit: u32, archived: bool) -> ServerResult<ConversationPage> {
+    on_held!(state.held, |db| conversations::list(db, caller, cursor, limit, archived))
+}
+
+/// The history list for the holder of a session secret, in one round trip (authentication and
+/// the read are one statement on the read pool). A replica that has not yet seen a session just
+/// created or rotated is double-checked on the primary.
+pub async fn list_by_token(state: &AppState, token: &str, cursor: Option<&str>, limit: u32, archived: bool) -> ServerResult<ConversationPage> {
+    if !sessions::is_well_formed(token) {
+        return Err(AppError::Unauthorized.into());
+    }
+    let hash = sessions::hash_secret(token);
+    match on_held!(state.held_reads, |db| conversations::list_by_token(db, &hash, cursor, limit, archived))? {
+        messages::ByToken::Found(page) => Ok(page),
+        messages::ByToken::NotFound | messages::ByToken::NoSession => {
+            let session = sessions::authenticate(&state.pool, token).await?.ok_or(AppError::Unauthorized)?;
+            list_on_primary(state, &session.caller(), cursor, limit, archived).await
+        }
+    }
 }
 
 /// A messages page for the holder of a session secret, in one round trip (authentication,
@@ -476,7 +494,7 @@ pub async fn window_by_token(
         messages::ByToken::NotFound => Err(AppError::not_found("conversation").into()),
         messages::ByToken::NoSession => {
             let session = sessions::authenticate(&state.pool, token).await?.ok_or(AppError::Unauthorized)?;
-            window(state, &session.caller(), conversation_id, before, limit).await
+            window_on_primary(state, &session.caller(), conversation_id, before, limit).await
         }
     }
 }

@@ -83,7 +83,7 @@ pub async fn list(
         None => (None, None),
     };
     let fetch = i64::from(limit) + 1;
-    let mut rows = match caller.user_id {
+    let rows = match caller.user_id {
         Some(user_id) => {
             sqlx::query_as!(
                 ConversationRow,
@@ -121,13 +121,96 @@ pub async fn list(
             .await?
         }
     };
+    Ok(page_of(rows, fetch))
+}
+
+/// A page from rows fetched one past the page, the extra row saying another page follows.
+fn page_of(mut rows: Vec<ConversationRow>, fetch: i64) -> ConversationPage {
     let next_cursor = if rows.len() as i64 == fetch {
         rows.pop();
         rows.last().map(|r| encode_cursor(r.last_message_at, r.id))
     } else {
         None
     };
-    Ok(ConversationPage { items: rows.into_iter().map(Into::into).collect(), next_cursor })
+    ConversationPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }
+}
+
+/// One row of [`list_by_token`]: the session, and one conversation (none when it has none).
+struct ListRow {
+    id: Option<Uuid>,
+    title: Option<String>,
+    status: Option<ConversationStatus>,
+    message_count: Option<i32>,
+    created_at: Option<DateTime<Utc>>,
+    last_message_at: Option<DateTime<Utc>>,
+}
+
+/// The history list for the holder of a session secret, in one round trip: the session is
+/// found by its secret and its (or its user's) conversations read in the same statement. Each
+/// owner's branch runs only for its kind of session (a one-time filter), on its own index. No
+/// row at all: no active session has this secret.
+pub async fn list_by_token(
+    db: impl sqlx::PgExecutor<'_>,
+    secret_hash: &[u8],
+    cursor: Option<&str>,
+    limit: u32,
+    archived: bool,
+) -> ServerResult<super::messages::ByToken<ConversationPage>> {
+    let (after_at, after_id) = match cursor {
+        Some(c) => {
+            let (at, id) = decode_cursor(c)?;
+            (Some(at), Some(id))
+        }
+        None => (None, None),
+    };
+    let fetch = i64::from(limit) + 1;
+    let rows = sqlx::query_as!(
+        ListRow,
+        r#"SELECT c.id AS "id?", c.title AS "title?", c.status AS "status?: ConversationStatus",
+                  c.message_count AS "message_count?", c.created_at AS "created_at?", c.last_message_at AS "last_message_at?"
+             FROM chat_sessions s
+             LEFT JOIN LATERAL (
+                 (SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c
+                   WHERE s.user_id IS NOT NULL AND c.user_id = s.user_id
+                     AND (c.status = 'archived') = $2
+                     AND ($3::timestamptz IS NULL OR (c.last_message_at, c.id) < ($3, $4::uuid))
+                   ORDER BY c.last_message_at DESC, c.id DESC
+                   LIMIT $5)
+                 UNION ALL
+                 (SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c
+                   WHERE s.user_id IS NULL AND c.user_id IS NULL AND c.session_id = s.id
+                     AND (c.status = 'archived') = $2
+                     AND ($3::timestamptz IS NULL OR (c.last_message_at, c.id) < ($3, $4::uuid))
+                   ORDER BY c.last_message_at DESC, c.id DESC
+                   LIMIT $5)
+             ) c ON true
+            WHERE s.secret_hash = $1 AND s.status = 'active' AND s.expires_at > now()
+            ORDER BY c.last_message_at DESC, c.id DESC"#,
+        secret_hash,
+        archived,
+        after_at,
+        after_id,
+        fetch,
+    )
+    .fetch_all(db)
+    .await?;
+    if rows.is_empty() {
+        return Ok(super::messages::ByToken::NoSession);
+    }
+    let rows = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(ConversationRow {
+                id: r.id?,
+                title: r.title?,
+                status: r.status?,
+                message_count: r.message_count?,
+                created_at: r.created_at?,
+                last_message_at: r.last_message_at?,
+            })
+        })
+        .collect();
+    Ok(super::messages::ByToken::Found(page_of(rows, fetch)))
 }
 
 pub async fn rename(pool: &PgPool, caller: &Caller, id: Uuid, title: &Title) -> ServerResult<ConversationSummary> {
