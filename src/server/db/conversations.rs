@@ -75,13 +75,7 @@ pub async fn list(
     limit: u32,
     archived: bool,
 ) -> ServerResult<ConversationPage> {
-    let (after_at, after_id) = match cursor {
-        Some(c) => {
-            let (at, id) = decode_cursor(c)?;
-            (Some(at), Some(id))
-        }
-        None => (None, None),
-    };
+    let (after_at, after_id) = after(cursor)?;
     let fetch = i64::from(limit) + 1;
     let rows = match caller.user_id {
         Some(user_id) => {
@@ -124,6 +118,14 @@ pub async fn list(
     Ok(page_of(rows, fetch))
 }
 
+/// Where a page starts: after the conversation the cursor names (none: at the newest).
+fn after(cursor: Option<&str>) -> ServerResult<(Option<DateTime<Utc>>, Option<Uuid>)> {
+    match cursor {
+        Some(c) => decode_cursor(c).map(|(at, id)| (Some(at), Some(id))),
+        None => Ok((None, None)),
+    }
+}
+
 /// A page from rows fetched one past the page, the extra row saying another page follows.
 fn page_of(mut rows: Vec<ConversationRow>, fetch: i64) -> ConversationPage {
     let next_cursor = if rows.len() as i64 == fetch {
@@ -156,13 +158,7 @@ pub async fn list_by_token(
     limit: u32,
     archived: bool,
 ) -> ServerResult<super::messages::ByToken<ConversationPage>> {
-    let (after_at, after_id) = match cursor {
-        Some(c) => {
-            let (at, id) = decode_cursor(c)?;
-            (Some(at), Some(id))
-        }
-        None => (None, None),
-    };
+    let (after_at, after_id) = after(cursor)?;
     let fetch = i64::from(limit) + 1;
     let rows = sqlx::query_as!(
         ListRow,
