@@ -444,8 +444,47 @@ async fn reads(url: String, db: String, concurrency: usize, seconds: u64, pid: O
         };
         let own = per_request(own_before, cpu_seconds(std::process::id())).map_or(String::new(), |us| format!("\tload generator CPU {us:.0} µs/request"));
         println!("{label}\t{:.0} req/s\t(concurrency {concurrency}, {expected_len} B responses){cpu}{own}", n / seconds as f64);
+        data_layer(&db, label, &token, conv, concurrency, seconds).await?;
     }
     println!("conversation_id\t{conv}");
+    Ok(())
+}
+
+/// The same read through the app's own data-layer function (sqlx, one connection per worker),
+/// without HTTP: what the driver alone reaches beside pgbench, so the gap between the app and
+/// pgbench splits into the driver's part and the HTTP path's part.
+async fn data_layer(db: &str, label: &str, token: &str, conv: Uuid, concurrency: usize, seconds: u64) -> anyhow::Result<()> {
+    use bookchat::server::db::{conversations, messages, sessions};
+    use sqlx::Connection;
+    let hash = sessions::hash_secret(token);
+    let done = Arc::new(AtomicU64::new(0));
+    let own_before = cpu_seconds(std::process::id());
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (db, hash, done, label) = (db.to_owned(), hash.clone(), done.clone(), label.to_owned());
+            tokio::spawn(async move {
+                let mut conn = sqlx::PgConnection::connect(&db).await?;
+                while Instant::now() < until {
+                    // Both reads check what they found, as the endpoints do.
+                    let found = if label == "messages" {
+                        matches!(messages::window_by_token(&mut conn, &hash, conv, None, 30).await?, messages::ByToken::Found(w) if !w.messages.is_empty())
+                    } else {
+                        matches!(conversations::list_by_token(&mut conn, &hash, None, 20, false).await?, messages::ByToken::Found(p) if !p.items.is_empty())
+                    };
+                    anyhow::ensure!(found, "{label}: the data layer found nothing");
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    let n = done.load(Ordering::Relaxed) as f64;
+    let own = cpu_seconds(std::process::id()).zip(own_before).map_or(String::new(), |(b, a)| format!("\tdriver CPU {:.0} µs/read", (b - a) / n * 1e6));
+    println!("{label}\t{:.0} reads/s through the data layer, no HTTP\t(concurrency {concurrency}){own}", n / seconds as f64);
     Ok(())
 }
 

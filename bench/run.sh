@@ -74,7 +74,7 @@ scaling)
   stop_server ;;
 ceiling)
   C=${CONCURRENCY:-8}
-  log "raw-database ceiling: the reads through the app vs the same SQL in pgbench, $C connections"
+  log "raw-database ceiling: the reads through the app, through its data layer alone (no HTTP) and the same SQL in pgbench, $C connections"
   start_server bookchat_bench_reads
   DB=$(db_url_for "$DATABASE_URL" bookchat_bench_reads)
   DATABASE_URL=$DB "$LOAD" reads --url "$URL" --concurrency "$C" --seconds 10 --server-pid "$SERVER_PID" | tee "$OUT/reads-app.txt"
