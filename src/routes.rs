@@ -10,9 +10,12 @@ use axum::routing::get;
 use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes};
-use tower_http::compression::predicate::{NotForContentType, Predicate};
-use tower_http::compression::{CompressionLayer, DefaultPredicate};
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+
+/// Responses smaller than this go uncompressed: they fit in one TCP segment either way.
+pub const COMPRESS_ABOVE_BYTES: u16 = 1400;
 
 /// The whole HTTP application around a prepared state (used by `serve` and by the tests).
 pub fn router(state: AppState) -> Router {
@@ -44,10 +47,18 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Until the response starts: an answer stream's body goes on (it has its own idle limit).
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
-        // Compress static files, pages and JSON; never the answer streams (compressors buffer).
+        // Compress pages and JSON on the fly; never the answer streams (compressors buffer), nor
+        // what fits in one TCP segment anyway (no packet saved, only CPU spent). The static
+        // bundle is precompressed at build time at the best level. On the fly, the fastest
+        // level: at tower-http's default (brotli 4) compressing a messages page cost the server
+        // more CPU than the whole rest of the request (221 vs 106 µs); at the fastest, 40 µs,
+        // for a body ~15 % larger (on a phone at 1.6 Mbps, a few ms).
         .layer(
-            CompressionLayer::new().br(true).gzip(true).compress_when(
-                DefaultPredicate::new()
+            CompressionLayer::new().br(true).gzip(true).quality(tower_http::CompressionLevel::Fastest).compress_when(
+                SizeAbove::new(COMPRESS_ABOVE_BYTES)
+                    .and(NotForContentType::GRPC)
+                    .and(NotForContentType::IMAGES)
+                    .and(NotForContentType::SSE)
                     .and(NotForContentType::const_new("application/octet-stream"))
                     .and(NotForContentType::const_new("text/plain")),
             ),

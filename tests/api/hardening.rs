@@ -409,3 +409,45 @@ async fn a_replica_behind_a_new_session_still_serves_its_reads(pool: PgPool) {
     // FORCE: the app's held connections to it are never given back to a pool to close.
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await.unwrap();
 }
+
+/// What a browser gets when it accepts compressed responses: the API's larger answers
+/// compressed (and decompressing to exactly the plain answer), small ones — under one TCP
+/// segment, where compressing saves no packet — sent as they are.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn large_answers_are_compressed_for_browsers_and_small_ones_are_not(pool: PgPool) {
+    use std::io::Read;
+    let app = TestApp::spawn(pool).await;
+    let g = app.guest().await;
+    let sent = g.ask(None, "What is an IMU and how does it help a humanoid balance?").await;
+    let body = json!({"conversation_id": sent["conversation"]["id"], "limit": 30});
+    let post = |endpoint: &str, body: &Value, encoding: Option<&str>| {
+        let mut req = app.http.post(format!("{}/api/{endpoint}", app.base)).header("X-BookChat-Session", &g.token).json(body);
+        if let Some(e) = encoding {
+            req = req.header("accept-encoding", e);
+        }
+        req.send()
+    };
+
+    let plain = post("conversations/messages", &body, None).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain: Vec<u8> = plain.bytes().await.unwrap().to_vec();
+    assert!(plain.len() > usize::from(bookchat::routes::COMPRESS_ABOVE_BYTES), "the page is {} bytes", plain.len());
+
+    let zipped = post("conversations/messages", &body, Some("gzip")).await.unwrap();
+    assert_eq!(zipped.status(), StatusCode::OK);
+    assert_eq!(zipped.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+    let zipped = zipped.bytes().await.unwrap();
+    assert!(zipped.len() < plain.len(), "{} compressed vs {} plain", zipped.len(), plain.len());
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&zipped[..]).read_to_end(&mut unzipped).unwrap();
+    let as_json = |b: &[u8]| serde_json::from_slice::<Value>(b).unwrap();
+    assert_eq!(as_json(&unzipped), as_json(&plain));
+
+    // A history list of one conversation is small.
+    let small = post("conversations/list", &json!({"limit": 20}), Some("gzip, br")).await.unwrap();
+    assert_eq!(small.status(), StatusCode::OK);
+    assert!(small.headers().get("content-encoding").is_none(), "{:?}", small.headers());
+    let small = small.bytes().await.unwrap();
+    assert!(small.len() < usize::from(bookchat::routes::COMPRESS_ABOVE_BYTES), "{} bytes", small.len());
+    assert_eq!(as_json(&small)["items"].as_array().map(Vec::len), Some(1));
+}
