@@ -415,28 +415,21 @@ async fn reads(url: String, db: String, concurrency: usize, seconds: u64, pid: O
         let request = raw::request(&addr, &format!("/api/{endpoint}"), &token, &body.to_string());
         let expected_len = raw::Conn::connect(&addr).await?.send(&request).await?.1;
 
-        let done = Arc::new(AtomicU64::new(0));
         let cpu_before = pid.and_then(cpu_seconds);
         let own_before = cpu_seconds(std::process::id());
-        let until = Instant::now() + Duration::from_secs(seconds);
-        let tasks: Vec<_> = (0..concurrency)
-            .map(|_| {
-                let (addr, request, done) = (addr.clone(), request.clone(), done.clone());
-                tokio::spawn(async move {
-                    let mut conn = raw::Conn::connect(&addr).await?;
-                    while Instant::now() < until {
-                        let (status, len) = conn.send(&request).await?;
-                        anyhow::ensure!(status == 200 && len == expected_len, "{label}: status {status}, {len} bytes (expected {expected_len})");
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                    anyhow::Ok(())
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await??;
-        }
-        let n = done.load(Ordering::Relaxed) as f64;
+        let n = for_seconds(concurrency, seconds, |until, done| {
+            let (addr, request) = (addr.clone(), request.clone());
+            async move {
+                let mut conn = raw::Conn::connect(&addr).await?;
+                while Instant::now() < until {
+                    let (status, len) = conn.send(&request).await?;
+                    anyhow::ensure!(status == 200 && len == expected_len, "{label}: status {status}, {len} bytes (expected {expected_len})");
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+        })
+        .await?;
         let per_request = |before: Option<f64>, now: Option<f64>| before.zip(now).map(|(a, b)| (b - a) / n * 1e6);
         let cpu = match per_request(cpu_before, pid.and_then(cpu_seconds)) {
             Some(us) => format!("\tserver CPU {us:.0} µs/request"),
@@ -450,6 +443,22 @@ async fn reads(url: String, db: String, concurrency: usize, seconds: u64, pid: O
     Ok(())
 }
 
+/// Runs `concurrency` copies of `worker` (given the deadline and the shared count of what was
+/// done) and waits for them all; returns the count.
+async fn for_seconds<F, Fut>(concurrency: usize, seconds: u64, worker: F) -> anyhow::Result<f64>
+where
+    F: Fn(Instant, Arc<AtomicU64>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let done = Arc::new(AtomicU64::new(0));
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..concurrency).map(|_| tokio::spawn(worker(until, done.clone()))).collect();
+    for t in tasks {
+        t.await??;
+    }
+    Ok(done.load(Ordering::Relaxed) as f64)
+}
+
 /// The same read through the app's own data-layer function (sqlx, one connection per worker),
 /// without HTTP: what the driver alone reaches beside pgbench, so the gap between the app and
 /// pgbench splits into the driver's part and the HTTP path's part.
@@ -457,32 +466,25 @@ async fn data_layer(db: &str, label: &str, token: &str, conv: Uuid, concurrency:
     use bookchat::server::db::{conversations, messages, sessions};
     use sqlx::Connection;
     let hash = sessions::hash_secret(token);
-    let done = Arc::new(AtomicU64::new(0));
     let own_before = cpu_seconds(std::process::id());
-    let until = Instant::now() + Duration::from_secs(seconds);
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (db, hash, done, label) = (db.to_owned(), hash.clone(), done.clone(), label.to_owned());
-            tokio::spawn(async move {
-                let mut conn = sqlx::PgConnection::connect(&db).await?;
-                while Instant::now() < until {
-                    // Both reads check what they found, as the endpoints do.
-                    let found = if label == "messages" {
-                        matches!(messages::window_by_token(&mut conn, &hash, conv, None, 30).await?, messages::ByToken::Found(w) if !w.messages.is_empty())
-                    } else {
-                        matches!(conversations::list_by_token(&mut conn, &hash, None, 20, false).await?, messages::ByToken::Found(p) if !p.items.is_empty())
-                    };
-                    anyhow::ensure!(found, "{label}: the data layer found nothing");
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-                anyhow::Ok(())
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await??;
-    }
-    let n = done.load(Ordering::Relaxed) as f64;
+    let n = for_seconds(concurrency, seconds, |until, done| {
+        let (db, hash, label) = (db.to_owned(), hash.clone(), label.to_owned());
+        async move {
+            let mut conn = sqlx::PgConnection::connect(&db).await?;
+            while Instant::now() < until {
+                // Both reads check what they found, as the endpoints do.
+                let found = if label == "messages" {
+                    matches!(messages::window_by_token(&mut conn, &hash, conv, None, 30).await?, messages::ByToken::Found(w) if !w.messages.is_empty())
+                } else {
+                    matches!(conversations::list_by_token(&mut conn, &hash, None, 20, false).await?, messages::ByToken::Found(p) if !p.items.is_empty())
+                };
+                anyhow::ensure!(found, "{label}: the data layer found nothing");
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+    })
+    .await?;
     let own = cpu_seconds(std::process::id()).zip(own_before).map_or(String::new(), |(b, a)| format!("\tdriver CPU {:.0} µs/read", (b - a) / n * 1e6));
     println!("{label}\t{:.0} reads/s through the data layer, no HTTP\t(concurrency {concurrency}){own}", n / seconds as f64);
     Ok(())
