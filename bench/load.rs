@@ -398,15 +398,28 @@ async fn scaling(url: String, db: String, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The reads the ceiling measures.
+#[derive(Clone, Copy)]
+enum Read {
+    /// The newest page of a conversation.
+    Messages(Uuid),
+    /// The first page of the caller's conversation list.
+    List,
+}
+
 async fn reads(url: String, db: String, concurrency: usize, seconds: u64, pid: Option<u32>) -> anyhow::Result<()> {
     let pool = PgPool::connect(&db).await?;
     let (token, conv) = seed(&pool, 200, 2_000).await?;
     let http = reqwest::Client::new();
+    // The seeded messages are one line each; a page of what the answerer really writes
+    // (Markdown, its HTML, citations with snippets) is four times the bytes to decode and encode.
+    let answered = answered_conversation(&http, &url, &token, 20).await?;
     let addr = url.strip_prefix("http://").ok_or_else(|| anyhow::anyhow!("reads needs an http:// URL"))?.trim_end_matches('/').to_owned();
-    for (label, endpoint, body) in [
-        ("messages", "conversations/messages", json!({"conversation_id": conv, "limit": 30})),
-        ("list", "conversations/list", json!({"limit": 20})),
-    ] {
+    for (label, read) in [("messages", Read::Messages(conv)), ("messages of real answers", Read::Messages(answered)), ("list", Read::List)] {
+        let (endpoint, body) = match read {
+            Read::Messages(id) => ("conversations/messages", json!({"conversation_id": id, "limit": 30})),
+            Read::List => ("conversations/list", json!({"limit": 20})),
+        };
         // Check once, fully decoded, that the read returns what was seeded — the timed loop then
         // only checks the status and that every body has this length.
         let (status, value) = post(&http, &url, Some(&token), endpoint, &body).await.map_err(|e| anyhow::anyhow!(e))?;
@@ -437,10 +450,25 @@ async fn reads(url: String, db: String, concurrency: usize, seconds: u64, pid: O
         };
         let own = per_request(own_before, cpu_seconds(std::process::id())).map_or(String::new(), |us| format!("\tload generator CPU {us:.0} µs/request"));
         println!("{label}\t{:.0} req/s\t(concurrency {concurrency}, {expected_len} B responses){cpu}{own}", n / seconds as f64);
-        data_layer(&db, label, &token, conv, concurrency, seconds).await?;
+        data_layer(&db, label, read, &token, concurrency, seconds).await?;
     }
     println!("conversation_id\t{conv}");
+    println!("answered_conversation_id\t{answered}");
     Ok(())
+}
+
+/// A conversation of `questions` questions asked through the API and answered by the server's
+/// own answerer (each send waits for its answer); returns its id.
+async fn answered_conversation(http: &reqwest::Client, url: &str, token: &str, questions: usize) -> anyhow::Result<Uuid> {
+    let mut conversation: Option<Uuid> = None;
+    for question in QUESTIONS.iter().cycle().take(questions) {
+        let body = json!({"conversation_id": conversation, "client_id": Uuid::new_v4(), "content": question});
+        let (status, v) = post(http, url, Some(token), "chat/send", &body).await.map_err(|e| anyhow::anyhow!(e))?;
+        let answer = &v["answer"];
+        anyhow::ensure!(status == 200 && answer["status"] == "complete", "asking {question:?}: status {status}, answer {answer}");
+        conversation = Some(v["conversation"]["id"].as_str().unwrap_or_default().parse()?);
+    }
+    conversation.ok_or_else(|| anyhow::anyhow!("no questions asked"))
 }
 
 /// Runs `concurrency` copies of `worker` (given the deadline and the shared count of what was
@@ -462,7 +490,7 @@ where
 /// The same read through the app's own data-layer function (sqlx, one connection per worker),
 /// without HTTP: what the driver alone reaches beside pgbench, so the gap between the app and
 /// pgbench splits into the driver's part and the HTTP path's part.
-async fn data_layer(db: &str, label: &str, token: &str, conv: Uuid, concurrency: usize, seconds: u64) -> anyhow::Result<()> {
+async fn data_layer(db: &str, label: &str, read: Read, token: &str, concurrency: usize, seconds: u64) -> anyhow::Result<()> {
     use bookchat::server::db::{conversations, messages, sessions};
     use sqlx::Connection;
     let hash = sessions::hash_secret(token);
@@ -473,10 +501,13 @@ async fn data_layer(db: &str, label: &str, token: &str, conv: Uuid, concurrency:
             let mut conn = sqlx::PgConnection::connect(&db).await?;
             while Instant::now() < until {
                 // Both reads check what they found, as the endpoints do.
-                let found = if label == "messages" {
-                    matches!(messages::window_by_token(&mut conn, &hash, conv, None, 30).await?, messages::ByToken::Found(w) if !w.messages.is_empty())
-                } else {
-                    matches!(conversations::list_by_token(&mut conn, &hash, None, 20, false).await?, messages::ByToken::Found(p) if !p.items.is_empty())
+                let found = match read {
+                    Read::Messages(conv) => {
+                        matches!(messages::window_by_token(&mut conn, &hash, conv, None, 30).await?, messages::ByToken::Found(w) if !w.messages.is_empty())
+                    }
+                    Read::List => {
+                        matches!(conversations::list_by_token(&mut conn, &hash, None, 20, false).await?, messages::ByToken::Found(p) if !p.items.is_empty())
+                    }
                 };
                 anyhow::ensure!(found, "{label}: the data layer found nothing");
                 done.fetch_add(1, Ordering::Relaxed);

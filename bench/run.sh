@@ -79,16 +79,21 @@ ceiling)
   DB=$(db_url_for "$DATABASE_URL" bookchat_bench_reads)
   DATABASE_URL=$DB "$LOAD" reads --url "$URL" --concurrency "$C" --seconds 10 --server-pid "$SERVER_PID" | tee "$OUT/reads-app.txt"
   CONV=$(awk -F'\t' '/^conversation_id/ {print $2}' "$OUT/reads-app.txt")
+  ANSWERED=$(awk -F'\t' '/^answered_conversation_id/ {print $2}' "$OUT/reads-app.txt")
   SESSION=$(psql "$DB" -tAc "SELECT session_id FROM conversations WHERE id = '$CONV'")
   HASH=$(psql "$DB" -tAc "SELECT encode(secret_hash, 'hex') FROM chat_sessions WHERE id = '$SESSION'")
   # Exactly the statements each endpoint runs: each read is one statement (authenticate,
   # authorise and read).
-  cat >"$OUT/messages.sql" <<SQL
+  messages_sql() {
+    cat <<SQL
 WITH s AS (SELECT id, user_id FROM chat_sessions WHERE secret_hash = decode('$HASH', 'hex') AND status = 'active' AND expires_at > now()),
-c AS (SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c, s WHERE c.id = '$CONV' AND (c.user_id = s.user_id OR (c.user_id IS NULL AND c.session_id = s.id))),
+c AS (SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c, s WHERE c.id = '$1' AND (c.user_id = s.user_id OR (c.user_id IS NULL AND c.session_id = s.id))),
 m AS (SELECT m.id, m.client_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html, f.rating, f.comment FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id WHERE m.conversation_id = (SELECT id FROM c) AND (NULL::bigint IS NULL OR m.id < NULL) ORDER BY m.id DESC LIMIT 31)
 SELECT EXISTS (SELECT 1 FROM s), c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at, m.* FROM (SELECT 1) AS one LEFT JOIN c ON true LEFT JOIN m ON true ORDER BY m.id DESC;
 SQL
+  }
+  messages_sql "$CONV" >"$OUT/messages.sql"
+  messages_sql "$ANSWERED" >"$OUT/answers.sql"
   cat >"$OUT/list.sql" <<SQL
 SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM chat_sessions s LEFT JOIN LATERAL (
 (SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c WHERE s.user_id IS NOT NULL AND c.user_id = s.user_id AND (c.status = 'archived') = false AND (NULL::timestamptz IS NULL OR (c.last_message_at, c.id) < (NULL::timestamptz, NULL::uuid)) ORDER BY c.last_message_at DESC, c.id DESC LIMIT 21)
@@ -96,7 +101,7 @@ UNION ALL
 (SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c WHERE s.user_id IS NULL AND c.user_id IS NULL AND c.session_id = s.id AND (c.status = 'archived') = false AND (NULL::timestamptz IS NULL OR (c.last_message_at, c.id) < (NULL::timestamptz, NULL::uuid)) ORDER BY c.last_message_at DESC, c.id DESC LIMIT 21)
 ) c ON true WHERE s.secret_hash = decode('$HASH', 'hex') AND s.status = 'active' AND s.expires_at > now() ORDER BY c.last_message_at DESC, c.id DESC;
 SQL
-  for q in messages list; do
+  for q in messages answers list; do
     tps=$("$(pg_bin)/pgbench" -n -M prepared -c "$C" -j 2 -T 10 -f "$OUT/$q.sql" "$DB" 2>/dev/null | awk '/^tps/ {print $3; exit}')
     printf '%s\t%.0f tx/s (pgbench, %s connections)\n' "$q" "$tps" "$C" | tee -a "$OUT/reads-pgbench.txt"
   done

@@ -26,7 +26,7 @@ impl MessageRow {
     pub fn into_model(self) -> Message {
         let meta = self.metadata();
         let html = match self.role {
-            Role::Assistant => Some(self.html.clone().unwrap_or_else(|| render::markdown_to_safe_html(&self.content))),
+            Role::Assistant => Some(self.html.unwrap_or_else(|| render::markdown_to_safe_html(&self.content))),
             Role::User => None,
         };
         Message {
@@ -42,7 +42,7 @@ impl MessageRow {
             scope: meta.scope,
             error: meta.error,
             refused: meta.refused,
-            feedback: self.rating.map(|rating| Feedback { rating, comment: self.feedback_comment.clone() }),
+            feedback: self.rating.map(|rating| Feedback { rating, comment: self.feedback_comment }),
             created_at: self.created_at,
         }
     }
