@@ -395,7 +395,9 @@ pub enum ByToken<T> {
     Found(T),
 }
 
-/// One row of [`window_by_token`]: the session check, the conversation and one message.
+/// One row of [`window_by_token`]: the first carries the session check and the conversation,
+/// each of the others one message. (Repeating the conversation on every message row made
+/// Postgres send, and the server decode, its title and instants 31 times a page.)
 struct WindowRow {
     authed: bool,
     c_id: Option<Uuid>,
@@ -447,11 +449,15 @@ pub async fn window_by_token(
            SELECT EXISTS (SELECT 1 FROM s) AS "authed!",
                   c.id AS "c_id?", c.title AS "c_title?", c.status AS "c_status?: crate::model::ConversationStatus",
                   c.message_count AS "c_message_count?", c.created_at AS "c_created_at?", c.last_message_at AS "c_last_message_at?",
-                  m.id AS "id?", m.client_id AS "client_id?", m.role AS "role?: Role", m.content AS "content?",
-                  m.status AS "status?: MessageStatus", m.reply_to, m.metadata, m.created_at AS "created_at?", m.html,
-                  m.rating AS "rating?", m.comment AS "feedback_comment?"
-             FROM (SELECT 1) AS one LEFT JOIN c ON true LEFT JOIN m ON true
-            ORDER BY m.id DESC"#,
+                  NULL::bigint AS "id?", NULL::uuid AS "client_id?", NULL::text AS "role?: Role", NULL::text AS "content?",
+                  NULL::text AS "status?: MessageStatus", NULL::bigint AS reply_to, NULL::jsonb AS metadata, NULL::timestamptz AS "created_at?",
+                  NULL::text AS html, NULL::smallint AS "rating?", NULL::text AS "feedback_comment?"
+             FROM (SELECT 1) AS one LEFT JOIN c ON true
+           UNION ALL
+           SELECT true, NULL, NULL, NULL, NULL, NULL, NULL,
+                  m.id, m.client_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html, m.rating, m.comment
+             FROM m
+            ORDER BY "id?" DESC NULLS FIRST"#,
         secret_hash,
         conversation_id,
         before,
