@@ -1,7 +1,7 @@
 //! The book end to end: real MDX in a folder → ingest (parse, embed, store) → the in-memory index
 //! every instance rebuilds from Postgres → answers made of the book's own blocks.
 
-use crate::helpers::{embedder, ingest, TestApp};
+use crate::helpers::{embedder, explain_prepared, ingest, rows_read, TestApp};
 use bookchat::server::answer::retrieve::{self, Library, Query, Ranking};
 use serde_json::Value;
 use sqlx::PgPool;
@@ -157,6 +157,37 @@ async fn reingest_is_cheap_and_embeddings_are_cached_by_content(pool: PgPool) {
     let vectors: i64 = sqlx::query_scalar("SELECT count(*) FROM embeddings").fetch_one(&pool).await.unwrap();
     let distinct: i64 = sqlx::query_scalar("SELECT count(DISTINCT h) FROM chunks, unnest(vector_hashes) h").fetch_one(&pool).await.unwrap();
     assert_eq!(vectors, distinct + 1, "one vector per distinct text (plus the edited section's old one)");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every start of the server asks which pages lack a vector. That question looks each of a
+/// section's hashes up in the embedding cache by its key; it used to compare the key column
+/// (`char(64)`) with `text`, which ruled the key out and read the whole cache once per section
+/// — 157 ms for the development book, growing with the square of the book.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn finding_pages_without_vectors_looks_each_hash_up_by_key(pool: PgPool) {
+    let model = embedder().expect("BOOKCHAT_EMBED_MODEL_DIR must name the embedding model (scripts/test sets it)");
+    // A cache that already holds another book's vectors, as a long-lived database does.
+    sqlx::query(
+        "INSERT INTO embeddings (model, text_hash, vector)
+         SELECT $1, encode(sha256(('other ' || i)::bytea), 'hex'), '\\x0000803f'::bytea FROM generate_series(1, 5000) AS i",
+    )
+    .bind(model.id())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let dir = write_book();
+    ingest(&pool, &dir, true).await;
+    sqlx::query("ANALYZE embeddings").execute(&pool).await.unwrap();
+    sqlx::query("ANALYZE chunks").execute(&pool).await.unwrap();
+
+    let mut conn = pool.acquire().await.unwrap();
+    let missing = bookchat::server::db::documents::pages_missing_vectors(&mut *conn, model.id()).await.unwrap();
+    assert!(missing.is_empty(), "every page was embedded: {missing:?}");
+    let plan = explain_prepared(&mut conn, "SELECT DISTINCT d.source_path FROM documents d", &format!("'{}'", model.id())).await;
+    let hashes: i64 = sqlx::query_scalar("SELECT count(*) FROM chunks, unnest(vector_hashes)").fetch_one(&pool).await.unwrap();
+    let read = rows_read(&plan, "embeddings");
+    assert!(read <= hashes, "{hashes} hashes looked up by reading {read} cached vectors: {plan:#}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -94,7 +94,11 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let options = state.config.http_options();
         tokio::spawn(bookchat::server::http::serve::serve(listener, app, options, std::future::pending()));
-        TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), state }
+        // The server closes a keep-alive connection that sends nothing for its header-read timeout
+        // (10 s here); a client reusing one idle that long races that close (a test waiting on
+        // slow answers saw `IncompleteMessage`). Clients should drop idle connections sooner.
+        let http = reqwest::Client::builder().pool_idle_timeout(std::time::Duration::from_secs(5)).build().expect("http client");
+        TestApp { base: format!("http://{addr}"), http, state }
     }
 
     /// POST JSON to an endpoint with an optional session token; returns status and JSON body.
@@ -204,3 +208,35 @@ impl Reader<'_> {
 pub fn id_of(v: &Value) -> String {
     v["id"].as_str().expect("id").to_owned()
 }
+
+/// The plan (`EXPLAIN ANALYZE`, JSON) of the statement the data layer prepared on `conn` whose
+/// text contains `marker`, executed again with `args` (SQL literals): the plan that connection
+/// really runs, as sqlx prepares each statement once per connection.
+pub async fn explain_prepared(conn: &mut sqlx::PgConnection, marker: &str, args: &str) -> Value {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM pg_prepared_statements
+          WHERE strpos(statement, $1) > 0 AND strpos(statement, 'pg_prepared_statements') = 0",
+    )
+    .bind(marker)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let [name] = names.as_slice() else { panic!("{} statements on this connection contain {marker:?}", names.len()) };
+    sqlx::query_scalar(&format!("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {name}({args})")).fetch_one(&mut *conn).await.unwrap()
+}
+
+/// Rows a plan read from `table`: what its scans returned plus what their filters threw away,
+/// over all loops.
+pub fn rows_read(plan: &Value, table: &str) -> i64 {
+    fn walk(node: &Value, table: &str) -> i64 {
+        let loops = node["Actual Loops"].as_i64().unwrap_or(1);
+        let own = if node["Relation Name"] == table {
+            (node["Actual Rows"].as_i64().unwrap_or(0) + node["Rows Removed by Filter"].as_i64().unwrap_or(0)) * loops
+        } else {
+            0
+        };
+        own + node["Plans"].as_array().map_or(0, |ps| ps.iter().map(|p| walk(p, table)).sum())
+    }
+    walk(&plan[0]["Plan"], table)
+}
+

@@ -1,4 +1,4 @@
-use crate::helpers::{id_of, TestApp};
+use crate::helpers::{explain_prepared, id_of, rows_read, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
@@ -87,4 +87,49 @@ async fn message_windows_walk_back_without_gaps(pool: PgPool) {
     }
     let db_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM messages ORDER BY id").fetch_all(&pool).await.unwrap();
     assert_eq!(all, db_ids);
+}
+
+/// A page of a small conversation reads only that conversation's rows, even when one other
+/// conversation holds nearly every message in the table and the plan is the generic one a
+/// pooled connection settles on (sqlx prepares each statement once per connection). Before the
+/// planner was told that conversations are many and short, it read such a page by walking the
+/// whole table backwards by id, filtering out the heavy conversation's thousands of rows.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_page_reads_only_its_conversation_when_one_conversation_is_huge(pool: PgPool) {
+    let app = TestApp::spawn_without_book(pool.clone()).await;
+    let g = app.guest().await;
+    let mut convs = Vec::new();
+    for (title, n) in [("small, older", 40), ("huge, newer", 3_000)] {
+        let conv: uuid::Uuid = sqlx::query_scalar("INSERT INTO conversations (session_id, title) VALUES ($1, $2) RETURNING id")
+            .bind(g.session_id)
+            .bind(title)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO messages (client_id, conversation_id, role, content)
+             SELECT gen_random_uuid(), $1, CASE WHEN i % 2 = 0 THEN 'assistant' ELSE 'user' END, 'message ' || i
+               FROM generate_series(1, $2) AS i",
+        )
+        .bind(conv)
+        .bind(n)
+        .execute(&pool)
+        .await
+        .unwrap();
+        convs.push(conv);
+    }
+    sqlx::query("ANALYZE messages").execute(&pool).await.unwrap();
+
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("SET plan_cache_mode = force_generic_plan").execute(&mut *conn).await.unwrap();
+    let hash = bookchat::server::db::sessions::hash_secret(&g.token);
+    bookchat::server::db::messages::window_by_token(&mut *conn, &hash, convs[0], None, 30).await.unwrap();
+    let plan = explain_prepared(
+        &mut conn,
+        "FROM messages m LEFT JOIN message_feedback",
+        &format!("'\\x{}'::bytea, '{}'::uuid, NULL, 31", hex::encode(&hash), convs[0]),
+    )
+    .await;
+    let read = rows_read(&plan, "messages");
+    assert!(read > 0 && read <= 31, "a page of 30 read {read} message rows: {plan:#}");
 }

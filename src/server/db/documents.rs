@@ -29,14 +29,14 @@ pub async fn stored_pages(pool: &PgPool) -> ServerResult<HashMap<String, (String
 }
 
 /// Pages with a section this model has not embedded (stored without a model, or by another).
-pub async fn pages_missing_vectors(pool: &PgPool, model: &str) -> ServerResult<Vec<String>> {
+pub async fn pages_missing_vectors(db: impl sqlx::PgExecutor<'_>, model: &str) -> ServerResult<Vec<String>> {
     Ok(sqlx::query_scalar!(
         r#"SELECT DISTINCT d.source_path FROM documents d JOIN chunks c ON c.document_id = d.id
             WHERE EXISTS (SELECT 1 FROM unnest(c.vector_hashes) AS h
                            WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = $1 AND e.text_hash = h))"#,
         model,
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?)
 }
 

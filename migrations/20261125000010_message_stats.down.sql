@@ -1,0 +1,2 @@
+ALTER TABLE messages ALTER COLUMN conversation_id RESET (n_distinct);
+ANALYZE messages;

@@ -1,0 +1,1 @@
+ALTER TABLE embeddings ALTER COLUMN text_hash TYPE char(64);
