@@ -10,8 +10,15 @@ use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 #[serde(tag = "kind", rename_all = "snake_case", try_from = "WireError")]
 pub enum AppError {
     /// The request was understood but a field is invalid (blank message, title too long…).
+    /// `rule` names what was broken when a reader can break it, so the widget says it in the
+    /// reader's language; `message` is the English sentence (with the numbers) for everyone else.
     #[error("{message}")]
-    Validation { field: String, message: String },
+    Validation {
+        field: String,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<Rule>,
+    },
     /// The request body or arguments could not be decoded at all.
     #[error("bad request: {message}")]
     BadRequest { message: String },
@@ -41,6 +48,99 @@ pub enum AppError {
     Network { message: String },
 }
 
+/// A rule of the API that a reader can break from the widget or the history pages. The widget
+/// has a sentence for each in every interface language (`ui::i18n`); the server's message stays
+/// the English one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    QuestionEmpty,
+    QuestionControl,
+    QuestionTooLong,
+    PassageTooLong,
+    TitleEmpty,
+    TitleMultiline,
+    TitleTooLong,
+    SearchEmpty,
+    SearchControl,
+    SearchTooLong,
+    CommentTooLong,
+    CommentControl,
+    ConversationClosed,
+    ChapterNeedsPage,
+    PageNotInChapter,
+    AnswerInProgress,
+    NothingToShare,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 17] = [
+        Rule::QuestionEmpty,
+        Rule::QuestionControl,
+        Rule::QuestionTooLong,
+        Rule::PassageTooLong,
+        Rule::TitleEmpty,
+        Rule::TitleMultiline,
+        Rule::TitleTooLong,
+        Rule::SearchEmpty,
+        Rule::SearchControl,
+        Rule::SearchTooLong,
+        Rule::CommentTooLong,
+        Rule::CommentControl,
+        Rule::ConversationClosed,
+        Rule::ChapterNeedsPage,
+        Rule::PageNotInChapter,
+        Rule::AnswerInProgress,
+        Rule::NothingToShare,
+    ];
+
+    /// The stable code on the wire.
+    pub fn code(self) -> &'static str {
+        match self {
+            Rule::QuestionEmpty => "question_empty",
+            Rule::QuestionControl => "question_control",
+            Rule::QuestionTooLong => "question_too_long",
+            Rule::PassageTooLong => "passage_too_long",
+            Rule::TitleEmpty => "title_empty",
+            Rule::TitleMultiline => "title_multiline",
+            Rule::TitleTooLong => "title_too_long",
+            Rule::SearchEmpty => "search_empty",
+            Rule::SearchControl => "search_control",
+            Rule::SearchTooLong => "search_too_long",
+            Rule::CommentTooLong => "comment_too_long",
+            Rule::CommentControl => "comment_control",
+            Rule::ConversationClosed => "conversation_closed",
+            Rule::ChapterNeedsPage => "chapter_needs_page",
+            Rule::PageNotInChapter => "page_not_in_chapter",
+            Rule::AnswerInProgress => "answer_in_progress",
+            Rule::NothingToShare => "nothing_to_share",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// The request field the rule is about.
+    pub fn field(self) -> &'static str {
+        match self {
+            Rule::QuestionEmpty | Rule::QuestionControl | Rule::QuestionTooLong => "content",
+            Rule::PassageTooLong => "selection",
+            Rule::TitleEmpty | Rule::TitleMultiline | Rule::TitleTooLong => "title",
+            Rule::SearchEmpty | Rule::SearchControl | Rule::SearchTooLong => "query",
+            Rule::CommentTooLong | Rule::CommentControl => "comment",
+            Rule::ConversationClosed | Rule::NothingToShare => "conversation_id",
+            Rule::ChapterNeedsPage | Rule::PageNotInChapter => "chapter_only",
+            Rule::AnswerInProgress => "message_id",
+        }
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
 impl AppError {
     /// Seconds the client should wait before trying again (`Retry-After`), when known.
     pub fn retry_after(&self) -> Option<u64> {
@@ -50,8 +150,14 @@ impl AppError {
         }
     }
 
+    /// A field that is invalid in a way only a client program (not a reader) can cause.
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        AppError::Validation { field: field.to_owned(), message: message.into() }
+        AppError::Validation { field: field.to_owned(), message: message.into(), rule: None }
+    }
+
+    /// A rule a reader broke, with its English sentence.
+    pub fn invalid(rule: Rule, message: impl Into<String>) -> Self {
+        AppError::Validation { field: rule.field().to_owned(), message: message.into(), rule: Some(rule) }
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -131,6 +237,8 @@ struct WireError {
     message: Option<String>,
     what: Option<String>,
     retry_after_secs: Option<u64>,
+    /// A code, not the enum: a rule this client does not know yet is shown by its message.
+    rule: Option<String>,
 }
 
 impl TryFrom<WireError> for AppError {
@@ -143,6 +251,7 @@ impl TryFrom<WireError> for AppError {
             ErrorKind::Validation => AppError::Validation {
                 field: text(w.field, "missing field `field`")?,
                 message: text(w.message, "missing field `message`")?,
+                rule: w.rule.as_deref().and_then(Rule::from_code),
             },
             ErrorKind::BadRequest => AppError::BadRequest { message: text(w.message, "missing field `message`")? },
             ErrorKind::Unauthorized => AppError::Unauthorized,
@@ -180,6 +289,7 @@ impl FromJson for AppError {
             message: o.take("message")?,
             what: o.take("what")?,
             retry_after_secs: o.take("retry_after_secs")?,
+            rule: o.take("rule")?,
         };
         AppError::try_from(wire).map_err(JsonError::new)
     }
@@ -199,6 +309,7 @@ mod tests {
     fn the_widget_reads_every_error_as_serde_writes_it() {
         for e in [
             AppError::validation("title", "too long"),
+            AppError::invalid(Rule::TitleTooLong, "The title is limited to 200 characters."),
             AppError::BadRequest { message: "bad".into() },
             AppError::Unauthorized,
             AppError::Forbidden { message: "no".into() },
@@ -229,6 +340,7 @@ mod tests {
     fn every_kind_reads_back_as_it_was_written() {
         for e in [
             AppError::validation("content", "Type a question first."),
+            AppError::invalid(Rule::ConversationClosed, "This conversation is closed."),
             AppError::BadRequest { message: "bad".into() },
             AppError::Unauthorized,
             AppError::Forbidden { message: "no".into() },

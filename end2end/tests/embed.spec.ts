@@ -127,6 +127,14 @@ test('keyboard only: reach the launcher, ask, stay inside the panel, Esc returns
   await page.keyboard.press('Enter');
   await expect(frame.getByTestId('msg-assistant')).toHaveCount(1);
   await expect(frame.getByTestId('msg-assistant')).toHaveAttribute('data-status', 'complete');
+  // Esc inside an open menu closes the menu only, and focus goes back to its button.
+  await frame.getByTestId('conversation-menu').focus();
+  await page.keyboard.press('Enter');
+  await frame.getByTestId('rename').focus();
+  await page.keyboard.press('Escape');
+  await expect(frame.getByTestId('rename')).toHaveCount(0);
+  await expect(frame.getByTestId('conversation-menu')).toBeFocused();
+  await expect(page.getByTestId('bookchat-panel')).toBeVisible();
   for (let i = 0; i < 25; i++) await page.keyboard.press('Tab');
   expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('DIV'); // the BookChat host
   expect(await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.tagName)).toBe('IFRAME');

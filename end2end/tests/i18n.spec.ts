@@ -42,6 +42,19 @@ test('an Urdu book page gets an Urdu, right-to-left widget; answers stay in the 
   expect(await answer.innerText()).not.toMatch(ARABIC_SCRIPT);
   await expect(frame.getByTestId('regenerate')).toContainText('دوبارہ لکھیں');
 
+  // A rule the reader breaks is explained in Urdu too (the server's sentence is English).
+  await frame.getByTestId('conversation-menu').click();
+  await frame.getByTestId('rename').click();
+  await frame.getByTestId('rename-input').fill('   ');
+  await frame.getByTestId('rename-input').press('Enter');
+  const notice = frame.getByTestId('notice');
+  await expect(notice).toContainText('عنوان خالی نہیں ہو سکتا');
+  expect(await notice.innerText()).not.toMatch(/title/i);
+  // Escape cancels the rename and leaves the panel open.
+  await frame.getByTestId('rename-input').press('Escape');
+  await expect(frame.getByTestId('rename-input')).toHaveCount(0);
+  await expect(frame.getByTestId('conversation-title')).toBeVisible();
+
   // The history pane, in Urdu too.
   await frame.getByTestId('open-history').click();
   await expect(frame.getByTestId('history-group').first()).toHaveText('آج');

@@ -7,7 +7,7 @@ mod text;
 pub mod time;
 
 pub use time::{Instant, Timestamp};
-pub use text::{MessageText, SearchQuery, Title, MAX_MESSAGE_CHARS, MAX_PASSAGE_CHARS, MAX_TITLE_CHARS};
+pub use text::{MessageText, SearchQuery, Title, MAX_COMMENT_CHARS, MAX_MESSAGE_CHARS, MAX_PASSAGE_CHARS, MAX_SEARCH_CHARS, MAX_TITLE_CHARS};
 
 use json::{from_json_fields, FromJson, Json, JsonError};
 use serde::{Deserialize, Serialize};

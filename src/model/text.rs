@@ -1,6 +1,6 @@
 //! Validated text inputs. Each `parse` is the only way to build the type.
 
-use crate::error::AppError;
+use crate::error::{AppError, Rule};
 use serde::{Deserialize, Serialize};
 
 /// Longest question a reader may send, in characters (the database allows more for answers).
@@ -9,7 +9,10 @@ pub const MAX_MESSAGE_CHARS: usize = 4_000;
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Longest selected passage a question may quote.
 pub const MAX_PASSAGE_CHARS: usize = 2_000;
-const MAX_SEARCH_CHARS: usize = 200;
+/// Longest history search, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+/// Longest comment on a rated answer, in characters.
+pub const MAX_COMMENT_CHARS: usize = 1_000;
 
 /// Control characters other than tab and newlines are never meaningful in chat text and can
 /// hide content or break exports and terminals.
@@ -27,15 +30,15 @@ impl MessageText {
         let text = raw.replace("\r\n", "\n").replace('\r', "\n");
         let text = text.trim();
         if text.is_empty() {
-            return Err(AppError::validation("content", "Type a question first."));
+            return Err(AppError::invalid(Rule::QuestionEmpty, "Type a question first."));
         }
         if has_forbidden_control(text) {
-            return Err(AppError::validation("content", "The message contains control characters."));
+            return Err(AppError::invalid(Rule::QuestionControl, "The message contains control characters."));
         }
         let n = text.chars().count();
         if n > MAX_MESSAGE_CHARS {
-            return Err(AppError::validation(
-                "content",
+            return Err(AppError::invalid(
+                Rule::QuestionTooLong,
                 format!("The message is {n} characters long; the limit is {MAX_MESSAGE_CHARS}."),
             ));
         }
@@ -59,14 +62,14 @@ impl Title {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let t = raw.trim();
         if t.is_empty() {
-            return Err(AppError::validation("title", "The title cannot be empty."));
+            return Err(AppError::invalid(Rule::TitleEmpty, "The title cannot be empty."));
         }
         if t.contains(['\n', '\r']) || has_forbidden_control(t) {
-            return Err(AppError::validation("title", "The title must be a single line of text."));
+            return Err(AppError::invalid(Rule::TitleMultiline, "The title must be a single line of text."));
         }
         if t.chars().count() > MAX_TITLE_CHARS {
-            return Err(AppError::validation(
-                "title",
+            return Err(AppError::invalid(
+                Rule::TitleTooLong,
                 format!("The title is limited to {MAX_TITLE_CHARS} characters."),
             ));
         }
@@ -110,13 +113,13 @@ impl SearchQuery {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let q = raw.trim();
         if q.is_empty() {
-            return Err(AppError::validation("query", "Type something to search for."));
+            return Err(AppError::invalid(Rule::SearchEmpty, "Type something to search for."));
         }
         if has_forbidden_control(q) {
-            return Err(AppError::validation("query", "The search contains control characters."));
+            return Err(AppError::invalid(Rule::SearchControl, "The search contains control characters."));
         }
         if q.chars().count() > MAX_SEARCH_CHARS {
-            return Err(AppError::validation("query", "The search is limited to 200 characters."));
+            return Err(AppError::invalid(Rule::SearchTooLong, format!("The search is limited to {MAX_SEARCH_CHARS} characters.")));
         }
         Ok(SearchQuery(q.to_owned()))
     }
@@ -149,7 +152,7 @@ mod tests {
         assert!(MessageText::parse(&ok).is_ok());
         let long = "é".repeat(MAX_MESSAGE_CHARS + 1);
         match MessageText::parse(&long) {
-            Err(AppError::Validation { field, message }) => {
+            Err(AppError::Validation { field, message, .. }) => {
                 assert_eq!(field, "content");
                 assert!(message.contains("4001"), "{message}");
             }

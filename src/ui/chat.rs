@@ -70,6 +70,7 @@ fn ChatHeader(on_history: Option<Callback<()>>, on_close: Option<Callback<()>>, 
     let state = ChatState::expect();
     let t = state.t();
     let menu_open = RwSignal::new(false);
+    let menu_button = NodeRef::<html::Button>::new();
     let renaming = RwSignal::new(None::<String>);
     let confirm_delete = RwSignal::new(false);
     let title = move || state.conversation.with(|c| c.as_ref().map(|c| c.title.clone()).unwrap_or_else(|| t.ask_the_book.to_owned()));
@@ -97,7 +98,11 @@ fn ChatHeader(on_history: Option<Callback<()>>, on_close: Option<Callback<()>>, 
                             maxlength=MAX_TITLE_CHARS
                             prop:value=move || renaming.get().unwrap_or_default()
                             on:input=move |ev| renaming.set(Some(event_target_value(&ev)))
-                            on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { renaming.set(None); }
+                            on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" {
+                                // Cancels the rename only, not the whole panel (the widget closes on Escape).
+                                ev.stop_propagation();
+                                renaming.set(None);
+                            }
                         />
                         <button type="submit" data-testid="rename-save">{t.save}</button>
                         <button type="button" on:click=move |_| renaming.set(None)>{t.cancel}</button>
@@ -113,8 +118,17 @@ fn ChatHeader(on_history: Option<Callback<()>>, on_close: Option<Callback<()>>, 
                 <button type="button" class="bc-icon" data-testid="new-conversation" aria-label=t.new_conversation title=t.new_conversation
                     on:click=move |_| { state::new_conversation(state); menu_open.set(false); }>"+"</button>
                 <Show when=has_conversation>
-                    <div class="bc-menu-wrap">
-                        <button type="button" class="bc-icon" data-testid="conversation-menu" aria-label=t.conversation_actions
+                    // Escape closes an open menu (focus back on its button), not the whole panel.
+                    <div class="bc-menu-wrap" on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        if ev.key() == "Escape" && menu_open.get_untracked() {
+                            ev.stop_propagation();
+                            menu_open.set(false);
+                            if let Some(b) = menu_button.get_untracked() {
+                                let _ = b.focus();
+                            }
+                        }
+                    }>
+                        <button type="button" class="bc-icon" data-testid="conversation-menu" node_ref=menu_button aria-label=t.conversation_actions
                             aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
                             on:click=move |_| { menu_open.update(|o| *o = !*o); confirm_delete.set(false); }>"⋯"</button>
                         <Show when=move || menu_open.get()>

@@ -120,7 +120,7 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
                             super::state::rate(state, id, -1, Some(comment.get_untracked()));
                             comment_open.set(false);
                         }>
-                            <input data-testid="feedback-comment" maxlength="1000" placeholder=t.what_was_wrong_placeholder
+                            <input data-testid="feedback-comment" maxlength=crate::model::MAX_COMMENT_CHARS placeholder=t.what_was_wrong_placeholder
                                 aria-label=t.what_was_wrong
                                 prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))/>
                             <button type="submit" data-testid="feedback-comment-send">"Send"</button>
@@ -166,16 +166,15 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
     }
 }
 
-/// A sentence a reader can act on, per error kind. (The server's own messages — a validation
-/// error's text — come as the server wrote them.)
+/// A sentence a reader can act on, per error kind, in the interface's language (the server's
+/// own English sentence where the language keeps it, or has none for that error).
 pub fn describe(e: &AppError, t: &super::i18n::Strings) -> String {
     match e {
-        AppError::Validation { message, .. } => message.clone(),
+        AppError::Validation { message, rule, .. } => rule.and_then(t.invalid).unwrap_or_else(|| message.clone()),
         AppError::Busy { retry_after_secs } => (t.busy)(*retry_after_secs),
         AppError::RateLimited { retry_after_secs } => (t.rate_limited)(*retry_after_secs),
         AppError::Network { .. } => t.offline.to_owned(),
-        AppError::Unavailable { message } => message.clone(),
-        other => other.to_string(),
+        other => (t.failure)(other).map(str::to_owned).unwrap_or_else(|| other.to_string()),
     }
 }
 

@@ -175,7 +175,7 @@ pub fn HistoryList(open_with: OpenWith, #[prop(optional, into)] on_back: Option<
             </header>
             <div class="bc-history-tools">
                 <input type="search" data-testid="history-search" placeholder=t.search_conversations
-                    aria-label=t.search_conversations maxlength="200"
+                    aria-label=t.search_conversations maxlength=crate::model::MAX_SEARCH_CHARS
                     prop:value=move || query.get() on:input=on_search_input
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" { ev.prevent_default(); run_search(query.get_untracked()); }
                 />

@@ -4,6 +4,9 @@
 //! `<html lang>` or the browser; it is read on the server too, so the server-rendered page is
 //! already in the reader's language and direction. Answers stay in the book's language.
 
+use crate::error::{AppError, Rule};
+use crate::model::{MAX_COMMENT_CHARS, MAX_MESSAGE_CHARS, MAX_PASSAGE_CHARS, MAX_SEARCH_CHARS, MAX_TITLE_CHARS};
+
 /// An interface language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Locale {
@@ -120,6 +123,11 @@ pub struct Strings {
     pub busy: fn(u64) -> String,
     pub rate_limited: fn(u64) -> String,
     pub offline: &'static str,
+    /// A broken rule in this language; `None`: the server's own (English) sentence, which also
+    /// names the numbers.
+    pub invalid: fn(Rule) -> Option<String>,
+    /// Any other failure the server reports, in this language; `None`: the server's own text.
+    pub failure: fn(&AppError) -> Option<&'static str>,
     // History
     pub back_to_chat: &'static str,
     pub search_conversations: &'static str,
@@ -218,6 +226,8 @@ pub static EN: Strings = Strings {
     busy: |s| format!("BookChat is answering many questions right now. Try again in {s} s."),
     rate_limited: |s| format!("You're sending messages quickly. Try again in {s} s."),
     offline: "Couldn't reach BookChat. Check your connection and retry.",
+    invalid: |_| None,
+    failure: |_| None,
     back_to_chat: "Back to chat",
     search_conversations: "Search your conversations",
     tab_active: "Active",
@@ -313,6 +323,35 @@ pub static UR: Strings = Strings {
     busy: |s| format!("بک چیٹ اس وقت بہت سے سوالوں کے جواب دے رہا ہے۔ {s} سیکنڈ بعد دوبارہ کوشش کریں۔"),
     rate_limited: |s| format!("آپ بہت تیزی سے پیغامات بھیج رہے ہیں۔ {s} سیکنڈ بعد دوبارہ کوشش کریں۔"),
     offline: "بک چیٹ سے رابطہ نہیں ہو سکا۔ اپنا کنکشن دیکھیں اور دوبارہ کوشش کریں۔",
+    invalid: |rule| {
+        Some(match rule {
+            Rule::QuestionEmpty => "پہلے سوال لکھیں۔".to_owned(),
+            Rule::QuestionControl | Rule::SearchControl | Rule::CommentControl => {
+                "اس متن میں ایسے کنٹرول حروف ہیں جو قبول نہیں کیے جاتے۔".to_owned()
+            }
+            Rule::QuestionTooLong => format!("سوال زیادہ سے زیادہ {MAX_MESSAGE_CHARS} حروف کا ہو سکتا ہے۔"),
+            Rule::PassageTooLong => format!("منتخب عبارت زیادہ سے زیادہ {MAX_PASSAGE_CHARS} حروف کی ہو سکتی ہے۔"),
+            Rule::TitleEmpty => "عنوان خالی نہیں ہو سکتا۔".to_owned(),
+            Rule::TitleMultiline => "عنوان ایک ہی سطر کا ہونا چاہیے۔".to_owned(),
+            Rule::TitleTooLong => format!("عنوان زیادہ سے زیادہ {MAX_TITLE_CHARS} حروف کا ہو سکتا ہے۔"),
+            Rule::SearchEmpty => "تلاش کے لیے کچھ لکھیں۔".to_owned(),
+            Rule::SearchTooLong => format!("تلاش زیادہ سے زیادہ {MAX_SEARCH_CHARS} حروف کی ہو سکتی ہے۔"),
+            Rule::CommentTooLong => format!("تبصرہ زیادہ سے زیادہ {MAX_COMMENT_CHARS} حروف کا ہو سکتا ہے۔"),
+            Rule::ConversationClosed => "یہ گفتگو بند ہو چکی ہے۔".to_owned(),
+            Rule::ChapterNeedsPage => "«صرف یہ باب» کے لیے وہ صفحہ درکار ہے جو آپ پڑھ رہے ہیں۔".to_owned(),
+            Rule::PageNotInChapter => "یہ صفحہ کتاب کے کسی باب میں شامل نہیں، اس لیے پوری کتاب میں تلاش ہوتی ہے۔".to_owned(),
+            Rule::AnswerInProgress => "جواب ابھی لکھا جا رہا ہے؛ اس کے مکمل ہونے کا انتظار کریں۔".to_owned(),
+            Rule::NothingToShare => "ابھی شیئر کرنے کو کچھ نہیں: پہلے ایک سوال پوچھیں۔".to_owned(),
+        })
+    },
+    failure: |e| match e {
+        AppError::Unauthorized => Some("آپ کا چیٹ سیشن ختم ہو گیا ہے؛ نیا شروع کرنے کے لیے صفحہ دوبارہ لوڈ کریں۔"),
+        AppError::NotFound { .. } => Some("یہ اب موجود نہیں؛ شاید اسے حذف کر دیا گیا ہے۔"),
+        AppError::Unavailable { .. } => Some("بک چیٹ اس وقت دستیاب نہیں۔ تھوڑی دیر بعد دوبارہ کوشش کریں۔"),
+        AppError::Internal => Some("ہماری طرف کچھ غلط ہو گیا۔ دوبارہ کوشش کریں۔"),
+        // What a program sent wrong (not the reader): its English text is for its developer.
+        _ => None,
+    },
     back_to_chat: "چیٹ پر واپس",
     search_conversations: "اپنی گفتگوؤں میں تلاش کریں",
     tab_active: "جاری",
@@ -382,5 +421,20 @@ mod tests {
             assert!(u.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)), "{u} is in Urdu script");
         }
         assert!((ur.share_note)(3).contains('3'));
+    }
+
+    #[test]
+    fn every_rule_a_reader_can_break_is_said_in_urdu() {
+        let urdu = |s: &str| s.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c));
+        for rule in Rule::ALL {
+            let said = (Locale::Ur.strings().invalid)(rule).unwrap_or_default();
+            assert!(urdu(&said), "{rule:?}: {said:?}");
+            assert_eq!((Locale::En.strings().invalid)(rule), None, "English keeps the server's sentence");
+        }
+        assert!((UR.invalid)(Rule::TitleTooLong).unwrap_or_default().contains(&MAX_TITLE_CHARS.to_string()));
+        for e in [AppError::Unauthorized, AppError::not_found("conversation"), AppError::unavailable("down"), AppError::Internal] {
+            assert!((UR.failure)(&e).is_some_and(urdu), "{e:?}");
+            assert_eq!((EN.failure)(&e), None);
+        }
     }
 }

@@ -95,6 +95,11 @@ impl ChatState {
         self.locale.strings()
     }
 
+    /// Tell the reader that an action failed, in their language.
+    pub fn fail(&self, e: &AppError) {
+        self.notice.set(Some(super::common::describe(e, self.t())));
+    }
+
     /// A question is on its way or an answer is being written: sending waits.
     pub fn busy(&self) -> bool {
         self.pending.with(|p| p.as_ref().is_some_and(|p| p.error.is_none())) || self.streaming_answer().is_some()
@@ -294,7 +299,7 @@ pub fn open_conversation(state: ChatState, id: Uuid, focus: Option<i64>) {
                 // Deleted elsewhere (or never ours): start fresh rather than show an error.
                 new_conversation(state);
             }
-            Err(e) => state.notice.set(Some(e.to_string())),
+            Err(e) => state.fail(&e),
         }
         state.loading.set(false);
     });
@@ -320,7 +325,7 @@ pub fn load_older(state: ChatState, after: impl FnOnce() + 'static) {
                 state.older_cursor.set(page.older_cursor);
                 after();
             }
-            Err(e) => state.notice.set(Some(e.to_string())),
+            Err(e) => state.fail(&e),
         }
         state.loading_older.set(false);
     });
@@ -410,7 +415,7 @@ pub fn rename(state: ChatState, title: String, done: impl FnOnce(bool) + 'static
                 done(true);
             }
             Err(e) => {
-                state.notice.set(Some(e.to_string()));
+                state.fail(&e);
                 done(false);
             }
         }
@@ -429,7 +434,7 @@ pub fn set_status(state: ChatState, status: ConversationStatus) {
                 state.conversation.set(Some(c));
                 state.history_version.update(|v| *v += 1);
             }
-            Err(e) => state.notice.set(Some(e.to_string())),
+            Err(e) => state.fail(&e),
         }
     });
 }
@@ -444,7 +449,7 @@ pub fn delete(state: ChatState, done: impl FnOnce() + 'static) {
                 state.notice.set(Some(state.t().deleted_notice.to_owned()));
                 done();
             }
-            Err(e) => state.notice.set(Some(e.to_string())),
+            Err(e) => state.fail(&e),
         }
     });
 }
@@ -454,7 +459,7 @@ pub fn export(state: ChatState, format: ExportFormat) {
     spawn_local(async move {
         match with_session(|| api::export_conversation(conv.id, format)).await {
             Ok(file) => browser::download(&file.filename, &file.mime, &file.body),
-            Err(e) => state.notice.set(Some(e.to_string())),
+            Err(e) => state.fail(&e),
         }
     });
 }
@@ -465,7 +470,7 @@ pub fn share(state: ChatState) {
     spawn_local(async move {
         match with_session(|| api::share_conversation(conv.id)).await {
             Ok(link) => state.share.set(Some(link)),
-            Err(e) => state.notice.set(Some(super::common::describe(&e, state.t()))),
+            Err(e) => state.fail(&e),
         }
     });
 }
@@ -479,7 +484,7 @@ pub fn unshare(state: ChatState) {
                 state.share.set(None);
                 state.notice.set(Some(state.t().unshared_notice.to_owned()));
             }
-            Err(e) => state.notice.set(Some(super::common::describe(&e, state.t()))),
+            Err(e) => state.fail(&e),
         }
     });
 }
@@ -504,7 +509,7 @@ pub fn continue_shared(state: ChatState, share_id: String, opened: impl FnOnce(U
             Err(AppError::NotFound { .. }) => {
                 state.notice.set(Some(state.t().shared_gone_notice.to_owned()));
             }
-            Err(e) => state.notice.set(Some(super::common::describe(&e, state.t()))),
+            Err(e) => state.fail(&e),
         }
     });
 }
@@ -595,7 +600,7 @@ pub fn stop(state: ChatState, id: i64) {
     spawn_local(async move {
         match with_session(|| api::stop_answer(id)).await {
             Ok(m) => state.replace_message(m),
-            Err(e) => state.notice.set(Some(e.to_string())),
+            Err(e) => state.fail(&e),
         }
     });
 }
@@ -624,7 +629,7 @@ pub fn regenerate(state: ChatState, id: i64) {
             Err(e) => {
                 // Nothing changed on the server: the old answer is still the answer.
                 state.replace_message(before);
-                state.notice.set(Some(e.to_string()));
+                state.fail(&e);
             }
         }
     });
@@ -635,7 +640,7 @@ pub fn rate(state: ChatState, id: i64, rating: i16, comment: Option<String>) {
     spawn_local(async move {
         match with_session(|| api::rate_answer(id, rating, comment.clone())).await {
             Ok(m) => state.replace_message(m),
-            Err(e) => state.notice.set(Some(e.to_string())),
+            Err(e) => state.fail(&e),
         }
     });
 }

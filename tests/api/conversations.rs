@@ -13,10 +13,12 @@ async fn rename_validates_and_persists(pool: PgPool) {
     let (s, b) = g.call("conversations/rename", json!({"conversation_id": conv, "title": "  Lasers  "})).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["title"], "Lasers");
-    for bad in ["", "   ", "two\nlines", &"t".repeat(201)] {
+    // Each with the rule it broke, which the widget says in the reader's language.
+    for (bad, rule) in [("", "title_empty"), ("   ", "title_empty"), ("two\nlines", "title_multiline"), (&"t".repeat(201), "title_too_long")] {
         let (s, b) = g.call("conversations/rename", json!({"conversation_id": conv, "title": bad})).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
         assert_eq!(b["field"], "title");
+        assert_eq!(b["rule"], rule, "{b}");
     }
     let (s, _) = g.call("conversations/rename", json!({"conversation_id": Uuid::new_v4(), "title": "x"})).await;
     assert_eq!(s, StatusCode::NOT_FOUND);

@@ -70,6 +70,8 @@ async fn this_chapter_only_needs_a_page_of_the_book(pool: PgPool) {
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{context}: {b}");
         assert_eq!(b["field"], "chapter_only");
+        let rule = if context.is_null() { "chapter_needs_page" } else { "page_not_in_chapter" };
+        assert_eq!(b["rule"], rule, "{b}");
     }
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&pool).await.unwrap();
     assert_eq!(stored, 0, "a refused send stores nothing");

@@ -78,11 +78,16 @@ async fn invalid_sends_get_precise_errors_and_store_nothing(pool: PgPool) {
     for content in ["", "   ", "\n\t "] {
         let b = assert_send_rejected(&app, t, json!({"client_id": id(), "content": content}), StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(b["field"], "content");
+        assert_eq!(b["rule"], "question_empty");
     }
     let b = assert_send_rejected(&app, t, json!({"client_id": id(), "content": "x".repeat(4001)}), StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     assert!(b["message"].as_str().unwrap().contains("4000"));
-    assert_send_rejected(&app, t, json!({"client_id": id(), "content": "null\u{0}byte"}), StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
-    assert_send_rejected(&app, t, json!({"client_id": Uuid::nil(), "content": "hello there"}), StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(b["rule"], "question_too_long");
+    let b = assert_send_rejected(&app, t, json!({"client_id": id(), "content": "null\u{0}byte"}), StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(b["rule"], "question_control");
+    // A program's mistake, not a reader's: no rule, only the English sentence.
+    let b = assert_send_rejected(&app, t, json!({"client_id": Uuid::nil(), "content": "hello there"}), StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert!(b.get("rule").is_none(), "{b}");
     assert_send_rejected(&app, t, json!({"client_id": "not-a-uuid", "content": "hello"}), StatusCode::BAD_REQUEST, "bad_request").await;
     assert_send_rejected(&app, t, json!({"content": "hello"}), StatusCode::BAD_REQUEST, "bad_request").await;
     assert_send_rejected(&app, t, json!({"client_id": id(), "content": 42}), StatusCode::BAD_REQUEST, "bad_request").await;

@@ -11,10 +11,10 @@ use crate::server::db::messages::{self, Metadata, MessageRow};
 use crate::server::db::held::on_held;
 use crate::server::db::{conversations, documents, sessions, Caller};
 use crate::server::state::AppState;
-use crate::error::AppError;
+use crate::error::{AppError, Rule};
 use crate::model::{ConversationPage, Feedback,
     ExportFile, ExportFormat, Message, MessagePage, MessageStatus, MessageText, PageContext, Role,
-    SendResult, StreamEvent, Suggestions, Title, MAX_PASSAGE_CHARS,
+    SendResult, StreamEvent, Suggestions, Title, MAX_PASSAGE_CHARS, MAX_COMMENT_CHARS,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -74,8 +74,8 @@ impl NewQuestion {
         if let Some(sel) = context.selection.as_deref() {
             let sel = sel.trim();
             if sel.chars().count() > MAX_PASSAGE_CHARS {
-                return Err(AppError::validation(
-                    "selection",
+                return Err(AppError::invalid(
+                    Rule::PassageTooLong,
                     format!("The selected passage is limited to {MAX_PASSAGE_CHARS} characters."),
                 ).into());
             }
@@ -89,7 +89,7 @@ impl NewQuestion {
             }
         }
         if chapter_only && context.url.is_none() {
-            return Err(AppError::validation("chapter_only", "\"This chapter only\" needs the page you are reading.").into());
+            return Err(AppError::invalid(Rule::ChapterNeedsPage, "\"This chapter only\" needs the page you are reading.").into());
         }
         Ok(NewQuestion { conversation_id, client_id, text, context, chapter_only })
     }
@@ -143,7 +143,7 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
         messages::Stored::Question { question, answer_id } => (question, answer_id),
         messages::Stored::SessionEnded => return Err(AppError::Unauthorized.into()),
         messages::Stored::ConversationNotFound => return Err(AppError::not_found("conversation").into()),
-        messages::Stored::Closed => return Err(AppError::validation("conversation_id", "This conversation is closed.").into()),
+        messages::Stored::Closed => return Err(AppError::invalid(Rule::ConversationClosed, "This conversation is closed.").into()),
         messages::Stored::Duplicate => {
             // A concurrent retry of this very send stored it first; answer from its row.
             let existing = messages::by_client_id(&state.pool, q.client_id).await?.or_internal("the question a concurrent send stored")?;
@@ -162,7 +162,7 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
 /// The chapter (book folder) of the page at `url`, for "this chapter only"; a page that is not
 /// in a chapter of the book is a validation error, not a silently unscoped search.
 async fn chapter_of(state: &AppState, url: &str) -> ServerResult<String> {
-    let not_in_book = || AppError::validation("chapter_only", "This page is not in a chapter of the book, so the whole book is searched.");
+    let not_in_book = || AppError::invalid(Rule::PageNotInChapter, "This page is not in a chapter of the book, so the whole book is searched.");
     let route = job::route_of(url, &state.config.site_base_url).ok_or_else(not_in_book)?;
     let index = state.library.index(&state.pool).await?;
     let folder = index.sections.iter().find(|s| s.route == route).map(|s| s.folder().to_owned());
@@ -260,7 +260,7 @@ pub async fn regenerate(state: &AppState, caller: &Caller, answer_id: i64) -> Se
     let slot = state.hub.reserve()?;
     let (reset, generation) = messages::reset_for_regenerate(&state.pool, answer_id)
         .await?
-        .ok_or_else(|| AppError::validation("message_id", "This answer is still being written."))?;
+        .ok_or_else(|| AppError::invalid(Rule::AnswerInProgress, "This answer is still being written."))?;
     let meta = question.metadata();
     let context = PageContext { url: meta.page_url, title: meta.page_title, selection: meta.quote };
     start_job(state, slot, caller, &question, answer_id, generation, context, meta.scope);
@@ -286,16 +286,16 @@ pub async fn feedback(state: &AppState, caller: &Caller, answer_id: i64, rating:
     };
     let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     if let Some(c) = &comment {
-        if c.chars().count() > 1_000 {
-            return Err(AppError::validation("comment", "The comment is limited to 1000 characters.").into());
+        if c.chars().count() > MAX_COMMENT_CHARS {
+            return Err(AppError::invalid(Rule::CommentTooLong, format!("The comment is limited to {MAX_COMMENT_CHARS} characters.")).into());
         }
         if c.chars().any(|ch| ch.is_control() && !matches!(ch, '\n' | '\t')) {
-            return Err(AppError::validation("comment", "The comment contains control characters.").into());
+            return Err(AppError::invalid(Rule::CommentControl, "The comment contains control characters.").into());
         }
     }
     let answer = owned_answer(state, caller, answer_id).await?;
     if answer.status == MessageStatus::Streaming {
-        return Err(AppError::validation("message_id", "Wait until the answer is finished to rate it.").into());
+        return Err(AppError::invalid(Rule::AnswerInProgress, "Wait until the answer is finished to rate it.").into());
     }
     messages::set_feedback(&state.pool, answer_id, rating, comment.as_deref()).await?;
     let row = messages::by_id(&state.pool, answer_id).await?.or_internal("the answer just rated")?;

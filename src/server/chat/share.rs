@@ -18,7 +18,7 @@ pub fn path(id: &str) -> String {
 pub async fn share(state: &AppState, caller: &Caller, conversation_id: Uuid) -> ServerResult<ShareLink> {
     match shares::share(&state.pool, caller, conversation_id).await? {
         Shared::NotFound => Err(AppError::not_found("conversation").into()),
-        Shared::Empty => Err(AppError::validation("conversation_id", "There is nothing to share yet: ask a question first.").into()),
+        Shared::Empty => Err(AppError::invalid(crate::error::Rule::NothingToShare, "There is nothing to share yet: ask a question first.").into()),
         Shared::Link(s) => Ok(ShareLink { path: path(&s.id), id: s.id, message_count: s.message_count, created_at: s.created_at }),
     }
 }
