@@ -88,7 +88,7 @@ ceiling)
     cat <<SQL
 WITH s AS (SELECT id, user_id FROM chat_sessions WHERE secret_hash = decode('$HASH', 'hex') AND status = 'active' AND expires_at > now()),
 c AS (SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c, s WHERE c.id = '$1' AND (c.user_id = s.user_id OR (c.user_id IS NULL AND c.session_id = s.id))),
-m AS (SELECT m.id, m.client_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html, f.rating, f.comment FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id WHERE m.conversation_id = (SELECT id FROM c) AND (NULL::bigint IS NULL OR m.id < NULL) ORDER BY m.id DESC LIMIT 31)
+m AS (SELECT m.id, m.client_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html, f.rating, f.comment FROM (SELECT m.id, m.client_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html FROM messages m WHERE m.conversation_id = (SELECT id FROM c) AND (NULL::bigint IS NULL OR m.id < NULL) ORDER BY m.id DESC LIMIT 31) m LEFT JOIN message_feedback f ON f.message_id = m.id)
 SELECT EXISTS (SELECT 1 FROM s), c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at, NULL::bigint AS "id?", NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::jsonb, NULL::timestamptz, NULL::text, NULL::smallint, NULL::text FROM (SELECT 1) AS one LEFT JOIN c ON true
 UNION ALL SELECT true, NULL, NULL, NULL, NULL, NULL, NULL, m.* FROM m ORDER BY "id?" DESC NULLS FIRST;
 SQL

@@ -89,11 +89,13 @@ async fn message_windows_walk_back_without_gaps(pool: PgPool) {
     assert_eq!(all, db_ids);
 }
 
-/// A page of a small conversation reads only that conversation's rows, even when one other
-/// conversation holds nearly every message in the table and the plan is the generic one a
-/// pooled connection settles on (sqlx prepares each statement once per connection). Before the
-/// planner was told that conversations are many and short, it read such a page by walking the
-/// whole table backwards by id, filtering out the heavy conversation's thousands of rows.
+/// A page reads only its own conversation's newest rows, when one conversation holds nearly
+/// every message in the table, with the generic plan a pooled connection settles on (sqlx
+/// prepares each statement once per connection) and with the custom plans it starts with.
+/// Two plans had read thousands of rows for a page of 30: a small conversation's page walking
+/// the whole table backwards by id, filtering out the heavy conversation (before the planner was
+/// told that conversations are many and short); and then the heavy conversation's own page,
+/// joining all its messages to their feedback before sorting them and keeping 30.
 #[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
 async fn a_page_reads_only_its_conversation_when_one_conversation_is_huge(pool: PgPool) {
     let app = TestApp::spawn_without_book(pool.clone()).await;
@@ -120,16 +122,23 @@ async fn a_page_reads_only_its_conversation_when_one_conversation_is_huge(pool: 
     }
     sqlx::query("ANALYZE messages").execute(&pool).await.unwrap();
 
-    let mut conn = pool.acquire().await.unwrap();
-    sqlx::query("SET plan_cache_mode = force_generic_plan").execute(&mut *conn).await.unwrap();
+    // The generic plan a pooled connection settles on, and the custom plans it starts with;
+    // each page, the small conversation's and the huge one's, reads only its own rows.
     let hash = bookchat::server::db::sessions::hash_secret(&g.token);
-    bookchat::server::db::messages::window_by_token(&mut *conn, &hash, convs[0], None, 30).await.unwrap();
-    let plan = explain_prepared(
-        &mut conn,
-        "FROM messages m LEFT JOIN message_feedback",
-        &format!("'\\x{}'::bytea, '{}'::uuid, NULL, 31", hex::encode(&hash), convs[0]),
-    )
-    .await;
-    let read = rows_read(&plan, "messages");
-    assert!(read > 0 && read <= 31, "a page of 30 read {read} message rows: {plan:#}");
+    for mode in ["force_generic_plan", "force_custom_plan"] {
+        let mut conn = pool.acquire().await.unwrap();
+        sqlx::query(&format!("SET plan_cache_mode = {mode}")).execute(&mut *conn).await.unwrap();
+        for conv in &convs {
+            bookchat::server::db::messages::window_by_token(&mut *conn, &hash, *conv, None, 30).await.unwrap();
+            let plan = explain_prepared(
+                &mut conn,
+                "m.conversation_id = (SELECT id FROM c)",
+                &format!("'\\x{}'::bytea, '{}'::uuid, NULL, 31", hex::encode(&hash), conv),
+            )
+            .await;
+            let read = rows_read(&plan, "messages");
+            assert!(read > 0 && read <= 31, "{mode}: a page of 30 read {read} message rows: {plan:#}");
+        }
+        sqlx::query("RESET plan_cache_mode").execute(&mut *conn).await.unwrap();
+    }
 }

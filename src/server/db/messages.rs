@@ -347,7 +347,9 @@ pub async fn answer_to(db: impl PgExecutor<'_>, question_id: i64) -> ServerResul
 
 /// Up to `limit` messages before `before` (or the newest), returned oldest first, plus whether
 /// older ones exist. Walks the (conversation_id, id) index backwards: cost is independent of
-/// the conversation's length.
+/// the conversation's length. The page is cut before it meets the feedback: with the limit
+/// outside the join, a planner expecting a short conversation joins all of a long one's
+/// messages to their feedback and sorts them to keep 30 (3,000 rows read for a page).
 pub async fn window(
     pool: &PgPool,
     conversation_id: Uuid,
@@ -359,10 +361,13 @@ pub async fn window(
         MessageRow,
         r#"SELECT m.id, m.client_id, m.conversation_id, m.role AS "role: Role", m.content, m.status AS "status: MessageStatus", m.reply_to, m.metadata,
                   m.created_at, m.html, f.rating AS "rating?", f.comment AS "feedback_comment?"
-             FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
-            WHERE m.conversation_id = $1 AND ($2::bigint IS NULL OR m.id < $2)
-            ORDER BY m.id DESC
-            LIMIT $3"#,
+             FROM (SELECT id, client_id, conversation_id, role, content, status, reply_to, metadata, created_at, html
+                     FROM messages
+                    WHERE conversation_id = $1 AND ($2::bigint IS NULL OR id < $2)
+                    ORDER BY id DESC
+                    LIMIT $3) m
+             LEFT JOIN message_feedback f ON f.message_id = m.id
+            ORDER BY m.id DESC"#,
         conversation_id,
         before,
         fetch,
@@ -420,7 +425,8 @@ struct WindowRow {
 }
 
 /// A messages page in one round trip: authenticate the session secret, check that its owner
-/// owns the conversation, and read up to `limit` messages before `before` (or the newest).
+/// owns the conversation, and read up to `limit` messages before `before` (or the newest),
+/// cut to the page before the feedback join (see [`window`]).
 pub async fn window_by_token(
     db: impl sqlx::PgExecutor<'_>,
     secret_hash: &[u8],
@@ -441,10 +447,12 @@ pub async fn window_by_token(
            ), m AS (
                SELECT m.id, m.client_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html,
                       f.rating, f.comment
-                 FROM messages m LEFT JOIN message_feedback f ON f.message_id = m.id
-                WHERE m.conversation_id = (SELECT id FROM c) AND ($3::bigint IS NULL OR m.id < $3)
-                ORDER BY m.id DESC
-                LIMIT $4
+                 FROM (SELECT m.id, m.client_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html
+                         FROM messages m
+                        WHERE m.conversation_id = (SELECT id FROM c) AND ($3::bigint IS NULL OR m.id < $3)
+                        ORDER BY m.id DESC
+                        LIMIT $4) m
+                 LEFT JOIN message_feedback f ON f.message_id = m.id
            )
            SELECT EXISTS (SELECT 1 FROM s) AS "authed!",
                   c.id AS "c_id?", c.title AS "c_title?", c.status AS "c_status?: crate::model::ConversationStatus",
