@@ -142,3 +142,137 @@ async fn a_page_reads_only_its_conversation_when_one_conversation_is_huge(pool: 
         sqlx::query("RESET plan_cache_mode").execute(&mut *conn).await.unwrap();
     }
 }
+
+/// The two history reads decode their rows by column, by hand (each kind of row reads only its
+/// own columns); the same statements decoded by sqlx's checked macro must give the same pages,
+/// in every case the reads distinguish: answers with citations, HTML and feedback, a quoted
+/// question, a failed answer, older pages, another reader's conversation, an unknown secret,
+/// a user's and a guest's list, archived or not, and a session with no conversations.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn history_reads_decode_by_hand_what_the_checked_macro_decodes(pool: PgPool) {
+    use bookchat::server::db::{conversations, messages, messages::ByToken, sessions::hash_secret};
+    let secret = "host-identity-secret-for-tests-0123456789";
+    let app = TestApp::spawn_with(pool.clone(), true, |c| c.identity_secret = Some(bookchat::server::config::Secret::new(secret))).await;
+
+    // A guest: a conversation of real answers with citations, HTML, a quote and feedback.
+    let guest = app.guest().await;
+    let first = guest.ask(None, "What is the zero moment point?").await;
+    let conv = first["conversation"]["id"].as_str().unwrap().to_owned();
+    let (s, _) = guest
+        .call(
+            "chat/send",
+            json!({"conversation_id": conv, "client_id": uuid::Uuid::new_v4(), "content": "What does this mean?",
+                   "context": {"url": "https://book.example/ch1", "title": "Chapter 1", "selection": "the support polygon"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let answer_id = first["answer"]["id"].as_i64().unwrap();
+    let (s, _) = guest.call("chat/feedback", json!({"message_id": answer_id, "rating": -1, "comment": "Too short."})).await;
+    assert_eq!(s, StatusCode::OK);
+    let conv: uuid::Uuid = conv.parse().unwrap();
+    // A failed answer and enough messages for older pages.
+    sqlx::query(
+        "INSERT INTO messages (client_id, conversation_id, role, content, status, metadata)
+         VALUES (gen_random_uuid(), $1, 'assistant', '', 'failed', '{\"error\": \"The answerer is unavailable.\"}')",
+    )
+    .bind(conv)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO messages (client_id, conversation_id, role, content)
+         SELECT gen_random_uuid(), $1, CASE WHEN i % 2 = 0 THEN 'assistant' ELSE 'user' END, 'message ' || i
+           FROM generate_series(1, 45) AS i",
+    )
+    .bind(conv)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let guest_hash = hash_secret(&guest.token);
+
+    // The newest page, then older pages down to the first messages.
+    let mut before = None;
+    let mut seen = 0;
+    loop {
+        let hand = messages::window_by_token(&pool, &guest_hash, conv, before, 20).await.unwrap();
+        let checked = messages::window_by_token_checked(&pool, &guest_hash, conv, before, 20).await.unwrap();
+        assert_eq!(hand, checked, "page before {before:?}");
+        let ByToken::Found(window) = hand else { panic!("the owner's page was not found") };
+        assert_eq!(window.conversation.id, conv);
+        seen += window.messages.len();
+        if !window.more {
+            break;
+        }
+        before = window.messages.first().map(|m| m.id);
+    }
+    assert_eq!(seen, 4 + 1 + 45, "every message on exactly one page");
+    let ByToken::Found(oldest) = messages::window_by_token(&pool, &guest_hash, conv, before, 20).await.unwrap() else { panic!() };
+    let feedback = oldest.messages.iter().find(|m| m.id == answer_id).expect("the first answer");
+    assert_eq!((feedback.rating, feedback.feedback_comment.as_deref()), (Some(-1), Some("Too short.")));
+    assert!(feedback.html.is_some() && feedback.metadata.is_some(), "an answer's HTML and citations are read");
+    assert!(oldest.messages.iter().any(|m| m.metadata().quote.as_deref() == Some("the support polygon")));
+
+    // Someone else's conversation, an unknown secret.
+    let other = app.guest().await;
+    let other_hash = hash_secret(&other.token);
+    for (hash, what) in [(&other_hash, "another reader's conversation"), (&hash_secret("no-such-secret"), "an unknown secret")] {
+        let hand = messages::window_by_token(&pool, hash, conv, None, 20).await.unwrap();
+        assert_eq!(hand, messages::window_by_token_checked(&pool, hash, conv, None, 20).await.unwrap(), "{what}");
+        assert!(matches!(hand, ByToken::NotFound | ByToken::NoSession), "{what}");
+    }
+
+    // Lists: a guest's, a user's (the other branch of the statement), archived and not, in
+    // pages; a session with no conversations; an unknown secret.
+    let mut user = app.guest().await;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(secret.as_bytes()).unwrap();
+    hmac::Mac::update(&mut mac, b"reader-9");
+    let user_hash = hex::encode(hmac::Mac::finalize(mac).into_bytes());
+    let (s, _) = user.identify(json!({"user_id": "reader-9", "user_hash": user_hash})).await;
+    assert_eq!(s, StatusCode::OK);
+    for reader in [&guest, &user] {
+        let session: uuid::Uuid = sqlx::query_scalar("SELECT id FROM chat_sessions WHERE secret_hash = $1")
+            .bind(hash_secret(&reader.token))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO conversations (session_id, user_id, title, status, created_at, last_message_at)
+             SELECT s.id, s.user_id, 'c' || i, CASE WHEN i % 4 = 0 THEN 'archived' ELSE 'open' END,
+                    now() - interval '1 day', now() - i * interval '1 minute'
+               FROM chat_sessions s, generate_series(1, 17) AS i WHERE s.id = $1",
+        )
+        .bind(session)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    for (reader, what) in [(&guest, "guest"), (&user, "user"), (&other, "no conversations")] {
+        let hash = hash_secret(&reader.token);
+        for archived in [false, true] {
+            let mut cursor: Option<String> = None;
+            let mut items = 0;
+            loop {
+                let hand = conversations::list_by_token(&pool, &hash, cursor.as_deref(), 5, archived).await.unwrap();
+                let checked = conversations::list_by_token_checked(&pool, &hash, cursor.as_deref(), 5, archived).await.unwrap();
+                assert_eq!(hand, checked, "{what}, archived {archived}, cursor {cursor:?}");
+                let ByToken::Found(page) = hand else { panic!("{what}: the session was not found") };
+                items += page.items.len();
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            let expected = match (what, archived) {
+                ("no conversations", _) => 0,
+                ("guest", false) => 14,
+                (_, false) => 13,
+                (_, true) => 4,
+            };
+            assert_eq!(items, expected, "{what}, archived {archived}");
+        }
+    }
+    let unknown = hash_secret("no-such-secret");
+    let hand = conversations::list_by_token(&pool, &unknown, None, 5, false).await.unwrap();
+    assert_eq!(hand, conversations::list_by_token_checked(&pool, &unknown, None, 5, false).await.unwrap());
+    assert!(matches!(hand, ByToken::NoSession));
+}

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
+#[derive(Debug, PartialEq)]
 pub struct ConversationRow {
     pub id: Uuid,
     pub title: String,
@@ -137,7 +138,55 @@ fn page_of(mut rows: Vec<ConversationRow>, fetch: i64) -> ConversationPage {
     ConversationPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }
 }
 
-/// One row of [`list_by_token`]: the session, and one conversation (none when it has none).
+/// The history list for the holder of a session secret, in one round trip: the session is
+/// found by its secret and its (or its user's) conversations read in the same statement
+/// (`sql/list_by_token.sql`). Each owner's branch runs only for its kind of session (a one-time
+/// filter), on its own index. No row at all: no active session has this secret.
+///
+/// The rows are decoded here by column, straight into the page, rather than by `query_as!`
+/// through a row of options; [`list_by_token_checked`] is the same statement through the
+/// macro — it checks the statement against the schema at build time, and the tests check that
+/// both read the same pages.
+pub async fn list_by_token(
+    db: impl sqlx::PgExecutor<'_>,
+    secret_hash: &[u8],
+    cursor: Option<&str>,
+    limit: u32,
+    archived: bool,
+) -> ServerResult<super::messages::ByToken<ConversationPage>> {
+    use futures::TryStreamExt;
+    use sqlx::Row;
+    let (after_at, after_id) = after(cursor)?;
+    let fetch = i64::from(limit) + 1;
+    let mut stream = sqlx::query(include_str!("sql/list_by_token.sql"))
+        .bind(secret_hash)
+        .bind(archived)
+        .bind(after_at)
+        .bind(after_id)
+        .bind(fetch)
+        .fetch(db);
+    let mut rows = Vec::with_capacity(fetch as usize);
+    let mut session = false;
+    while let Some(r) = stream.try_next().await? {
+        session = true;
+        // A session without conversations is one row of NULLs.
+        let Some(id) = r.try_get_unchecked::<Option<Uuid>, _>(0)? else { continue };
+        rows.push(ConversationRow {
+            id,
+            title: r.try_get_unchecked(1)?,
+            status: r.try_get_unchecked(2)?,
+            message_count: r.try_get_unchecked(3)?,
+            created_at: r.try_get_unchecked(4)?,
+            last_message_at: r.try_get_unchecked(5)?,
+        });
+    }
+    if !session {
+        return Ok(super::messages::ByToken::NoSession);
+    }
+    Ok(super::messages::ByToken::Found(page_of(rows, fetch)))
+}
+
+/// One row of `sql/list_by_token.sql` as `query_as!` decodes it.
 struct ListRow {
     id: Option<Uuid>,
     title: Option<String>,
@@ -147,11 +196,10 @@ struct ListRow {
     last_message_at: Option<DateTime<Utc>>,
 }
 
-/// The history list for the holder of a session secret, in one round trip: the session is
-/// found by its secret and its (or its user's) conversations read in the same statement. Each
-/// owner's branch runs only for its kind of session (a one-time filter), on its own index. No
-/// row at all: no active session has this secret.
-pub async fn list_by_token(
+/// [`list_by_token`]'s statement decoded by sqlx's macro: the build checks the statement
+/// against the schema, the tests compare the pages both read. Not on a request path.
+#[doc(hidden)]
+pub async fn list_by_token_checked(
     db: impl sqlx::PgExecutor<'_>,
     secret_hash: &[u8],
     cursor: Option<&str>,
@@ -160,36 +208,9 @@ pub async fn list_by_token(
 ) -> ServerResult<super::messages::ByToken<ConversationPage>> {
     let (after_at, after_id) = after(cursor)?;
     let fetch = i64::from(limit) + 1;
-    let rows = sqlx::query_as!(
-        ListRow,
-        r#"SELECT c.id AS "id?", c.title AS "title?", c.status AS "status?: ConversationStatus",
-                  c.message_count AS "message_count?", c.created_at AS "created_at?", c.last_message_at AS "last_message_at?"
-             FROM chat_sessions s
-             LEFT JOIN LATERAL (
-                 (SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c
-                   WHERE s.user_id IS NOT NULL AND c.user_id = s.user_id
-                     AND (c.status = 'archived') = $2
-                     AND ($3::timestamptz IS NULL OR (c.last_message_at, c.id) < ($3, $4::uuid))
-                   ORDER BY c.last_message_at DESC, c.id DESC
-                   LIMIT $5)
-                 UNION ALL
-                 (SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c
-                   WHERE s.user_id IS NULL AND c.user_id IS NULL AND c.session_id = s.id
-                     AND (c.status = 'archived') = $2
-                     AND ($3::timestamptz IS NULL OR (c.last_message_at, c.id) < ($3, $4::uuid))
-                   ORDER BY c.last_message_at DESC, c.id DESC
-                   LIMIT $5)
-             ) c ON true
-            WHERE s.secret_hash = $1 AND s.status = 'active' AND s.expires_at > now()
-            ORDER BY c.last_message_at DESC, c.id DESC"#,
-        secret_hash,
-        archived,
-        after_at,
-        after_id,
-        fetch,
-    )
-    .fetch_all(db)
-    .await?;
+    let rows = sqlx::query_file_as!(ListRow, "src/server/db/sql/list_by_token.sql", secret_hash, archived, after_at, after_id, fetch)
+        .fetch_all(db)
+        .await?;
     if rows.is_empty() {
         return Ok(super::messages::ByToken::NoSession);
     }
