@@ -173,7 +173,9 @@ async fn history_reads_decode_by_hand_what_the_checked_macro_decodes(pool: PgPoo
     // A failed answer and enough messages for older pages.
     sqlx::query(
         "INSERT INTO messages (client_id, conversation_id, role, content, status, metadata)
-         VALUES (gen_random_uuid(), $1, 'assistant', '', 'failed', '{\"error\": \"The answerer is unavailable.\"}')",
+         VALUES (gen_random_uuid(), $1, 'assistant', '', 'failed', '{\"error\": \"The answerer is unavailable.\"}'),
+                -- metadata that does not read as metadata (say, written by another version)
+                (gen_random_uuid(), $1, 'assistant', 'An old answer.', 'complete', '{\"citations\": 5, \"refused\": \"no\"}')",
     )
     .bind(conv)
     .execute(&pool)
@@ -205,12 +207,14 @@ async fn history_reads_decode_by_hand_what_the_checked_macro_decodes(pool: PgPoo
         }
         before = window.messages.first().map(|m| m.id);
     }
-    assert_eq!(seen, 4 + 1 + 45, "every message on exactly one page");
+    assert_eq!(seen, 4 + 2 + 45, "every message on exactly one page");
     let ByToken::Found(oldest) = messages::window_by_token(&pool, &guest_hash, conv, before, 20).await.unwrap() else { panic!() };
     let feedback = oldest.messages.iter().find(|m| m.id == answer_id).expect("the first answer");
     assert_eq!((feedback.rating, feedback.feedback_comment.as_deref()), (Some(-1), Some("Too short.")));
     assert!(feedback.html.is_some() && feedback.metadata.is_some(), "an answer's HTML and citations are read");
     assert!(oldest.messages.iter().any(|m| m.metadata().quote.as_deref() == Some("the support polygon")));
+    let odd = oldest.messages.iter().find(|m| m.content == "An old answer.").expect("a message whose metadata is unreadable");
+    assert_eq!(odd.metadata(), Default::default(), "unreadable metadata reads as none; the message is still read");
 
     // Someone else's conversation, an unknown secret.
     let other = app.guest().await;

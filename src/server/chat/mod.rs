@@ -23,8 +23,8 @@ use uuid::Uuid;
 /// into HTML is this layer's job: a finished answer carries the HTML rendered when it was stored,
 /// one still being written is rendered as it stands.
 impl MessageRow {
-    pub fn into_model(self) -> Message {
-        let meta = self.metadata();
+    pub fn into_model(mut self) -> Message {
+        let meta = self.metadata.take().unwrap_or_default();
         let html = match self.role {
             Role::Assistant => Some(self.html.unwrap_or_else(|| render::markdown_to_safe_html(&self.content))),
             Role::User => None,

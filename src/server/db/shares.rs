@@ -138,7 +138,7 @@ pub async fn read(pool: &PgPool, share_id: &str) -> ServerResult<Option<SharedCo
     };
     let messages = sqlx::query_as!(
         MessageRow,
-        r#"SELECT id, client_id, conversation_id, role AS "role: Role", content, status AS "status: MessageStatus", reply_to, metadata,
+        r#"SELECT id, client_id, conversation_id, role AS "role: Role", content, status AS "status: MessageStatus", reply_to, metadata AS "metadata: super::messages::Metadata",
                   created_at, html, NULL::smallint AS "rating?", NULL::text AS "feedback_comment?"
              FROM messages
             WHERE conversation_id = $1 AND id <= $2 AND status <> 'streaming'
@@ -206,7 +206,7 @@ pub async fn copy_to(pool: &PgPool, caller: &Caller, shared: &SharedConversation
     // An answer whose question is not in the copy (cut by the size limit) stands alone.
     let reply_to: Vec<Option<i64>> = messages.iter().map(|m| m.reply_to.and_then(|q| new_id.get(&q).copied())).collect();
     let metadata: Vec<serde_json::Value> =
-        messages.iter().map(|m| m.metadata.clone().unwrap_or(serde_json::Value::Null)).collect();
+        messages.iter().map(|m| m.metadata.as_ref().map_or(serde_json::Value::Null, super::messages::Metadata::to_json)).collect();
     let html: Vec<Option<String>> = messages.iter().map(|m| m.html.clone()).collect();
     sqlx::query!(
         r#"INSERT INTO messages (id, client_id, conversation_id, role, content, status, reply_to, metadata, html)

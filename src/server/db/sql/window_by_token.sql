@@ -19,7 +19,7 @@ SELECT EXISTS (SELECT 1 FROM s) AS "authed!",
        c.id AS "c_id?", c.title AS "c_title?", c.status AS "c_status?: crate::model::ConversationStatus",
        c.message_count AS "c_message_count?", c.created_at AS "c_created_at?", c.last_message_at AS "c_last_message_at?",
        NULL::bigint AS "id?", NULL::uuid AS "client_id?", NULL::text AS "role?: Role", NULL::text AS "content?",
-       NULL::text AS "status?: MessageStatus", NULL::bigint AS reply_to, NULL::jsonb AS metadata, NULL::timestamptz AS "created_at?",
+       NULL::text AS "status?: MessageStatus", NULL::bigint AS reply_to, NULL::jsonb AS "metadata: Metadata", NULL::timestamptz AS "created_at?",
        NULL::text AS html, NULL::smallint AS "rating?", NULL::text AS "feedback_comment?"
   FROM (SELECT 1) AS one LEFT JOIN c ON true
 UNION ALL
