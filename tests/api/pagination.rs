@@ -92,6 +92,20 @@ async fn message_windows_walk_back_without_gaps(pool: PgPool) {
 /// A page reads only its own conversation's newest rows, when one conversation holds nearly
 /// every message in the table, with the generic plan a pooled connection settles on (sqlx
 /// prepares each statement once per connection) and with the custom plans it starts with.
+/// `n` one-line messages in a conversation, questions and answers in turn.
+async fn seed_messages(pool: &PgPool, conversation: uuid::Uuid, n: i32) {
+    sqlx::query(
+        "INSERT INTO messages (client_id, conversation_id, role, content)
+         SELECT gen_random_uuid(), $1, CASE WHEN i % 2 = 0 THEN 'assistant' ELSE 'user' END, 'message ' || i
+           FROM generate_series(1, $2) AS i",
+    )
+    .bind(conversation)
+    .bind(n)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
 /// Two plans had read thousands of rows for a page of 30: a small conversation's page walking
 /// the whole table backwards by id, filtering out the heavy conversation (before the planner was
 /// told that conversations are many and short); and then the heavy conversation's own page,
@@ -108,16 +122,7 @@ async fn a_page_reads_only_its_conversation_when_one_conversation_is_huge(pool: 
             .fetch_one(&pool)
             .await
             .unwrap();
-        sqlx::query(
-            "INSERT INTO messages (client_id, conversation_id, role, content)
-             SELECT gen_random_uuid(), $1, CASE WHEN i % 2 = 0 THEN 'assistant' ELSE 'user' END, 'message ' || i
-               FROM generate_series(1, $2) AS i",
-        )
-        .bind(conv)
-        .bind(n)
-        .execute(&pool)
-        .await
-        .unwrap();
+        seed_messages(&pool, conv, n).await;
         convs.push(conv);
     }
     sqlx::query("ANALYZE messages").execute(&pool).await.unwrap();
@@ -181,15 +186,7 @@ async fn history_reads_decode_by_hand_what_the_checked_macro_decodes(pool: PgPoo
     .execute(&pool)
     .await
     .unwrap();
-    sqlx::query(
-        "INSERT INTO messages (client_id, conversation_id, role, content)
-         SELECT gen_random_uuid(), $1, CASE WHEN i % 2 = 0 THEN 'assistant' ELSE 'user' END, 'message ' || i
-           FROM generate_series(1, 45) AS i",
-    )
-    .bind(conv)
-    .execute(&pool)
-    .await
-    .unwrap();
+    seed_messages(&pool, conv, 45).await;
     let guest_hash = hash_secret(&guest.token);
 
     // The newest page, then older pages down to the first messages.

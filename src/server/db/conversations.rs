@@ -20,6 +20,24 @@ pub struct ConversationRow {
     pub last_message_at: DateTime<Utc>,
 }
 
+impl ConversationRow {
+    /// A conversation decoded from the six columns of `row` from `at` on (id, title, status,
+    /// message count, created, last message), by hand (see [`list_by_token`]); `None` when the
+    /// id is NULL (an outer join found no conversation).
+    pub(super) fn from_columns(row: &sqlx::postgres::PgRow, at: usize) -> sqlx::Result<Option<Self>> {
+        use sqlx::Row;
+        let Some(id) = row.try_get_unchecked::<Option<Uuid>, _>(at)? else { return Ok(None) };
+        Ok(Some(ConversationRow {
+            id,
+            title: row.try_get_unchecked(at + 1)?,
+            status: row.try_get_unchecked(at + 2)?,
+            message_count: row.try_get_unchecked(at + 3)?,
+            created_at: row.try_get_unchecked(at + 4)?,
+            last_message_at: row.try_get_unchecked(at + 5)?,
+        }))
+    }
+}
+
 impl From<ConversationRow> for ConversationSummary {
     fn from(r: ConversationRow) -> Self {
         ConversationSummary {
@@ -155,30 +173,16 @@ pub async fn list_by_token(
     archived: bool,
 ) -> ServerResult<super::messages::ByToken<ConversationPage>> {
     use futures::TryStreamExt;
-    use sqlx::Row;
     let (after_at, after_id) = after(cursor)?;
     let fetch = i64::from(limit) + 1;
-    let mut stream = sqlx::query(include_str!("sql/list_by_token.sql"))
-        .bind(secret_hash)
-        .bind(archived)
-        .bind(after_at)
-        .bind(after_id)
-        .bind(fetch)
-        .fetch(db);
+    let statement = sqlx::query(include_str!("sql/list_by_token.sql"));
+    let mut stream = statement.bind(secret_hash).bind(archived).bind(after_at).bind(after_id).bind(fetch).fetch(db);
     let mut rows = Vec::with_capacity(fetch as usize);
     let mut session = false;
     while let Some(r) = stream.try_next().await? {
         session = true;
         // A session without conversations is one row of NULLs.
-        let Some(id) = r.try_get_unchecked::<Option<Uuid>, _>(0)? else { continue };
-        rows.push(ConversationRow {
-            id,
-            title: r.try_get_unchecked(1)?,
-            status: r.try_get_unchecked(2)?,
-            message_count: r.try_get_unchecked(3)?,
-            created_at: r.try_get_unchecked(4)?,
-            last_message_at: r.try_get_unchecked(5)?,
-        });
+        rows.extend(ConversationRow::from_columns(&r, 0)?);
     }
     if !session {
         return Ok(super::messages::ByToken::NoSession);
@@ -199,13 +203,7 @@ struct ListRow {
 /// [`list_by_token`]'s statement decoded by sqlx's macro: the build checks the statement
 /// against the schema, the tests compare the pages both read. Not on a request path.
 #[doc(hidden)]
-pub async fn list_by_token_checked(
-    db: impl sqlx::PgExecutor<'_>,
-    secret_hash: &[u8],
-    cursor: Option<&str>,
-    limit: u32,
-    archived: bool,
-) -> ServerResult<super::messages::ByToken<ConversationPage>> {
+pub async fn list_by_token_checked(db: impl sqlx::PgExecutor<'_>, secret_hash: &[u8], cursor: Option<&str>, limit: u32, archived: bool) -> ServerResult<super::messages::ByToken<ConversationPage>> {
     let (after_at, after_id) = after(cursor)?;
     let fetch = i64::from(limit) + 1;
     let rows = sqlx::query_file_as!(ListRow, "src/server/db/sql/list_by_token.sql", secret_hash, archived, after_at, after_id, fetch)

@@ -443,25 +443,14 @@ pub async fn window_by_token(
 ) -> ServerResult<ByToken<Window>> {
     use futures::TryStreamExt;
     let fetch = i64::from(limit) + 1;
-    let mut rows = sqlx::query(include_str!("sql/window_by_token.sql"))
-        .bind(secret_hash)
-        .bind(conversation_id)
-        .bind(before)
-        .bind(fetch)
-        .fetch(db);
+    let statement = sqlx::query(include_str!("sql/window_by_token.sql"));
+    let mut rows = statement.bind(secret_hash).bind(conversation_id).bind(before).bind(fetch).fetch(db);
     let Some(first) = rows.try_next().await? else { return Ok(ByToken::NoSession) };
     if !first.try_get_unchecked::<bool, _>(0)? {
         return Ok(ByToken::NoSession);
     }
-    let Some(id) = first.try_get_unchecked::<Option<Uuid>, _>(1)? else { return Ok(ByToken::NotFound) };
-    let conversation = super::conversations::ConversationRow {
-        id,
-        title: first.try_get_unchecked(2)?,
-        status: first.try_get_unchecked(3)?,
-        message_count: first.try_get_unchecked(4)?,
-        created_at: first.try_get_unchecked(5)?,
-        last_message_at: first.try_get_unchecked(6)?,
-    };
+    let Some(conversation) = super::conversations::ConversationRow::from_columns(&first, 1)? else { return Ok(ByToken::NotFound) };
+    let id = conversation.id;
     let mut messages = Vec::with_capacity(fetch as usize);
     while let Some(r) = rows.try_next().await? {
         messages.push(MessageRow {
@@ -520,13 +509,7 @@ struct WindowRow {
 /// [`window_by_token`]'s statement decoded by sqlx's macro: the build checks the statement
 /// against the schema, the tests compare the pages both read. Not on a request path.
 #[doc(hidden)]
-pub async fn window_by_token_checked(
-    db: impl sqlx::PgExecutor<'_>,
-    secret_hash: &[u8],
-    conversation_id: Uuid,
-    before: Option<i64>,
-    limit: u32,
-) -> ServerResult<ByToken<Window>> {
+pub async fn window_by_token_checked(db: impl sqlx::PgExecutor<'_>, secret_hash: &[u8], conversation_id: Uuid, before: Option<i64>, limit: u32) -> ServerResult<ByToken<Window>> {
     let fetch = i64::from(limit) + 1;
     let rows = sqlx::query_file_as!(WindowRow, "src/server/db/sql/window_by_token.sql", secret_hash, conversation_id, before, fetch)
         .fetch_all(db)
