@@ -82,26 +82,17 @@ ceiling)
   ANSWERED=$(awk -F'\t' '/^answered_conversation_id/ {print $2}' "$OUT/reads-app.txt")
   SESSION=$(psql "$DB" -tAc "SELECT session_id FROM conversations WHERE id = '$CONV'")
   HASH=$(psql "$DB" -tAc "SELECT encode(secret_hash, 'hex') FROM chat_sessions WHERE id = '$SESSION'")
-  # Exactly the statements each endpoint runs: each read is one statement (authenticate,
-  # authorise and read).
+  # Exactly the statements each endpoint runs (each read is one statement: authenticate,
+  # authorise and read), from the files the data layer runs, with its parameters as literals.
   messages_sql() {
-    cat <<SQL
-WITH s AS (SELECT id, user_id FROM chat_sessions WHERE secret_hash = decode('$HASH', 'hex') AND status = 'active' AND expires_at > now()),
-c AS (SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c, s WHERE c.id = '$1' AND (c.user_id = s.user_id OR (c.user_id IS NULL AND c.session_id = s.id))),
-m AS (SELECT m.id, m.client_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html, f.rating, f.comment FROM (SELECT m.id, m.client_id, m.role, m.content, m.status, m.reply_to, m.metadata, m.created_at, m.html FROM messages m WHERE m.conversation_id = (SELECT id FROM c) AND (NULL::bigint IS NULL OR m.id < NULL) ORDER BY m.id DESC LIMIT 31) m LEFT JOIN message_feedback f ON f.message_id = m.id)
-SELECT EXISTS (SELECT 1 FROM s), c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at, NULL::bigint AS "id?", NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::jsonb, NULL::timestamptz, NULL::text, NULL::smallint, NULL::text FROM (SELECT 1) AS one LEFT JOIN c ON true
-UNION ALL SELECT true, NULL, NULL, NULL, NULL, NULL, NULL, m.* FROM m ORDER BY "id?" DESC NULLS FIRST;
-SQL
+    sed -e "s/\\\$1/decode('$HASH', 'hex')/g" -e "s/\\\$2/'$1'::uuid/g" -e 's/\$3/NULL/g' -e 's/\$4/31/g' \
+      src/server/db/sql/window_by_token.sql
+    echo ';'
   }
   messages_sql "$CONV" >"$OUT/messages.sql"
   messages_sql "$ANSWERED" >"$OUT/answers.sql"
-  cat >"$OUT/list.sql" <<SQL
-SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM chat_sessions s LEFT JOIN LATERAL (
-(SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c WHERE s.user_id IS NOT NULL AND c.user_id = s.user_id AND (c.status = 'archived') = false AND (NULL::timestamptz IS NULL OR (c.last_message_at, c.id) < (NULL::timestamptz, NULL::uuid)) ORDER BY c.last_message_at DESC, c.id DESC LIMIT 21)
-UNION ALL
-(SELECT c.id, c.title, c.status, c.message_count, c.created_at, c.last_message_at FROM conversations c WHERE s.user_id IS NULL AND c.user_id IS NULL AND c.session_id = s.id AND (c.status = 'archived') = false AND (NULL::timestamptz IS NULL OR (c.last_message_at, c.id) < (NULL::timestamptz, NULL::uuid)) ORDER BY c.last_message_at DESC, c.id DESC LIMIT 21)
-) c ON true WHERE s.secret_hash = decode('$HASH', 'hex') AND s.status = 'active' AND s.expires_at > now() ORDER BY c.last_message_at DESC, c.id DESC;
-SQL
+  { sed -e "s/\\\$1/decode('$HASH', 'hex')/g" -e 's/\$2/false/g' -e 's/\$3/NULL/g' -e 's/\$4/NULL/g' -e 's/\$5/21/g' \
+      src/server/db/sql/list_by_token.sql; echo ';'; } >"$OUT/list.sql"
   for q in messages answers list; do
     tps=$("$(pg_bin)/pgbench" -n -M prepared -c "$C" -j 2 -T 10 -f "$OUT/$q.sql" "$DB" 2>/dev/null | awk '/^tps/ {print $3; exit}')
     printf '%s\t%.0f tx/s (pgbench, %s connections)\n' "$q" "$tps" "$C" | tee -a "$OUT/reads-pgbench.txt"
