@@ -1,10 +1,11 @@
-//! BookChat load generator and benchmarks (see bench/README.md).
+//! BookChat load generator and benchmarks (figures: the README's Benchmarks section).
 //!
 //! `bookchat-load chat`    — chatters driving the public API like real readers, then a check in
 //!                           the database that every acknowledged message exists exactly once, in order.
 //! `bookchat-load scaling` — newest-page and list latency for small vs huge histories.
 //! `bookchat-load reads`   — throughput of the two history reads at a given concurrency (to
 //!                           compare with pgbench running the same SQL).
+//! `bookchat-load floor`   — the same reads served by a bare axum handler: the stack's floor.
 //! `bookchat-load trips`   — database round trips per operation, counted by a wire-protocol
 //!                           proxy the server connects through.
 
@@ -65,6 +66,21 @@ enum Cmd {
         /// Server process id, to report its CPU time per request.
         #[arg(long)]
         server_pid: Option<u32>,
+        /// A `floor` server to run the same reads against (and its process id).
+        #[arg(long)]
+        floor_url: Option<String>,
+        #[arg(long)]
+        floor_pid: Option<u32>,
+    },
+    /// Serve the two history reads at `listen` the thinnest way the stack allows (see `floor`).
+    Floor {
+        #[arg(long, default_value = "127.0.0.1:3501")]
+        listen: String,
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        /// Connections kept open (the app holds half its pool for these reads: 8 of 16).
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
     },
     /// Listen on `proxy` and forward to Postgres at `upstream`, counting round trips (a Sync or
     /// a simple Query from the client ends one); once the server (started against the proxy)
@@ -407,14 +423,15 @@ enum Read {
     List,
 }
 
-async fn reads(url: String, db: String, concurrency: usize, seconds: u64, pid: Option<u32>) -> anyhow::Result<()> {
+async fn reads(url: String, db: String, concurrency: usize, seconds: u64, pid: Option<u32>, floor: Option<(String, Option<u32>)>) -> anyhow::Result<()> {
     let pool = PgPool::connect(&db).await?;
     let (token, conv) = seed(&pool, 200, 2_000).await?;
     let http = reqwest::Client::new();
     // The seeded messages are one line each; a page of what the answerer really writes
     // (Markdown, its HTML, citations with snippets) is four times the bytes to decode and encode.
     let answered = answered_conversation(&http, &url, &token, 20).await?;
-    let addr = url.strip_prefix("http://").ok_or_else(|| anyhow::anyhow!("reads needs an http:// URL"))?.trim_end_matches('/').to_owned();
+    let app = Target::new("", &url, pid)?;
+    let floor = floor.map(|(url, pid)| Target::new(" through the stack's floor", &url, pid)).transpose()?;
     for (label, read) in [("messages", Read::Messages(conv)), ("messages of real answers", Read::Messages(answered)), ("list", Read::List)] {
         let (endpoint, body) = match read {
             Read::Messages(id) => ("conversations/messages", json!({"conversation_id": id, "limit": 30})),
@@ -425,36 +442,68 @@ async fn reads(url: String, db: String, concurrency: usize, seconds: u64, pid: O
         let (status, value) = post(&http, &url, Some(&token), endpoint, &body).await.map_err(|e| anyhow::anyhow!(e))?;
         let rows = value.get("messages").or_else(|| value.get("items")).and_then(Value::as_array).map_or(0, Vec::len);
         anyhow::ensure!(status == 200 && rows >= 20, "{label}: status {status}, {rows} rows");
-        let request = raw::request(&addr, &format!("/api/{endpoint}"), &token, &body.to_string());
-        let expected_len = raw::Conn::connect(&addr).await?.send(&request).await?.1;
-
-        let cpu_before = pid.and_then(cpu_seconds);
-        let own_before = cpu_seconds(std::process::id());
-        let n = for_seconds(concurrency, seconds, |until, done| {
-            let (addr, request) = (addr.clone(), request.clone());
-            async move {
-                let mut conn = raw::Conn::connect(&addr).await?;
-                while Instant::now() < until {
-                    let (status, len) = conn.send(&request).await?;
-                    anyhow::ensure!(status == 200 && len == expected_len, "{label}: status {status}, {len} bytes (expected {expected_len})");
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(())
-            }
-        })
-        .await?;
-        let per_request = |before: Option<f64>, now: Option<f64>| before.zip(now).map(|(a, b)| (b - a) / n * 1e6);
-        let cpu = match per_request(cpu_before, pid.and_then(cpu_seconds)) {
-            Some(us) => format!("\tserver CPU {us:.0} µs/request"),
-            None => String::new(),
-        };
-        let own = per_request(own_before, cpu_seconds(std::process::id())).map_or(String::new(), |us| format!("\tload generator CPU {us:.0} µs/request"));
-        println!("{label}\t{:.0} req/s\t(concurrency {concurrency}, {expected_len} B responses){cpu}{own}", n / seconds as f64);
+        let path = format!("/api/{endpoint}");
+        let body = body.to_string();
+        let app_len = app.throughput(label, &path, &token, &body, concurrency, seconds, None).await?;
+        if let Some(floor) = &floor {
+            // The same bytes, or it would not be the same work.
+            floor.throughput(label, &path, &token, &body, concurrency, seconds, Some(app_len)).await?;
+        }
         data_layer(&db, label, read, &token, concurrency, seconds).await?;
     }
     println!("conversation_id\t{conv}");
     println!("answered_conversation_id\t{answered}");
     Ok(())
+}
+
+/// A server the reads are timed against.
+struct Target {
+    /// How its lines are labelled after the read's name.
+    name: &'static str,
+    addr: String,
+    pid: Option<u32>,
+}
+
+impl Target {
+    fn new(name: &'static str, url: &str, pid: Option<u32>) -> anyhow::Result<Target> {
+        let addr = url.strip_prefix("http://").ok_or_else(|| anyhow::anyhow!("reads needs an http:// URL"))?.trim_end_matches('/');
+        Ok(Target { name, addr: addr.to_owned(), pid })
+    }
+
+    /// Sends the read from `concurrency` keep-alive connections for `seconds` and prints the
+    /// rate and the CPU per request of the server and of this generator; every response must
+    /// be a 200 of the first one's length (or of `expected_len`). Returns that length.
+    #[allow(clippy::too_many_arguments)]
+    async fn throughput(&self, label: &str, path: &str, token: &str, body: &str, concurrency: usize, seconds: u64, expected_len: Option<usize>) -> anyhow::Result<usize> {
+        let name = self.name;
+        let request = raw::request(&self.addr, path, token, body);
+        let (status, len) = raw::Conn::connect(&self.addr).await?.send(&request).await?;
+        anyhow::ensure!(status == 200, "{label}{name}: status {status}");
+        if let Some(expected) = expected_len {
+            anyhow::ensure!(len == expected, "{label}{name}: {len} B responses, the app's are {expected} B");
+        }
+        let cpu_before = self.pid.and_then(cpu_seconds);
+        let own_before = cpu_seconds(std::process::id());
+        let n = for_seconds(concurrency, seconds, |until, done| {
+            let (addr, request) = (self.addr.clone(), request.clone());
+            async move {
+                let mut conn = raw::Conn::connect(&addr).await?;
+                while Instant::now() < until {
+                    let (status, got) = conn.send(&request).await?;
+                    anyhow::ensure!(status == 200 && got == len, "status {status}, {got} bytes (expected {len})");
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+        })
+        .await
+        .map_err(|e| e.context(format!("{label}{name}")))?;
+        let per_request = |before: Option<f64>, now: Option<f64>| before.zip(now).map(|(a, b)| (b - a) / n * 1e6);
+        let cpu = per_request(cpu_before, self.pid.and_then(cpu_seconds)).map_or(String::new(), |us| format!("\tserver CPU {us:.0} µs/request"));
+        let own = per_request(own_before, cpu_seconds(std::process::id())).map_or(String::new(), |us| format!("\tload generator CPU {us:.0} µs/request"));
+        println!("{label}{name}\t{:.0} req/s\t(concurrency {concurrency}, {len} B responses){cpu}{own}", n / seconds as f64);
+        Ok(len)
+    }
 }
 
 /// A conversation of `questions` questions asked through the API and answered by the server's
@@ -519,6 +568,97 @@ async fn data_layer(db: &str, label: &str, read: Read, token: &str, concurrency:
     let own = cpu_seconds(std::process::id()).zip(own_before).map_or(String::new(), |(b, a)| format!("\tdriver CPU {:.0} µs/read", (b - a) / n * 1e6));
     println!("{label}\t{:.0} reads/s through the data layer, no HTTP\t(concurrency {concurrency}){own}", n / seconds as f64);
     Ok(())
+}
+
+mod floor {
+    //! The stack's floor: the two history reads served the thinnest way the fixed stack allows —
+    //! an axum router with one handler per read (no middleware, no Leptos server-function
+    //! dispatch, no error mapping or logging), connections kept open on a plain stack — running
+    //! the data layer's own statements, decoding and JSON. The app adds its edge (limits,
+    //! headers, sessions, the server-function layer) on top of this; what this reaches beside
+    //! pgbench bounds what any server on axum + sqlx + tokio reaches on the same machine, so the
+    //! app's gap to pgbench splits into the stack's part and the app's own.
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::post;
+    use axum::{Json, Router};
+    use bookchat::server::db::messages::ByToken;
+    use bookchat::server::db::{conversations, messages, sessions};
+    use sqlx::{Connection, PgConnection};
+    use std::sync::{Arc, Mutex, PoisonError};
+    use uuid::Uuid;
+
+    type Stack = Arc<Mutex<Vec<PgConnection>>>;
+
+    /// Both reads' parameters, as the endpoints take them.
+    #[derive(serde::Deserialize)]
+    struct Params {
+        conversation_id: Option<Uuid>,
+        before: Option<i64>,
+        cursor: Option<String>,
+        limit: Option<u32>,
+        archived: Option<bool>,
+    }
+
+    pub async fn serve(listen: String, db: String, connections: usize) -> anyhow::Result<()> {
+        let mut stack = Vec::with_capacity(connections);
+        for _ in 0..connections {
+            stack.push(PgConnection::connect(&db).await?);
+        }
+        let app = Router::new()
+            .route("/api/conversations/list", post(list))
+            .route("/api/conversations/messages", post(window))
+            .with_state(Arc::new(Mutex::new(stack)));
+        let listener = tokio::net::TcpListener::bind(&listen).await?;
+        axum::serve(listener, app).await?;
+        Ok(())
+    }
+
+    async fn list(State(stack): State<Stack>, headers: HeaderMap, Json(p): Json<Params>) -> Response {
+        let Some(hash) = secret_hash(&headers) else { return StatusCode::UNAUTHORIZED.into_response() };
+        let Some(mut conn) = take(&stack) else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
+        let read = conversations::list_by_token(&mut conn, &hash, p.cursor.as_deref(), p.limit.unwrap_or(20), p.archived.unwrap_or(false)).await;
+        respond(&stack, conn, read.map(|found| found_map(found, |page| page)))
+    }
+
+    async fn window(State(stack): State<Stack>, headers: HeaderMap, Json(p): Json<Params>) -> Response {
+        let Some(hash) = secret_hash(&headers) else { return StatusCode::UNAUTHORIZED.into_response() };
+        let Some(id) = p.conversation_id else { return StatusCode::BAD_REQUEST.into_response() };
+        let Some(mut conn) = take(&stack) else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
+        let read = messages::window_by_token(&mut conn, &hash, id, p.before, p.limit.unwrap_or(20)).await;
+        respond(&stack, conn, read.map(|found| found_map(found, |w| w.into_page())))
+    }
+
+    fn found_map<T, U>(found: ByToken<T>, f: impl FnOnce(T) -> U) -> Option<U> {
+        match found {
+            ByToken::Found(t) => Some(f(t)),
+            ByToken::NotFound | ByToken::NoSession => None,
+        }
+    }
+
+    fn secret_hash(headers: &HeaderMap) -> Option<Vec<u8>> {
+        let token = headers.get("x-bookchat-session")?.to_str().ok()?;
+        Some(sessions::hash_secret(token))
+    }
+
+    fn take(stack: &Stack) -> Option<PgConnection> {
+        stack.lock().unwrap_or_else(PoisonError::into_inner).pop()
+    }
+
+    /// The connection goes back on the stack after a read that completed; a failed one is dropped.
+    fn respond<T: serde::Serialize, E>(stack: &Stack, conn: PgConnection, read: Result<Option<T>, E>) -> Response {
+        match read {
+            Ok(found) => {
+                stack.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
+                match found {
+                    Some(page) => Json(page).into_response(),
+                    None => StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+    }
 }
 
 mod raw {
@@ -811,9 +951,10 @@ async fn main() -> anyhow::Result<()> {
             chat(url, chatters, messages, database_url, server_pid, out, think_ms).await
         }
         Cmd::Scaling { url, database_url, iterations } => scaling(url, database_url, iterations).await,
-        Cmd::Reads { url, database_url, concurrency, seconds, server_pid } => {
-            reads(url, database_url, concurrency, seconds, server_pid).await
+        Cmd::Reads { url, database_url, concurrency, seconds, server_pid, floor_url, floor_pid } => {
+            reads(url, database_url, concurrency, seconds, server_pid, floor_url.map(|u| (u, floor_pid))).await
         }
+        Cmd::Floor { listen, database_url, connections } => floor::serve(listen, database_url, connections).await,
         Cmd::Trips { url, proxy, upstream, iterations } => trips::run(url, proxy, upstream, iterations).await,
     }
 }

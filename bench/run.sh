@@ -77,7 +77,15 @@ ceiling)
   log "raw-database ceiling: the reads through the app, through its data layer alone (no HTTP) and the same SQL in pgbench, $C connections"
   start_server bookchat_bench_reads
   DB=$(db_url_for "$DATABASE_URL" bookchat_bench_reads)
-  DATABASE_URL=$DB "$LOAD" reads --url "$URL" --concurrency "$C" --seconds 10 --server-pid "$SERVER_PID" | tee "$OUT/reads-app.txt"
+  # The stack's floor: the same reads from a bare axum handler (bookchat-load floor), so the gap
+  # to pgbench splits into what axum + sqlx + tokio cost here and what the app adds.
+  FLOOR_ADDR="127.0.0.1:$((PORT + 1))"
+  DATABASE_URL=$DB "$LOAD" floor --listen "$FLOOR_ADDR" >"$OUT/floor.log" 2>&1 &
+  FLOOR_PID=$!
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/${FLOOR_ADDR%:*}/${FLOOR_ADDR#*:}") 2>/dev/null && break; sleep 0.2; done
+  DATABASE_URL=$DB "$LOAD" reads --url "$URL" --concurrency "$C" --seconds 10 --server-pid "$SERVER_PID" \
+    --floor-url "http://$FLOOR_ADDR" --floor-pid "$FLOOR_PID" | tee "$OUT/reads-app.txt"
+  kill "$FLOOR_PID" 2>/dev/null; wait "$FLOOR_PID" 2>/dev/null || true
   CONV=$(awk -F'\t' '/^conversation_id/ {print $2}' "$OUT/reads-app.txt")
   ANSWERED=$(awk -F'\t' '/^answered_conversation_id/ {print $2}' "$OUT/reads-app.txt")
   SESSION=$(psql "$DB" -tAc "SELECT session_id FROM conversations WHERE id = '$CONV'")
@@ -93,10 +101,18 @@ ceiling)
   messages_sql "$ANSWERED" >"$OUT/answers.sql"
   { sed -e "s/\\\$1/decode('$HASH', 'hex')/g" -e 's/\$2/false/g' -e 's/\$3/NULL/g' -e 's/\$4/NULL/g' -e 's/\$5/21/g' \
       src/server/db/sql/list_by_token.sql; echo ';'; } >"$OUT/list.sql"
+  : >"$OUT/reads-pgbench.txt"
   for q in messages answers list; do
     tps=$("$(pg_bin)/pgbench" -n -M prepared -c "$C" -j 2 -T 10 -f "$OUT/$q.sql" "$DB" 2>/dev/null | awk '/^tps/ {print $3; exit}')
     printf '%s\t%.0f tx/s (pgbench, %s connections)\n' "$q" "$tps" "$C" | tee -a "$OUT/reads-pgbench.txt"
   done
+  rate() { awk -F'\t' -v l="$1" '$1 == l {print $2 + 0; exit}' "$2"; }
+  printf '%-26s %9s %9s %9s %7s %9s\n' read app floor pgbench app/pg floor/pg | tee "$OUT/reads-ratios.txt"
+  for pair in "messages:messages" "messages of real answers:answers" "list:list"; do
+    label=${pair%:*} q=${pair#*:}
+    awk -v l="$label" -v a="$(rate "$label" "$OUT/reads-app.txt")" -v f="$(rate "$label through the stack's floor" "$OUT/reads-app.txt")" \
+      -v p="$(rate "$q" "$OUT/reads-pgbench.txt")" 'BEGIN {printf "%-26s %9d %9d %9d %7.2f %9.2f\n", l, a, f, p, a / p, f / p}'
+  done | tee -a "$OUT/reads-ratios.txt"
   stop_server ;;
 sizes)
   log "sizes"

@@ -7,7 +7,7 @@ pub mod share;
 
 use crate::server::error::{Context, Expected, ServerResult};
 use crate::server::answer::{job, render};
-use crate::server::db::messages::{self, Metadata, MessageRow};
+use crate::server::db::messages::{self, Metadata, MessageRow, Window};
 use crate::server::db::held::on_held;
 use crate::server::db::{conversations, documents, sessions, Caller};
 use crate::server::state::AppState;
@@ -18,6 +18,18 @@ use crate::model::{ConversationPage, Feedback,
 };
 use std::time::Duration;
 use uuid::Uuid;
+
+impl Window {
+    /// The page the API sends: its older cursor is the oldest message here, if there are older.
+    pub fn into_page(self) -> MessagePage {
+        let older_cursor = if self.more { self.messages.first().map(|m| m.id) } else { None };
+        MessagePage {
+            conversation: self.conversation.into(),
+            messages: self.messages.into_iter().map(MessageRow::into_model).collect(),
+            older_cursor,
+        }
+    }
+}
 
 /// A stored message as the client sees it. The data layer stores and reads rows; turning Markdown
 /// into HTML is this layer's job: a finished answer carries the HTML rendered when it was stored,
@@ -483,14 +495,7 @@ pub async fn window_by_token(
     let hash = sessions::hash_secret(token);
     let found = on_held!(state.held_reads, |db| messages::window_by_token(db, &hash, conversation_id, before, limit))?;
     match found {
-        messages::ByToken::Found(w) => {
-            let older_cursor = if w.more { w.messages.first().map(|m| m.id) } else { None };
-            Ok(MessagePage {
-                conversation: w.conversation.into(),
-                messages: w.messages.into_iter().map(MessageRow::into_model).collect(),
-                older_cursor,
-            })
-        }
+        messages::ByToken::Found(w) => Ok(w.into_page()),
         messages::ByToken::NotFound => Err(AppError::not_found("conversation").into()),
         messages::ByToken::NoSession => {
             let session = sessions::authenticate(&state.pool, token).await?.ok_or(AppError::Unauthorized)?;
