@@ -8,6 +8,9 @@
 //! `bookchat-load floor`   — the same reads served by a bare axum handler: the stack's floor.
 //! `bookchat-load trips`   — database round trips per operation, counted by a wire-protocol
 //!                           proxy the server connects through.
+//! `bookchat-load idle`    — connections that send nothing or half the HTTP/2 preface, held
+//!                           until the server closes them (when, and how many), while a reader
+//!                           asks questions and times the answers.
 
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
@@ -81,6 +84,23 @@ enum Cmd {
         /// Connections kept open (the app holds half its pool for these reads: 8 of 16).
         #[arg(long, default_value_t = 8)]
         connections: usize,
+    },
+    /// Open `silent` connections that send nothing and `preface` that send part of the HTTP/2
+    /// preface, as fast as the server accepts them; report when the server closed each, and —
+    /// with `--reader` — time a reader's questions (session, send, answer) during the attack.
+    Idle {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long, default_value_t = 5000)]
+        silent: usize,
+        #[arg(long, default_value_t = 5000)]
+        preface: usize,
+        /// The server's deadline for a first request (BOOKCHAT_HEADER_READ_TIMEOUT_SECS).
+        #[arg(long, default_value_t = 10)]
+        deadline_secs: u64,
+        /// Also ask questions as a reader every 250 ms while the connections are open.
+        #[arg(long)]
+        reader: bool,
     },
     /// Listen on `proxy` and forward to Postgres at `upstream`, counting round trips (a Sync or
     /// a simple Query from the client ends one); once the server (started against the proxy)
@@ -944,6 +964,117 @@ mod trips {
     }
 }
 
+/// Idle-connection attack: silent and half-preface connections against the server's
+/// first-request deadline and connection cap, with a reader asking questions meanwhile.
+mod idle {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// What became of one attacking connection.
+    enum Fate {
+        /// Closed by the server this long after it was opened.
+        Closed(Duration),
+        /// Refused: the server answered 503 at once, or the connect failed.
+        Refused,
+        /// Still open when we stopped looking.
+        Open,
+    }
+
+    async fn hold(addr: String, preface: bool, give_up: Duration) -> Fate {
+        let opened = Instant::now();
+        let Ok(Ok(mut s)) = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(&addr)).await else {
+            return Fate::Refused;
+        };
+        if preface && s.write_all(b"PRI * HTTP/2.0\r\n").await.is_err() {
+            return Fate::Closed(opened.elapsed());
+        }
+        let mut buf = [0u8; 256];
+        match tokio::time::timeout(give_up, s.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 && String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 503") => Fate::Refused,
+            Ok(_) => Fate::Closed(opened.elapsed()),
+            Err(_) => Fate::Open,
+        }
+    }
+
+    pub async fn run(url: String, silent: usize, preface: usize, deadline_secs: u64, reader: bool) -> anyhow::Result<()> {
+        let limit = bookchat::server::http::serve::raise_descriptor_limit();
+        let addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        let give_up = Duration::from_secs(deadline_secs + 15);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader_task = reader.then(|| {
+            let (url, stop) = (url.clone(), stop.clone());
+            tokio::spawn(async move {
+                let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).pool_max_idle_per_host(0).build().expect("client");
+                let (mut times, mut failures) = (Vec::new(), 0u32);
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    let ok = match post(&http, &url, None, "session/start", &json!({})).await {
+                        Ok((200, v)) => {
+                            let token = v["token"].as_str().unwrap_or_default().to_owned();
+                            let body = json!({"client_id": Uuid::new_v4(), "content": QUESTIONS[i % QUESTIONS.len()], "wait": true});
+                            matches!(post(&http, &url, Some(&token), "chat/send", &body).await, Ok((200, _)))
+                        }
+                        _ => false,
+                    };
+                    if ok {
+                        times.push(t.elapsed().as_secs_f64() * 1000.0);
+                    } else {
+                        failures += 1;
+                    }
+                    i += 1;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                (times, failures)
+            })
+        });
+        // Let the reader get going before the attack.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let started = Instant::now();
+        let mut tasks = Vec::with_capacity(silent + preface);
+        for i in 0..silent + preface {
+            tasks.push(tokio::spawn(hold(addr.clone(), i >= silent, give_up)));
+            if i % 500 == 499 {
+                tokio::task::yield_now().await;
+            }
+        }
+        let opened_in = started.elapsed();
+        let (mut closed, mut refused, mut open, mut late) = (Vec::new(), 0usize, 0usize, 0usize);
+        for t in tasks {
+            match t.await? {
+                Fate::Closed(d) => {
+                    if d > Duration::from_secs(deadline_secs + 1) {
+                        late += 1;
+                    }
+                    closed.push(d.as_secs_f64());
+                }
+                Fate::Refused => refused += 1,
+                Fate::Open => open += 1,
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        closed.sort_by(f64::total_cmp);
+        println!("descriptor limit (this process)\t{limit}");
+        println!("connections attempted\t{} ({} silent, {} half HTTP/2 preface), opened in {:.1} s", silent + preface, silent, preface, opened_in.as_secs_f64());
+        println!("closed by the server\t{} (median after {:.1} s, slowest {:.1} s)", closed.len(), pct(&closed, 0.5), closed.last().copied().unwrap_or(0.0));
+        println!("closed later than the deadline + 1 s\t{late}");
+        println!("refused at once (503 or connect failed)\t{refused}");
+        println!("still open after {} s\t{open}", give_up.as_secs());
+        if let Some(task) = reader_task {
+            let (mut times, failures) = task.await?;
+            times.sort_by(f64::total_cmp);
+            println!(
+                "reader during the attack\t{} questions answered, {} failed; answer time p50 {:.0} ms, max {:.0} ms",
+                times.len(),
+                failures,
+                pct(&times, 0.5),
+                times.last().copied().unwrap_or(0.0)
+            );
+        }
+        Ok(())
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
@@ -956,5 +1087,6 @@ async fn main() -> anyhow::Result<()> {
         }
         Cmd::Floor { listen, database_url, connections } => floor::serve(listen, database_url, connections).await,
         Cmd::Trips { url, proxy, upstream, iterations } => trips::run(url, proxy, upstream, iterations).await,
+        Cmd::Idle { url, silent, preface, deadline_secs, reader } => idle::run(url, silent, preface, deadline_secs, reader).await,
     }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BookChat benchmarks: bash bench/run.sh [load|fault|scaling|ceiling|trips|sizes|phone ...] (default: all).
+# BookChat benchmarks: bash bench/run.sh [load|fault|scaling|ceiling|trips|sizes|phone|idle ...] (default: all).
 # Prints figures and writes them to target/bench/. Uses the local cluster (or DATABASE_URL), a
 # release build of the server with rate limits off, and the sample book.
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -10,7 +10,7 @@ OUT="$ROOT/target/bench"; mkdir -p "$OUT"
 PORT=${BENCH_PORT:-3500}
 URL="http://127.0.0.1:$PORT"
 CHATTERS=${CHATTERS:-16}; MESSAGES=${MESSAGES:-60}
-sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceiling trips sizes phone)
+sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceiling trips sizes phone idle)
 
 log "building the server and the load generator (release)"
 # erase_components: as cargo-leptos builds the release site (always-erase-components in Cargo.toml).
@@ -113,6 +113,20 @@ ceiling)
     awk -v l="$label" -v a="$(rate "$label" "$OUT/reads-app.txt")" -v f="$(rate "$label through the stack's floor" "$OUT/reads-app.txt")" \
       -v p="$(rate "$q" "$OUT/reads-pgbench.txt")" 'BEGIN {printf "%-26s %9d %9d %9d %7.2f %9.2f\n", l, a, f, p, a / p, f / p}'
   done | tee -a "$OUT/reads-ratios.txt"
+  stop_server ;;
+idle)
+  # Connections that never send a request: 10,000 silent and 10,000 with half the HTTP/2 preface,
+  # from two processes (one process's descriptors cannot hold 20,000), while a reader asks.
+  IDLE=${IDLE:-10000}
+  log "idle connections: $IDLE silent + $IDLE half-preface, deadline ${DEADLINE:-10} s, a reader asking meanwhile"
+  start_server bookchat_bench_idle
+  "$LOAD" idle --url "$URL" --silent "$IDLE" --preface 0 --deadline-secs "${DEADLINE:-10}" --reader >"$OUT/idle-silent.txt" &
+  A=$!
+  "$LOAD" idle --url "$URL" --silent 0 --preface "$IDLE" --deadline-secs "${DEADLINE:-10}" >"$OUT/idle-preface.txt" &
+  B=$!
+  wait $A $B
+  cat "$OUT/idle-silent.txt" "$OUT/idle-preface.txt" | tee "$OUT/idle.txt"
+  printf 'server log lines with "Too many open files": %s\n' "$(grep -c 'Too many open files' "$OUT/server-bookchat_bench_idle.log" || true)" | tee -a "$OUT/idle.txt"
   stop_server ;;
 sizes)
   log "sizes"

@@ -166,6 +166,17 @@ pub struct AppConfig {
     #[arg(long, env = "BOOKCHAT_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
     pub header_read_timeout_secs: u64,
 
+    /// A connection that has made requests but sends no new one for this many seconds is
+    /// ended gracefully (what it is sending finishes first).
+    #[arg(long, env = "BOOKCHAT_CONNECTION_IDLE_SECS", default_value_t = 60)]
+    pub connection_idle_secs: u64,
+
+    /// Open connections at most on this instance; at the cap the oldest connection that has
+    /// not sent a request is closed to make room, else the newcomer gets `503`. 0: nine tenths of
+    /// the open-file limit (raised to its hard limit at start).
+    #[arg(long, env = "BOOKCHAT_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+
     /// A request (other than an answer stream) must be answered within this many seconds
     /// (a waited `chat/send` takes up to two minutes).
     #[arg(long, env = "BOOKCHAT_REQUEST_TIMEOUT_SECS", default_value_t = 150)]
@@ -261,6 +272,8 @@ impl AppConfig {
     pub fn http_options(&self) -> super::http::serve::HttpOptions {
         super::http::serve::HttpOptions {
             header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.connection_idle_secs.max(1)),
+            max_connections: self.max_connections,
             grace: std::time::Duration::from_secs(self.shutdown_grace_secs),
         }
     }

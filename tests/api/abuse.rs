@@ -211,3 +211,99 @@ async fn an_answer_stream_with_nothing_new_ends_after_its_idle_limit(pool: PgPoo
     assert_eq!(last["t"], "done");
     assert_eq!(last["message"]["status"], "streaming", "the answer goes on; the reader resumes it");
 }
+
+/// Is the server's end of this connection closed (read gives end of file, an error or a 408)?
+async fn closed_by_server(s: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 512];
+    match tokio::time::timeout(Duration::from_millis(300), s.read(&mut buf)).await {
+        Ok(Ok(0)) | Ok(Err(_)) => true,
+        Ok(Ok(n)) => String::from_utf8_lossy(&buf[..n]).contains("408"),
+        Err(_) => false,
+    }
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn silent_and_half_preface_connections_are_closed_at_the_first_request_deadline(pool: PgPool) {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn_with(pool, false, |c| c.header_read_timeout_secs = 1).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    // Connections that send nothing, and connections that send part of the HTTP/2 preface: both
+    // wait in the protocol sniffing, before HTTP/1's header timer exists.
+    let mut idle = Vec::new();
+    for i in 0..600 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        if i % 2 == 1 {
+            s.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+        }
+        idle.push(s);
+    }
+    let opened = Instant::now();
+    // A reader is served throughout.
+    for _ in 0..5 {
+        assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+    }
+    // Within the deadline (1 s) and one more second, every one of them is closed.
+    tokio::time::sleep(Duration::from_secs(2).saturating_sub(opened.elapsed())).await;
+    let mut open = 0;
+    for s in idle.iter_mut() {
+        if !closed_by_server(s).await {
+            open += 1;
+        }
+    }
+    assert_eq!(open, 0, "connections still open 2 s after they were made, with a 1 s deadline");
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn an_idle_http2_connection_is_ended_after_the_idle_limit(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, false, |c| c.connection_idle_secs = 1).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.expect("HTTP/2 handshake");
+    let driver = tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    let req = http::Request::get(format!("{}/healthz", app.base)).body(()).unwrap();
+    let (response, _) = client.send_request(req, true).unwrap();
+    assert_eq!(response.await.unwrap().status(), StatusCode::OK);
+    // The client keeps the connection (and answers the server's pings) but asks nothing more.
+    let ended = tokio::time::timeout(Duration::from_secs(5), driver).await;
+    assert!(ended.is_ok(), "the idle HTTP/2 connection was still open after 5 s with a 1 s idle limit");
+    drop(client);
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn at_the_connection_cap_silent_connections_make_room_and_busy_ones_get_503(pool: PgPool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(pool, false, |c| c.max_connections = 20).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    // Twenty silent connections fill the cap; a reader still gets in, by closing the oldest.
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fresh = reqwest::Client::new();
+    let res = fresh.get(format!("{}/healthz", app.base)).send().await.expect("a reader is served at the cap");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(closed_by_server(&mut silent[0]).await, "the oldest silent connection made room");
+    drop(silent);
+    drop(fresh);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Twenty connections at work (each made a request and keeps its connection): a newcomer
+    // is refused plainly instead of the process running out of descriptors.
+    let mut busy = Vec::new();
+    for _ in 0..20 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 1024];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        busy.push(s);
+    }
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut reply = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_string(&mut reply)).await;
+    assert!(reply.starts_with("HTTP/1.1 503"), "{reply:?}");
+    drop(busy);
+}

@@ -76,6 +76,8 @@ impl TestApp {
             },
             shutdown_grace_secs: 1,
             header_read_timeout_secs: 10,
+            connection_idle_secs: 60,
+            max_connections: 0,
             request_timeout_secs: 150,
             stream_idle_secs: 60,
             retention: RetentionConfig { conversation_days: 0, log_anonymize_days: 90, interval_secs: 0 },

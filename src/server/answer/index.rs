@@ -4,6 +4,7 @@
 //! next question. A book of a few thousand sections is a few megabytes; ranking it takes
 //! milliseconds and no database work.
 
+use super::glossary::{self, Definition};
 use super::text::{self, Vocabulary};
 use crate::server::book::{Block, BlockKind};
 use std::collections::{HashMap, HashSet};
@@ -18,6 +19,18 @@ const HEADING_WEIGHT: f32 = 2.0;
 const PATH_WEIGHT: f32 = 0.5;
 const BODY_WEIGHT: f32 = 1.0;
 const CODE_WEIGHT: f32 = 0.5;
+
+/// How a section frames its page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// It explains something (or is navigation).
+    None,
+    /// It opens the page: the text under the page title, or a template section (a heading the
+    /// book repeats across pages) in the page's first quarter — an introduction, objectives.
+    Intro,
+    /// A template section after that: a summary, conclusion, key takeaways.
+    Recap,
+}
 
 /// A section as stored, ready to be indexed.
 #[derive(Debug, Clone)]
@@ -54,9 +67,14 @@ pub struct SectionDoc {
     /// Stems anywhere in the section (heading path included).
     pub stems: HashSet<String>,
 
-    /// The section summarises or drills its page rather than explaining one topic (see
-    /// [`BookIndex::overview_sections`]).
+    /// The section summarises, drills or lists its page rather than explaining one topic: its
+    /// heading recurs across the book (a template heading such as a summary, objectives, next
+    /// steps or exercises — found by counting, not by name, in at least a tenth of the pages and
+    /// at least three of them), or it is mostly links (a table of contents, further reading:
+    /// they name every topic and explain none).
     pub overview: bool,
+    /// The section frames its page: an introduction or a recap (see [`BookIndex::framing`]).
+    pub framing: Framing,
     /// First and one-past-last row of this section's vectors in the index.
     vectors: (usize, usize),
 }
@@ -98,6 +116,8 @@ pub struct BookIndex {
     long_forms: Vec<(Vec<String>, String)>,
     vectors: Vec<f32>,
     vector_section: Vec<u32>,
+    /// The terms the book defines, and where (see `glossary`).
+    pub definitions: Vec<Definition>,
     pub dim: usize,
     /// Every section's words, lower-cased and space-separated (" a b c "), for phrase checks,
     /// and where each section's words start in it.
@@ -191,6 +211,7 @@ impl BookIndex {
                 }
             }
             words_per_section.push(words);
+            idx.definitions.extend(glossary::in_section(id as usize, &row.heading, &row.blocks));
             idx.sections.push(SectionDoc {
                 chunk_id: row.chunk_id,
                 route: row.route,
@@ -205,6 +226,7 @@ impl BookIndex {
                 len,
                 stems,
                 overview: false,
+                framing: Framing::None,
                 vectors: (start, idx.vector_section.len()),
             });
         }
@@ -225,45 +247,126 @@ impl BookIndex {
                 idx.long_forms.push((expansion, a));
             }
         }
-        for i in idx.overview_sections() {
+        let template = idx.recurring_heading_sections();
+        for &i in &template {
+            idx.sections[i].overview = true;
+        }
+        for i in idx.link_list_sections().into_iter().chain(idx.outline_sections()) {
+            idx.sections[i].overview = true;
+        }
+        for (i, f) in idx.framing(&template) {
+            idx.sections[i].framing = f;
+        }
+        // A page's opening text frames it; for a question about a detail the sections under
+        // it explain (a short opening with the page's title matches every question about it).
+        let mut sections_per_page: HashMap<&str, usize> = HashMap::new();
+        for s in &idx.sections {
+            *sections_per_page.entry(s.route.as_str()).or_default() += 1;
+        }
+        let tops: Vec<usize> = idx
+            .sections
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.level <= 1 && sections_per_page[s.route.as_str()] > 1)
+            .map(|(i, _)| i)
+            .collect();
+        for i in tops {
             idx.sections[i].overview = true;
         }
         idx
     }
 
-    /// Sections that summarise, drill or list their page rather than explain a topic: those
-    /// whose heading recurs across the book (a template heading such as a summary, objectives,
-    /// next steps or exercises — found by counting, not by name), in at least a tenth of the
-    /// pages and at least three of them; and those that are mostly links (a table of contents,
-    /// further reading: they name every topic and explain none).
-    fn overview_sections(&self) -> Vec<usize> {
-        let mut out = self.recurring_heading_sections();
-        out.extend(self.sections.iter().enumerate().filter(|(_, s)| is_link_list(s)).map(|(i, _)| i));
-        out.sort_unstable();
-        out.dedup();
-        out
+    /// Sections that outline other pages: at least three of their lines (a paragraph, a list
+    /// item, a bold line) are headings of another page, word for word — a chapter outline or a
+    /// table of contents without links. They name every topic of the page and explain none.
+    fn outline_sections(&self) -> Vec<usize> {
+        let norm = |t: &str| text::words(t).collect::<Vec<_>>().join(" ");
+        let mut headings: HashMap<String, HashSet<&str>> = HashMap::new();
+        for s in self.sections.iter().filter(|s| s.level > 1) {
+            let h = norm(&s.heading);
+            if h.split(' ').count() >= 2 {
+                headings.entry(h).or_default().insert(s.route.as_str());
+            }
+        }
+        let is_other_heading = |t: &str, route: &str| headings.get(&norm(t)).is_some_and(|routes| routes.iter().any(|r| *r != route));
+        self.sections
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                let lines = s.blocks.iter().flat_map(|b| {
+                    let whole = std::iter::once(b.text.as_str());
+                    whole.chain(b.parts.iter().map(|p| p.text.as_str()))
+                });
+                lines.filter(|t| is_other_heading(t, &s.route)).take(3).count() >= 3
+            })
+            .map(|(i, _)| i)
+            .collect()
     }
 
+    fn link_list_sections(&self) -> Vec<usize> {
+        self.sections.iter().enumerate().filter(|(_, s)| is_link_list(s)).map(|(i, _)| i).collect()
+    }
+
+    /// Template sections: their heading — whole, or its lead before a colon or dash
+    /// ("3.1 Introduction: Why Simulate?" → "Introduction"), numbers dropped — recurs across
+    /// the book.
     fn recurring_heading_sections(&self) -> Vec<usize> {
-        let mut pages_by_heading: HashMap<String, HashSet<&str>> = HashMap::new();
         let key = |h: &str| -> String {
             text::words(h).filter(|w| !w.chars().all(|c| c.is_ascii_digit())).map(|w| text::stem(&w)).collect::<Vec<_>>().join(" ")
         };
+        let lead = |h: &str| -> Option<String> {
+            let cut = h.find([':', '—', '–', '(']).or_else(|| h.find(" - "))?;
+            let k = key(&h[..cut]);
+            (!k.is_empty()).then_some(k)
+        };
+        let mut pages_by_heading: HashMap<String, HashSet<&str>> = HashMap::new();
         for s in self.sections.iter().filter(|s| s.level > 1) {
             pages_by_heading.entry(key(&s.heading)).or_default().insert(s.route.as_str());
+            if let Some(l) = lead(&s.heading) {
+                pages_by_heading.entry(format!("{l} :")).or_default().insert(s.route.as_str());
+            }
         }
         let pages: HashSet<&str> = self.sections.iter().map(|s| s.route.as_str()).collect();
         let threshold = (pages.len() / 10).max(3);
+        let recurs = |k: &str| !k.is_empty() && pages_by_heading.get(k).is_some_and(|p| p.len() >= threshold);
         self.sections
             .iter()
             .enumerate()
             .filter(|(_, s)| s.level > 1)
-            .filter(|(_, s)| {
-                let k = key(&s.heading);
-                !k.is_empty() && pages_by_heading.get(&k).is_some_and(|p| p.len() >= threshold)
-            })
+            .filter(|(_, s)| recurs(&key(&s.heading)) || lead(&s.heading).is_some_and(|l| recurs(&format!("{l} :"))))
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// Which sections frame their page: the page top when it has prose, and the template
+    /// sections with prose — an introduction in the page's first quarter, a recap after it.
+    /// Navigation (mostly links) and code-only sections frame nothing.
+    fn framing(&self, template: &[usize]) -> Vec<(usize, Framing)> {
+        let mut by_page: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, s) in self.sections.iter().enumerate() {
+            by_page.entry(s.route.as_str()).or_default().push(i);
+        }
+        let prose = |s: &SectionDoc| {
+            s.blocks.iter().filter(|b| b.kind != BlockKind::Code).map(|b| b.text.split_whitespace().count()).sum::<usize>() >= 12
+                && !is_link_list(s)
+        };
+        let mut out = Vec::new();
+        for (i, s) in self.sections.iter().enumerate() {
+            if !prose(s) {
+                continue;
+            }
+            if s.level <= 1 {
+                out.push((i, Framing::Intro));
+                continue;
+            }
+            if !template.contains(&i) {
+                continue;
+            }
+            let page = &by_page[s.route.as_str()];
+            let at = page.iter().position(|&j| j == i).unwrap_or(0);
+            out.push((i, if at * 4 < page.len() { Framing::Intro } else { Framing::Recap }));
+        }
+        out
     }
 
     pub fn is_empty(&self) -> bool {
@@ -329,7 +432,7 @@ impl BookIndex {
         let mut typed: Vec<String> = Vec::new();
         for original in question.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
             let w = original.to_lowercase();
-            if text::is_stop_word(&w) {
+            if text::is_stop_word(&w) || (!self.vocabulary.contains(&w) && text::is_stop_word_typo(&w)) {
                 continue;
             }
             let mut word = w.clone();
@@ -338,6 +441,10 @@ impl BookIndex {
                     corrections.push((w.clone(), fixed.clone()));
                     word = fixed;
                 }
+            }
+            if text::is_stop_word(&word) {
+                // "wich" read as "which": a function word after all.
+                continue;
             }
             let s = text::stem(&word);
             if groups.iter().any(|g| g[0] == s) {
@@ -495,7 +602,49 @@ mod tests {
         }
         let idx = BookIndex::build(1, rows);
         let flagged: Vec<&str> = idx.sections.iter().filter(|s| s.overview).map(|s| s.heading.as_str()).collect();
-        assert_eq!(flagged, vec!["Key Takeaways"; 4]);
+        // The recap by its recurring heading; the page's opening too (its pages have sections).
+        assert_eq!(flagged, ["Topic", "Key Takeaways"].repeat(4));
+        let framing: Vec<Framing> = idx.sections.iter().take(3).map(|s| s.framing).collect();
+        assert_eq!(framing, [Framing::None, Framing::None, Framing::None], "too little prose to frame a page");
+    }
+
+    #[test]
+    fn introductions_and_recaps_frame_their_page_by_place_and_recurrence() {
+        let prose = "A paragraph long enough to say something about the chapter and its topics in a few words.";
+        let mut rows = Vec::new();
+        for (n, p) in ["a", "b", "c", "d"].iter().enumerate() {
+            let (n, r) = (n + 1, format!("/docs/{p}"));
+            rows.push(row(&r, "Chapter", 1, prose));
+            rows.push(row(&r, &format!("{n}.1 Introduction: Why {p} matters"), 2, prose));
+            for k in 2..8 {
+                rows.push(row(&r, &format!("{n}.{k} Topic {k}{p}"), 2, prose));
+            }
+            rows.push(row(&r, &format!("{n}.9 Summary"), 2, prose));
+        }
+        let idx = BookIndex::build(1, rows);
+        let of = |h: &str| idx.sections.iter().find(|s| s.heading == h).map(|s| (s.framing, s.overview));
+        assert_eq!(of("1.1 Introduction: Why a matters"), Some((Framing::Intro, true)), "the lead before the colon recurs");
+        assert_eq!(of("1.9 Summary"), Some((Framing::Recap, true)));
+        assert_eq!(of("1.3 Topic 3a"), Some((Framing::None, false)));
+        assert_eq!(idx.sections[0].framing, Framing::Intro, "the page's opening text");
+    }
+
+    #[test]
+    fn an_outline_of_other_pages_is_an_overview() {
+        let mut outline = row("/docs/outlines", "Chapter 2 outline", 2, "x");
+        outline.blocks = ["Zero Moment Point", "Preview Control Basics", "Reward Shaping Tricks", "Something else entirely"]
+            .iter()
+            .map(|t| Block { kind: BlockKind::Paragraph, md: format!("**{t}**"), text: (*t).into(), head: String::new(), parts: vec![], link_words: 0 })
+            .collect();
+        let rows = vec![
+            outline,
+            row("/docs/walk", "Zero Moment Point", 2, "The ZMP is where the net moment vanishes."),
+            row("/docs/walk", "Preview Control Basics", 2, "Plan the centre of mass ahead."),
+            row("/docs/walk", "Reward Shaping Tricks", 2, "Reward upright walking."),
+        ];
+        let idx = BookIndex::build(1, rows);
+        let flagged: Vec<&str> = idx.sections.iter().filter(|s| s.overview).map(|s| s.heading.as_str()).collect();
+        assert_eq!(flagged, ["Chapter 2 outline"]);
     }
 
     #[test]

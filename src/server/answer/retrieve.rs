@@ -3,7 +3,9 @@
 //! book's revision in Postgres ([`Library::index`]).
 
 use crate::server::error::{Context, ServerResult};
-use super::index::{BookIndex, QueryTerms, SectionDoc};
+use super::glossary;
+use super::index::{BookIndex, Framing, QueryTerms, SectionDoc};
+use super::intent::{self, Intent, Shape};
 use crate::server::book::embed::Embedder;
 use crate::server::db::documents;
 use sqlx::PgPool;
@@ -169,6 +171,11 @@ pub struct Retrieval {
     /// The reader asked about a passage the book contains (selected on the page): the
     /// sections holding it rank first, and the book certainly covers the question.
     pub grounded: bool,
+    /// What kind of answer the question asks for.
+    pub shape: Shape,
+    /// The book's definitions of what a "what is X?" question asks about, best first: where
+    /// each is (section, block, list item or table row). The first one's section leads.
+    pub definitions: Vec<(usize, usize, Option<usize>)>,
 }
 
 impl Retrieval {
@@ -194,6 +201,8 @@ impl Retrieval {
             foreign_terms: vec![],
             unknown_names: vec![],
             grounded: false,
+            shape: Shape { intent: Intent::Detail, subject: vec![] },
+            definitions: vec![],
         }
     }
 }
@@ -244,11 +253,15 @@ struct OwnedQuery {
 pub fn rank(index: &Arc<BookIndex>, embedder: Option<&Embedder>, q: &Query<'_>) -> Retrieval {
     let common = |w: &str| embedder.is_some_and(|e| e.word_pieces(w) == 1);
     let terms = index.query_terms(q.text, q.correct, q.expand, &common);
+    // An ordinary word: one the model knows whole, an inflection or prefixed form of one, or a
+    // clipped form of a word the book uses.
+    let ordinary = |w: &str| common(w) || super::text::bases(w).iter().any(|b| common(b)) || index.vocabulary.extends(w);
     let foreign_terms: Vec<String> = terms
         .groups
         .iter()
         .zip(&terms.words)
-        .filter(|(g, w)| g.iter().all(|f| !index.knows_stem(f)) && w.chars().any(char::is_alphabetic) && !common(&w.to_lowercase()))
+        .filter(|(g, w)| g.iter().all(|f| !index.knows_stem(f)) && w.chars().any(char::is_alphabetic) && !ordinary(&w.to_lowercase()))
+        .filter(|(_, w)| !intent::is_cue_word(&w.to_lowercase()))
         .map(|(_, w)| w.clone())
         .collect();
     let unknown_names = unknown_names(index, q.text, &foreign_terms, embedder);
@@ -264,6 +277,8 @@ pub fn rank(index: &Arc<BookIndex>, embedder: Option<&Embedder>, q: &Query<'_>) 
         foreign_terms,
         unknown_names,
         grounded: !selected.is_empty(),
+        shape: intent::shape(q.text),
+        definitions: Vec::new(),
     };
     if index.is_empty() {
         return out;
@@ -271,10 +286,14 @@ pub fn rank(index: &Arc<BookIndex>, embedder: Option<&Embedder>, q: &Query<'_>) 
     let in_scope = |s: &SectionDoc| q.folder.is_none_or(|f| s.folder() == f || s.folder().starts_with(&format!("{f}/")));
     // Does the question ask for a summary-like section itself ("summary of chapter 3")?
     let asks_for = |s: &SectionDoc| q.terms_hit_heading(&out.terms, s);
+    // Recap and introduction sections are noise for a detail they only list, and evidence for
+    // a definition, a purpose or an overview the question asks for.
+    let framing_welcome = out.shape.wants_framing();
     let adjust = |i: usize, score: f32| -> f32 {
         let s = &index.sections[i];
         let mut v = score;
-        if q.demote_overviews && s.overview && !asks_for(s) {
+        let welcome = framing_welcome && s.framing != Framing::None;
+        if q.demote_overviews && s.overview && !asks_for(s) && !welcome {
             v *= OVERVIEW_FACTOR;
         }
         if q.prefer_route.is_some_and(|r| r == s.route) {
@@ -332,6 +351,13 @@ pub fn rank(index: &Arc<BookIndex>, embedder: Option<&Embedder>, q: &Query<'_>) 
         *s = adjust(*i, *s);
     }
     fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    if selected.is_empty() {
+        match out.shape.intent {
+            Intent::Definition => out.definitions = lead_with_definition(index, &out.terms, &out.shape, &mut fused, &in_scope),
+            Intent::Overview => lead_with_framing(index, &out.shape, q.prefer_route, &mut fused),
+            Intent::Purpose | Intent::Detail => {}
+        }
+    }
     out.hits = fused
         .into_iter()
         .take(q.limit)
@@ -345,6 +371,101 @@ pub fn rank(index: &Arc<BookIndex>, embedder: Option<&Embedder>, q: &Query<'_>) 
         .collect();
     out
 }
+
+/// A "what is X?" question: the book's definitions of X, best first (by how well their
+/// section matches the question), and the best one's section moved to the top of `fused`.
+fn lead_with_definition(
+    index: &BookIndex,
+    terms: &QueryTerms,
+    shape: &Shape,
+    fused: &mut Vec<(usize, f32)>,
+    in_scope: &dyn Fn(&SectionDoc) -> bool,
+) -> Vec<(usize, usize, Option<usize>)> {
+    // The subject as the book spells it: misspellings read as the book's words.
+    let subject: Vec<String> = {
+        let mut v: Vec<String> = shape
+            .subject
+            .iter()
+            .map(|w| terms.corrections.iter().find(|(typed, _)| typed == w).map(|(_, fixed)| fixed.clone()).unwrap_or_else(|| w.clone()))
+            .filter(|w| !super::text::is_stop_word(w))
+            .map(|w| super::text::stem(&w))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let score_of = |i: usize| fused.iter().find(|(j, _)| *j == i).map(|(_, s)| *s).unwrap_or(f32::MIN);
+    // The same words before one more or less; then how well the section matches.
+    let mut found: Vec<(&glossary::Definition, u8, f32)> = index
+        .definitions
+        .iter()
+        .filter(|d| in_scope(&index.sections[d.section]))
+        .filter_map(|d| glossary::names(&d.stems, &subject).map(|c| (d, c, score_of(d.section))))
+        .filter(|(_, _, s)| *s > f32::MIN)
+        .collect();
+    found.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.section.cmp(&b.0.section)));
+    let found: Vec<(&glossary::Definition, f32)> = found.into_iter().map(|(d, _, s)| (d, s)).collect();
+    if let (Some((best, _)), Some(&(_, top))) = (found.first(), fused.first()) {
+        let at = fused.iter().position(|(j, _)| *j == best.section).unwrap_or(0);
+        let entry = fused.remove(at);
+        fused.insert(0, (entry.0, top.max(entry.1) + DEFINITION_LEAD));
+    }
+    found.into_iter().map(|(d, _)| (d.section, d.block, d.part)).collect()
+}
+
+/// An overview question ("what is this chapter about?", "tl;dr of X"): the page it is about
+/// (the reader's page when the question only points at it, else the page of the best section),
+/// its framing sections (introduction, recap) first, the best-matching first.
+fn lead_with_framing(index: &BookIndex, shape: &Shape, prefer_route: Option<&str>, fused: &mut Vec<(usize, f32)>) {
+    let Some(&(_, top)) = fused.first() else { return };
+    let deictic = shape.subject.iter().all(|w| POINTING_WORDS.contains(&w.as_str()));
+    // The page: the best of the best sections' pages, its title naming the subject counting
+    // as much as half a top score ("tl;dr of the AI infrastructure module").
+    let subject: Vec<String> = shape.subject.iter().filter(|w| !POINTING_WORDS.contains(&w.as_str())).map(|w| super::text::stem(w)).collect();
+    let title_share = |s: &SectionDoc| {
+        let title: Vec<String> = super::text::terms(&s.doc_title);
+        if subject.is_empty() {
+            0.0
+        } else {
+            subject.iter().filter(|w| title.contains(w)).count() as f32 / subject.len() as f32
+        }
+    };
+    let route = match prefer_route {
+        Some(r) if deictic => r.to_owned(),
+        _ => {
+            let mut best: Option<(&str, f32)> = None;
+            for &(i, score) in fused.iter().take(10) {
+                let s = &index.sections[i];
+                let page_score = score + 0.5 * top * title_share(s);
+                if best.is_none_or(|(_, b)| page_score > b) {
+                    best = Some((s.route.as_str(), page_score));
+                }
+            }
+            match best {
+                Some((r, _)) => r.to_owned(),
+                None => return,
+            }
+        }
+    };
+    let mut framing: Vec<(usize, f32)> = index
+        .sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.route == route && s.framing != Framing::None)
+        .map(|(i, _)| (i, fused.iter().find(|(j, _)| *j == i).map(|(_, s)| *s).unwrap_or(0.0)))
+        .collect();
+    framing.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (rank, (i, _)) in framing.iter().take(2).enumerate().rev() {
+        fused.retain(|(j, _)| j != i);
+        fused.insert(0, (*i, top + FRAMING_LEAD * (2 - rank) as f32));
+    }
+}
+
+/// Words that point at the reader's page rather than name a topic ("what is this chapter about").
+const POINTING_WORDS: &[&str] = &["chapter", "module", "page", "section", "lesson", "unit", "part", "article", "doc", "tutorial"];
+/// How far a leading definition or framing section is put above the best score.
+const DEFINITION_LEAD: f32 = 0.01;
+const FRAMING_LEAD: f32 = 0.01;
 
 /// See [`Retrieval::unknown_names`].
 fn unknown_names(index: &BookIndex, question: &str, foreign: &[String], embedder: Option<&Embedder>) -> Vec<String> {

@@ -36,6 +36,13 @@ pub fn is_stop_word(w: &str) -> bool {
         .any(|suffix| w.strip_suffix(suffix).is_some_and(|stem| stem.len() >= 3 && STOP.contains(stem)))
 }
 
+/// A function word mistyped by one letter ("wich", "shoud", "becuase"): never a search term,
+/// and never a word the book lacks. Only words of four letters or more are read so.
+pub fn is_stop_word_typo(w: &str) -> bool {
+    let n = w.chars().count();
+    n >= 4 && !is_stop_word(w) && STOP_WORDS.iter().any(|s| s.chars().count() + 1 >= n && s.chars().count() >= 4 && edit_distance_with(w, s, 1) == 1)
+}
+
 thread_local! {
     static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
 }
@@ -88,6 +95,38 @@ pub fn find_acronyms(text: &str) -> Vec<(String, String)> {
     }
     out.sort();
     out.dedup();
+    out
+}
+
+/// The everyday words a word is built from, by English inflection and prefixes: "topples" →
+/// "topple", "quickest" → "quick", "rewriting" → "rewrite", "redo" → "do". A word whose base is
+/// an ordinary word is ordinary too, whatever a tokenizer makes of it.
+pub fn bases(word: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for suffix in ["ies", "es", "s", "ed", "ing", "est", "er", "ly"] {
+        if let Some(b) = word.strip_suffix(suffix) {
+            if b.chars().count() >= 3 {
+                out.push(b.to_owned());
+                out.push(format!("{b}e"));
+                if suffix == "ies" {
+                    out.push(format!("{b}y"));
+                }
+                // "stopped" → "stop"
+                let mut chars: Vec<char> = b.chars().collect();
+                if chars.len() >= 4 && chars[chars.len() - 1] == chars[chars.len() - 2] {
+                    chars.pop();
+                    out.push(chars.into_iter().collect());
+                }
+            }
+        }
+    }
+    for prefix in ["re", "un", "pre", "over", "under", "out", "mis", "non", "co", "down", "up"] {
+        if let Some(b) = word.strip_prefix(prefix) {
+            if b.chars().count() >= 2 {
+                out.push(b.to_owned());
+            }
+        }
+    }
     out
 }
 
@@ -177,6 +216,13 @@ impl Vocabulary {
 
     pub fn contains(&self, word: &str) -> bool {
         self.counts.contains_key(word)
+    }
+
+    /// Does the book use a longer word that starts with this one ("biped" → "bipedal",
+    /// "quant" → "quantization")? A clipped form of a book word is not a foreign word.
+    pub fn extends(&self, prefix: &str) -> bool {
+        let Some(first) = prefix.chars().next() else { return false };
+        prefix.chars().count() >= 4 && self.by_first.get(&first).is_some_and(|ws| ws.iter().any(|w| w.len() > prefix.len() && w.starts_with(prefix)))
     }
 
     pub fn len(&self) -> usize {
@@ -279,6 +325,25 @@ mod tests {
         assert_eq!(typo_distance("tower", "power"), None);
         assert_eq!(typo_distance("bread", "break"), None);
         assert_eq!(typo_distance("kinematics", "dynamics"), None);
+    }
+
+    #[test]
+    fn ordinary_words_are_read_through_inflections_prefixes_and_clippings() {
+        assert!(bases("topples").contains(&"topple".to_owned()));
+        assert!(bases("quickest").contains(&"quick".to_owned()));
+        assert!(bases("stopped").contains(&"stop".to_owned()));
+        assert!(bases("redo").contains(&"do".to_owned()));
+        assert!(bases("dspy").is_empty() && bases("crewai").is_empty(), "a name has no everyday base");
+        let sections: Vec<HashSet<String>> = vec![["bipedal", "quantization"].iter().map(|s| s.to_string()).collect()];
+        let v = Vocabulary::new(sections.iter());
+        assert!(v.extends("biped") && v.extends("quant"));
+        assert!(!v.extends("bipedal") && !v.extends("bip"), "the word itself, or too short a clip");
+    }
+
+    #[test]
+    fn mistyped_function_words_are_function_words() {
+        assert!(is_stop_word_typo("wich") && is_stop_word_typo("shoud") && is_stop_word_typo("becuase"));
+        assert!(!is_stop_word_typo("which") && !is_stop_word_typo("robot") && !is_stop_word_typo("thy"));
     }
 
     #[test]

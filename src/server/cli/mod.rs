@@ -60,30 +60,38 @@ enum Command {
         /// The host site's user id (as passed to identify).
         external_id: String,
     },
-    /// Measure BookChat on a book: retrieval, citations, key phrases, refusals, answer and
-    /// ingest time (on a fresh database: it ingests the book itself).
+    /// Measure BookChat on one or more books: retrieval, citations, key phrases, refusals,
+    /// answer and ingest time, by question kind, with a macro average over the books (on a
+    /// fresh database: it ingests each book itself, one after the other).
     Eval {
         #[command(flatten)]
         db: DbConfig,
         #[command(flatten)]
         embed: EmbedConfig,
-        /// The book's docs folder.
-        #[arg(long)]
-        book: PathBuf,
-        /// On-topic questions (JSON, the development book's format: question, source,
-        /// heading, answer_contains).
-        #[arg(long)]
-        questions: PathBuf,
+        /// A question set: a folder with `docs/` (the book), `questions.json` and
+        /// `offtopic.json` (the development books' layout). Repeat for several books.
+        #[arg(long = "set")]
+        sets: Vec<PathBuf>,
+        /// Or one book's docs folder, with `--questions` and `--offtopic`.
+        #[arg(long, requires = "questions")]
+        book: Option<PathBuf>,
+        /// On-topic questions (JSON, the development books' format: question, source,
+        /// heading, answer_contains, also, in_code, kind).
+        #[arg(long, requires = "book")]
+        questions: Option<PathBuf>,
         /// Questions the book does not cover (JSON list of {id, question}).
-        #[arg(long)]
+        #[arg(long, requires = "book")]
         offtopic: Option<PathBuf>,
         /// Rounds over the questions for the answer-time figures (0 = skip).
         #[arg(long, default_value_t = 3)]
         latency_rounds: usize,
-        /// Also time answers on the book loaded this many times under different routes.
+        /// Also time answers on the last book loaded this many times under different routes.
         #[arg(long, default_value_t = 1)]
         scale: usize,
-        /// Write per-question details (ranks, answers) to this Markdown file.
+        /// Also compare ranking configurations (BM25, dense, fusions) on each book.
+        #[arg(long)]
+        compare: bool,
+        /// Write per-question details (ranks, answers) as `eval-<set>.md` into this folder.
         #[arg(long)]
         details: Option<PathBuf>,
     },
@@ -125,8 +133,12 @@ pub async fn main(app: fn(AppState) -> axum::Router) -> ExitCode {
             },
             Err(e) => Err(e),
         },
-        Command::Eval { db, embed, book, questions, offtopic, latency_rounds, scale, details } => {
-            let args = crate::server::cli::eval::EvalArgs { book, questions, offtopic, latency_rounds, scale, details };
+        Command::Eval { db, embed, sets, book, questions, offtopic, latency_rounds, scale, compare, details } => {
+            let mut sets: Vec<eval::EvalSet> = sets.iter().map(|d| eval::EvalSet::folder(d)).collect();
+            if let (Some(book), Some(questions)) = (book, questions) {
+                sets.push(eval::EvalSet { book, questions, offtopic });
+            }
+            let args = eval::EvalArgs { sets, latency_rounds, scale, compare, details };
             evaluate(&db, &embed, &args).await
         }
     };

@@ -96,8 +96,57 @@ fn a_short_section_is_quoted_whole_and_a_lead_in_never_dangles() {
     let idx = index(&[("notes.md", &src)]);
     let a = answer(&idx, "how do I launch the demo?");
     assert!(a.markdown.contains("To launch the demo:\n\n```bash\nros2 launch demo all.launch.py\n```\n\nThen watch the robot wave."), "{}", a.markdown);
+    // Long code comes as an excerpt, with the line that introduces it, never cut mid-fence.
     let a = answer(&idx, "what is in the full launch file listing?");
-    assert!(!a.markdown.contains("The full launch file is:"), "a lead-in without its (too long) code is left out: {}", a.markdown);
+    assert!(a.markdown.contains("The full launch file is:\n\n```python\nprint('launch line')"), "{}", a.markdown);
+    assert!(a.markdown.matches("print('launch line')").count() <= 20, "an excerpt, not 40 lines: {}", a.markdown);
+    assert!(a.markdown.contains("…\n```"), "the cut is marked: {}", a.markdown);
+}
+
+/// A page whose sections are mostly code, with a recap that holds the only prose definitions.
+const CODE_CHAPTER: &str = "# Chapter 4: Control\n\n## 4.1 Introduction\n\nThis chapter teaches robots to keep their balance while they walk and carry things.\n\n## 4.2 Balance Controller\n\n```python\nimport numpy as np\n\nclass BalanceController:\n    def __init__(self, gain=2.0):\n        self.gain = gain\n        self.history = []\n\n    def update(self, tilt, rate):\n        self.history.append(tilt)\n        if len(self.history) > 100:\n            self.history.pop(0)\n        command = -self.gain * tilt - 0.1 * rate\n        return command\n\n    def reset(self):\n        self.history = []\n\n    def stats(self):\n        return np.mean(self.history), np.std(self.history)\n\n    def watchdog(self):\n        while True:\n            time.sleep(0.01)  # Check the heartbeat every 10ms\n            if self.missed():\n                self.stop()\n\n    def missed(self):\n        return False\n\n    def stop(self):\n        print('stopped')\n```\n\n## 4.3 Trajectories\n\nTrajectories are planned ahead of time from waypoints and timing constraints given by the task.\n\n## 4.9 Conclusion\n\nWe covered the essentials of control:\n\n- **Balance controller**: a feedback loop that turns measured tilt into corrective joint commands\n- **Trajectory**: a timed path through waypoints\n";
+
+#[test]
+fn a_code_section_is_answered_from_its_code_never_refused_for_want_of_prose() {
+    let idx = index(&[("control.md", CODE_CHAPTER)]);
+    let a = answer(&idx, "in the balance controller code how often does the watchdog check the heartbeat?");
+    assert!(!a.refused, "{}", a.markdown);
+    assert!(a.markdown.starts_with("From *Chapter 4: Control* › **4.2 Balance Controller** [1], its code:"), "{}", a.markdown);
+    assert!(a.markdown.contains("time.sleep(0.01)  # Check the heartbeat every 10ms"), "the lines that answer: {}", a.markdown);
+    assert!(a.markdown.contains("```python\n…\n"), "an excerpt, marked as one: {}", a.markdown);
+}
+
+#[test]
+fn what_is_x_leads_with_the_books_definition_even_in_a_recap() {
+    let idx = index(&[("control.md", CODE_CHAPTER)]);
+    let a = answer(&idx, "what is a balance controller?");
+    assert!(!a.refused, "{}", a.markdown);
+    assert!(a.markdown.starts_with("From *Chapter 4: Control* › **4.9 Conclusion** [1]:"), "the definition first: {}", a.markdown);
+    let (definition, code) = (a.markdown.find("- **Balance controller**: a feedback loop"), a.markdown.find("**4.2 Balance Controller**"));
+    assert!(definition.is_some() && code.is_some() && definition < code, "then the section that has the code: {}", a.markdown);
+}
+
+#[test]
+fn a_question_about_the_chapter_is_answered_by_its_framing() {
+    let other = "# Chapter 5: Hands\n\n## 5.1 Introduction\n\nGrippers grasp objects of many shapes using force and friction.\n\n## 5.2 Grasps\n\nA grasp holds an object.\n\n## 5.9 Conclusion\n\n- **Grasp**: holding an object\n";
+    let third = "# Chapter 6: Eyes\n\n## 6.1 Introduction\n\nCameras see the world in colour and depth for the robot.\n\n## 6.2 Images\n\nImages are arrays.\n\n## 6.9 Conclusion\n\n- **Image**: an array of pixels\n";
+    let idx = index(&[("control.md", CODE_CHAPTER), ("hands.md", other), ("eyes.md", third)]);
+    let r = rank(&idx, None, &Query { ranking: Ranking::Lexical, ..Query::new("what is the control chapter about, in short?") });
+    let first: Vec<&str> = r.hits.iter().take(2).map(|h| r.section(h).heading.as_str()).collect();
+    assert!(first.contains(&"4.1 Introduction") || first.contains(&"4.9 Conclusion"), "{first:?}");
+    // For a detail, the recap that only lists it ranks below the section that explains it.
+    let r = rank(&idx, None, &Query { ranking: Ranking::Lexical, ..Query::new("how are trajectories planned through waypoints?") });
+    assert_eq!(r.section(&r.hits[0]).heading, "4.3 Trajectories");
+}
+
+#[test]
+fn a_heading_over_subsections_is_quoted_from_its_best_subsection() {
+    let src = "# Joints\n\n## 3.4 Joints: Connecting Links\n\n### 3.4.1 Revolute\n\nA revolute joint rotates about one axis within limits of effort and velocity.\n\n### 3.4.2 Fixed\n\nA fixed joint welds two links together for cameras and sensors.\n";
+    let idx = index(&[("joints.md", src)]);
+    let r = rank(&idx, None, &Query { ranking: Ranking::Lexical, ..Query::new("joints connecting links") });
+    let quoted = compose(&r, |route, anchor| format!("{route}#{anchor}"));
+    assert!(!quoted.refused);
+    assert!(!quoted.markdown.contains("The book covers this in these sections"), "{}", quoted.markdown);
 }
 
 /// Filler prose that mentions none of the questions' words.
