@@ -341,3 +341,43 @@ async fn the_vocabulary_follows_the_book_on_every_ingest(pool: PgPool) {
     assert_eq!(fix("what is a quaternoin").await, vec![]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn suggestions_are_questions_the_book_answers_never_recap_headings(pool: PgPool) {
+    // Chapters framed the way real textbooks are: objectives, an introduction, numbered
+    // sections (one of them code only), a conclusion and key takeaways on every page.
+    let dir = std::env::temp_dir().join(format!("bookchat-suggest-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let topics = [("gait", "Gait Planning", "footsteps"), ("grasp", "Grasp Synthesis", "fingers"), ("vision", "Stereo Vision", "disparity"), ("speech", "Speech Input", "microphones")];
+    for (n, (slug, title, word)) in topics.iter().enumerate() {
+        let n = n + 1;
+        std::fs::write(
+            dir.join(format!("0{n}-{slug}.md")),
+            format!(
+                "# Chapter {n}: {title}\n\n## What You'll Learn\n\n- How {word} work in {title}\n- Why {title} matters\n\n## {n}.1 Introduction\n\n{title} is the part of a humanoid that deals with {word}, and this chapter explains it from first principles with examples.\n\n## {n}.2 How {title} Uses {word}\n\n{title} combines {word} with feedback from sensors so the humanoid adapts to the world around it while it moves.\n\n## {n}.3 A {title} Example\n\n```python\ndef run_{slug}({word}):\n    # {title}: process the {word}\n    return [x * 2 for x in {word}]\n```\n\n## {n}.9 Conclusion\n\nWe covered {title}.\n\n## Key Takeaways\n\n- **{title}**: turns {word} into decisions\n"
+            ),
+        )
+        .unwrap();
+    }
+    crate::helpers::ingest(&pool, &dir, true).await;
+    let app = TestApp::spawn_with(pool, false, |_| {}).await;
+    let g = app.guest().await;
+    let mut asked = 0;
+    for (n, (slug, ..)) in topics.iter().enumerate() {
+        let page = format!("https://book.example/docs/0{}-{slug}", n + 1);
+        let (s, r) = g.call("chat/suggestions", json!({"page_url": page})).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let qs: Vec<String> = r["questions"].as_array().unwrap().iter().map(|q| q.as_str().unwrap().to_owned()).collect();
+        assert!(!qs.is_empty(), "{page}: no suggestions");
+        for q in &qs {
+            let lower = q.to_lowercase();
+            assert!(!lower.contains("learn") && !lower.contains("takeaways") && !lower.contains("conclusion") && !lower.contains("introduction"), "{q}");
+            let (s, a) = g.call("chat/send", json!({"client_id": Uuid::new_v4(), "content": q, "context": {"url": page}})).await;
+            assert_eq!(s, StatusCode::OK, "{a}");
+            assert_eq!(a["answer"]["refused"], false, "a suggested question was refused: {q}: {a}");
+            asked += 1;
+        }
+    }
+    assert!(asked >= 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}

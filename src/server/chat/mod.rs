@@ -6,10 +6,13 @@ pub mod identity;
 pub mod share;
 
 use crate::server::error::{Context, Expected, ServerResult};
-use crate::server::answer::{job, render};
+use crate::server::answer::index::{BookIndex, Framing};
+use crate::server::answer::retrieve::{self, Library, Query};
+use crate::server::answer::{compose, job, render, text};
+use std::sync::Arc;
 use crate::server::db::messages::{self, Metadata, MessageRow, Window};
 use crate::server::db::held::on_held;
-use crate::server::db::{conversations, documents, sessions, Caller};
+use crate::server::db::{conversations, sessions, Caller};
 use crate::server::state::AppState;
 use crate::error::{AppError, Rule};
 use crate::model::{ConversationPage, Feedback,
@@ -399,39 +402,114 @@ pub async fn follow(
     Ok(rx)
 }
 
-/// Questions to suggest for an empty conversation, from the headings of the reader's page (or
-/// of the book's first pages).
+/// Questions to suggest for an empty conversation: the headings of the reader's page (or of
+/// the book's first pages) turned into questions — never a recap, an introduction, an outline or
+/// a list of links ("What You'll Learn?" is no question) — and only those the book answers: each
+/// is asked of the book, and kept when it is answered with its own section among the first
+/// three.
 pub async fn suggestions(state: &AppState, page_url: Option<&str>) -> ServerResult<Suggestions> {
     let route = page_url.and_then(|u| job::route_of(u, &state.config.site_base_url));
-    let mut headings = match &route {
-        Some(r) => documents::headings(&state.read_pool, r).await?,
-        None => Vec::new(),
-    };
-    if headings.is_empty() {
-        headings = documents::first_headings(&state.read_pool, 12).await?;
-    }
-    let questions = headings
-        .iter()
-        .filter(|h| !h.to_lowercase().starts_with("chapter") && h.chars().count() <= 80)
-        .map(|h| heading_question(h))
-        .take(4)
-        .collect();
+    let index = state.library.index(&state.read_pool).await?;
+    let library = state.library.clone();
+    let questions = tokio::task::spawn_blocking(move || suggested_questions(&library, &index, route.as_deref(), SUGGESTIONS))
+        .await
+        .context("choosing suggested questions")?;
     Ok(Suggestions { questions })
 }
 
-/// "The Zero-Moment Point" → "What is the Zero-Moment Point?"; questions stay questions.
-pub fn heading_question(h: &str) -> String {
-    let h = h.trim().trim_end_matches(['.', ':', '?']);
+/// How many questions an empty conversation suggests.
+const SUGGESTIONS: usize = 4;
+
+/// See [`suggestions`]: up to `n` questions from `route`'s sections (or the book's first pages'),
+/// each answered from its own section.
+pub fn suggested_questions(library: &Library, index: &Arc<BookIndex>, route: Option<&str>, n: usize) -> Vec<String> {
+    let on_page: Vec<usize> = match route {
+        Some(r) => (0..index.sections.len()).filter(|&i| index.sections[i].route == r).collect(),
+        None => Vec::new(),
+    };
+    let candidates: Vec<usize> = if on_page.is_empty() { (0..index.sections.len()).collect() } else { on_page };
+    let mut out: Vec<String> = Vec::new();
+    for i in candidates {
+        let s = &index.sections[i];
+        let heading = strip_numbering(&s.heading);
+        if s.level <= 1 || s.overview || s.framing != Framing::None || heading.chars().count() > 80 || text::terms(&heading).is_empty() {
+            continue;
+        }
+        if heading.to_lowercase().starts_with("chapter") {
+            continue;
+        }
+        let Some(question) = heading_question(&heading) else { continue };
+        if out.contains(&question) {
+            continue;
+        }
+        let r = retrieve::rank(index, library.embedder().map(|e| e.as_ref()), &Query::new(&question));
+        if compose::answerable(&r) && r.hits.iter().take(3).any(|h| h.section == i) {
+            out.push(question);
+            if out.len() >= n {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// "3.4.2 Revolute Joint" → "Revolute Joint", "4. Balance" → "Balance", "Step 2: Wiring" stays.
+fn strip_numbering(h: &str) -> String {
+    let t = h.trim();
+    let rest = t.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    if rest.len() < t.len() && rest.starts_with([' ', ')']) {
+        rest.trim_start_matches([' ', ')']).trim().to_owned()
+    } else {
+        t.to_owned()
+    }
+}
+
+/// A heading as a reader would ask about it: "The Zero-Moment Point" → "What is the
+/// Zero-Moment Point?", "Key Improvements in ROS 2" → "What are Key Improvements in ROS 2?",
+/// "URDF vs SDF" → "How do URDF and SDF compare?", "Installing Unity on Windows (Native!)" →
+/// "What should I know about installing Unity on Windows?"; questions stay questions. `None` for
+/// a heading that names no topic ("In Progress", "Welcome…").
+pub fn heading_question(h: &str) -> Option<String> {
+    // Drop remarks in parentheses and decorations (emoji, trailing punctuation).
+    let mut clean = String::new();
+    let mut depth = 0;
+    for c in h.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = (depth - 1).max(0),
+            _ if depth > 0 => {}
+            c if c.is_alphanumeric() || c.is_whitespace() || "-'’:&/.,+#".contains(c) => clean.push(c),
+            _ => {}
+        }
+    }
+    let h = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    let h = h.trim().trim_end_matches(['.', ':', ',', '-']).trim().to_owned();
     let lower = h.to_lowercase();
-    if ["why ", "how ", "what ", "when ", "where ", "which ", "who "].iter().any(|w| lower.starts_with(w)) {
-        return format!("{h}?");
+    let first = lower.split(' ').next().unwrap_or("");
+    if ["why", "how", "what", "when", "where", "which", "who", "is", "are", "can", "should", "do", "does"].contains(&first) {
+        return Some(format!("{h}?"));
     }
-    let article = lower.starts_with("the ") || lower.starts_with("a ") || lower.starts_with("an ");
-    let plural = lower.ends_with('s') && !lower.ends_with("ss") && !lower.ends_with("sis");
+    if h.is_empty() || (text::is_stop_word(first) && !["the", "a", "an"].contains(&first)) || ["welcome", "introduction", "overview"].contains(&first) {
+        return None;
+    }
+    if let Some((a, b)) = h.split_once(" vs ").or_else(|| h.split_once(" vs. ")).or_else(|| h.split_once(" versus ")) {
+        return Some(format!("How do {} and {} compare?", a.trim(), b.trim()));
+    }
+    if first.len() > 4 && first.ends_with("ing") && !h.contains(':') {
+        let mut chars = h.chars();
+        let initial: String = chars.next().map(|c| c.to_lowercase().collect()).unwrap_or_default();
+        return Some(format!("What should I know about {initial}{}?", chars.as_str()));
+    }
     if h.contains(':') || h.contains(" and ") || h.contains(" with ") {
-        return format!("Can you explain “{h}”?");
+        return Some(format!("Can you explain “{h}”?"));
     }
-    match (article, plural) {
+    let article = ["the", "a", "an"].contains(&first);
+    // The head noun: before the first preposition ("Key Improvements in ROS 2").
+    let head = lower.split([' ']).take_while(|w| !["in", "of", "for", "on", "to", "with", "from", "at", "by"].contains(w)).last().unwrap_or("").to_owned();
+    let last = lower.split(' ').rev().find(|w| w.chars().any(char::is_alphabetic)).unwrap_or("").to_owned();
+    let is_plural = |w: &str| w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("sis") && !w.ends_with("us");
+    let plural = is_plural(&head) || is_plural(&last);
+    Some(match (article, plural) {
         (true, _) => {
             let mut chars = h.chars();
             let first: String = chars.next().map(|c| c.to_lowercase().collect()).unwrap_or_default();
@@ -439,7 +517,7 @@ pub fn heading_question(h: &str) -> String {
         }
         (false, true) => format!("What are {h}?"),
         (false, false) => format!("What is {h}?"),
-    }
+    })
 }
 
 /// A messages page read on the primary: for a session the read pool (a replica) has not seen
@@ -592,11 +670,18 @@ mod tests {
 
     #[test]
     fn headings_become_questions() {
-        assert_eq!(heading_question("The Zero-Moment Point"), "What is the Zero-Moment Point?");
-        assert_eq!(heading_question("Quality of Service Policies"), "What are Quality of Service Policies?");
-        assert_eq!(heading_question("Why ROS 2 Replaced ROS 1"), "Why ROS 2 Replaced ROS 1?");
-        assert_eq!(heading_question("Nodes, Topics, Services and Actions"), "Can you explain “Nodes, Topics, Services and Actions”?");
-        assert_eq!(heading_question("Sensor Fusion"), "What is Sensor Fusion?");
+        let q = |h: &str| heading_question(h).unwrap_or_default();
+        assert_eq!(q("The Zero-Moment Point"), "What is the Zero-Moment Point?");
+        assert_eq!(q("Quality of Service Policies"), "What are Quality of Service Policies?");
+        assert_eq!(q("Why ROS 2 Replaced ROS 1"), "Why ROS 2 Replaced ROS 1?");
+        assert_eq!(q("Nodes, Topics, Services and Actions"), "Can you explain “Nodes, Topics, Services and Actions”?");
+        assert_eq!(q("Sensor Fusion"), "What is Sensor Fusion?");
+        assert_eq!(q("Key Improvements in ROS 2"), "What are Key Improvements in ROS 2?");
+        assert_eq!(q("URDF vs SDF"), "How do URDF and SDF compare?");
+        assert_eq!(q("Installing Unity on Windows (Native!)"), "What should I know about installing Unity on Windows?");
+        assert_eq!(q("Ablation Study 🍎"), "What is Ablation Study?");
+        assert_eq!(heading_question("In Progress"), None);
+        assert_eq!(heading_question("Welcome to Physical AI"), None);
     }
 
     #[test]

@@ -485,6 +485,22 @@ async fn run_set(
     if !offtopic.is_empty() {
         println!("\nOff-topic refused: {:.2} of {}", off_refused / offtopic.len() as f64, offtopic.len());
     }
+    // Every page's suggested questions, asked of the book: none may be refused.
+    let mut routes: Vec<&str> = index.sections.iter().map(|s| s.route.as_str()).collect();
+    routes.dedup();
+    let (mut asked, mut refused_suggestions) = (0, Vec::new());
+    for route in &routes {
+        let suggested = crate::server::chat::suggested_questions(library, &index, Some(route), 4);
+        let _ = writeln!(details, "### suggestions for {route}\n\n{suggested:?}\n");
+        for q in suggested {
+            asked += 1;
+            let r = retrieve::rank(&index, embedder, &Query::new(&q));
+            if compose::compose(&r, url).refused {
+                refused_suggestions.push(q);
+            }
+        }
+    }
+    println!("Suggested questions on {} pages: {asked} asked, {} refused {:?}", routes.len(), refused_suggestions.len(), refused_suggestions);
     println!(
         "\nIngest: cold {:.1} s (parse, embed {} texts, store) · warm {:.2} s ({} of {} pages unchanged)",
         cold_secs, cold.embedded, warm_secs, warm.unchanged, warm.files

@@ -271,29 +271,6 @@ pub async fn page_by_route(pool: &PgPool, route: &str) -> ServerResult<Option<(S
     Ok(Some((title, sections)))
 }
 
-/// Section headings of a page (suggested questions for an empty conversation).
-pub async fn headings(pool: &PgPool, route: &str) -> ServerResult<Vec<String>> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT c.heading FROM chunks c JOIN documents d ON d.id = c.document_id
-           WHERE d.route = $1 AND c.heading <> '' AND c.level > 1 ORDER BY c.ordinal"#,
-        route
-    )
-    .fetch_all(pool)
-    .await?)
-}
-
-/// Section headings from the first pages of the book (suggestions when the page is unknown).
-pub async fn first_headings(pool: &PgPool, limit: i64) -> ServerResult<Vec<String>> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT c.heading FROM chunks c JOIN documents d ON d.id = c.document_id
-           WHERE c.heading <> '' AND c.level > 1
-           ORDER BY d.source_path, c.ordinal LIMIT $1"#,
-        limit
-    )
-    .fetch_all(pool)
-    .await?)
-}
-
 /// How many sections the book has.
 pub async fn section_count(pool: &PgPool) -> ServerResult<i64> {
     Ok(sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM chunks"#).fetch_one(pool).await?)
