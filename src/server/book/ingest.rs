@@ -77,13 +77,22 @@ const WINDOW_WORDS: usize = 110;
 /// about [`WINDOW_WORDS`] words that never split a paragraph, list item or table row. A heading
 /// inside the section (`####` and below) starts a window of its own under "heading › subheading":
 /// a subsection is one topic, and a window that runs across two reads as neither (a fact under
-/// "3. Real-Time Performance" was blurred with the list of the subsection before it). Code is
-/// left to the lexical side (identifiers, not meaning).
+/// "3. Real-Time Performance" was blurred with the list of the subsection before it). Code
+/// counts by what it says in words — its comments and docstrings ("Coefficient of friction (0 =
+/// ice, 1 = rubber)") — its identifiers are left to the lexical side: a section that is all code
+/// was embedded as its bare heading and found by meaning by no question.
 pub fn embedding_windows(section: &Section) -> Vec<String> {
     let head = heading_text(section);
     let mut windows = Vec::new();
     let mut window = Window::new(head.clone());
-    for b in section.blocks.iter().filter(|b| b.kind != BlockKind::Code) {
+    for b in &section.blocks {
+        if b.kind == BlockKind::Code {
+            let words = code_words(&b.text);
+            if !words.is_empty() {
+                window.add(&words, &mut windows);
+            }
+            continue;
+        }
         if b.kind == BlockKind::Heading {
             window.flush(&mut windows);
             window = Window::new(format!("{head} › {}", b.text.trim()));
@@ -102,6 +111,44 @@ pub fn embedding_windows(section: &Section) -> Vec<String> {
         windows.push(head);
     }
     windows
+}
+
+/// The prose inside code: comment and docstring text, one line each, markers dropped
+/// (`# Check every 10ms`, `// Define a tool`, `<!-- Max torque (Nm) -->`, `"""Record audio."""`).
+pub fn code_words(code: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut in_docstring = false;
+    for line in code.lines() {
+        let t = line.trim();
+        let quote = ["\"\"\"", "'''"].iter().find(|q| t.contains(**q));
+        if in_docstring || quote.is_some() {
+            let text = t.replace("\"\"\"", "").replace("'''", "");
+            if quote.is_some_and(|q| t.matches(q).count() == 1) {
+                in_docstring = !in_docstring;
+            }
+            push_prose(&mut out, &text);
+            continue;
+        }
+        let comment = ["<!--", "//", "# ", "/*", " -- ", "* "]
+            .iter()
+            .filter_map(|m| line.find(m).map(|i| (i, *m)))
+            .min_by_key(|(i, _)| *i)
+            .filter(|(i, m)| *m != "* " || line[..*i].trim().is_empty())
+            .map(|(i, m)| &line[i + m.len()..]);
+        if let Some(c) = comment {
+            push_prose(&mut out, c.trim_end_matches("-->").trim_end_matches("*/"));
+        }
+    }
+    out.join("\n")
+}
+
+/// A line of comment text, when it says something in words (not `# ---` or `// TODO`).
+fn push_prose(out: &mut Vec<String>, text: &str) {
+    let t = text.trim();
+    let words = t.split_whitespace().filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2).count();
+    if words >= 2 {
+        out.push(t.to_owned());
+    }
 }
 
 /// The embedding window being filled: a heading and whole units of prose.
@@ -268,7 +315,20 @@ mod tests {
         let real_time = windows.iter().find(|w| w.contains("balance correction")).expect("window");
         assert!(real_time.starts_with("The Core Problems › 2. Real-Time\n"), "{real_time}");
         assert!(!real_time.contains("protocol"), "a window stays inside its subsection: {real_time}");
-        assert!(windows.iter().all(|w| !w.contains("print(")));
+        assert!(windows.iter().all(|w| !w.contains("print(")), "code itself is not embedded");
+    }
+
+    #[test]
+    fn code_is_embedded_by_what_its_comments_and_docstrings_say() {
+        let src = "# A\n\n## 4.6.2 Friction\n\n```xml\n<surface>\n  <mu>0.8</mu>  <!-- Coefficient of friction (0 = ice, 1 = rubber) -->\n</surface>\n```\n\n```python\ndef step():\n    \"\"\"Advance the world without rendering.\"\"\"\n    world.step(render=False)  # Render=False for speed\n    # ---\n```\n";
+        let page = parse_page("a.md", src);
+        let section = page.sections.iter().find(|s| s.heading == "4.6.2 Friction").expect("section");
+        let windows = embedding_windows(section);
+        assert_eq!(windows.len(), 1, "{windows:#?}");
+        let w = &windows[0];
+        assert!(w.starts_with("4.6.2 Friction\n"), "{w}");
+        assert!(w.contains("Coefficient of friction (0 = ice, 1 = rubber)") && w.contains("Advance the world without rendering.") && w.contains("Render=False for speed"), "{w}");
+        assert!(!w.contains("<mu>") && !w.contains("world.step") && !w.contains("---"), "{w}");
     }
 
     #[test]

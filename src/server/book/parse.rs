@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Bumped whenever parsing changes what is stored, so an unchanged book is parsed again once.
-pub const PARSER_VERSION: i32 = 5;
+pub const PARSER_VERSION: i32 = 6;
 
 /// What the walk over the tree produces, in document order.
 enum Item {
