@@ -105,7 +105,8 @@ pub async fn send_message(
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
     let question = chat::NewQuestion::parse(conversation_id, client_id, &content, context, chapter_only.unwrap_or(false))?;
-    Ok(chat::send(&state, &caller, question, wait.unwrap_or(true)).await?)
+    let client = auth::client_ip(&state).await;
+    Ok(chat::send(&state, &caller, client, question, wait.unwrap_or(true)).await?)
 }
 
 /// The answer's text as it is generated: newline-separated JSON [`StreamEvent`]s, starting with
@@ -131,7 +132,8 @@ pub async fn stop_answer(message_id: i64) -> Result<Message, AppError> {
 pub async fn regenerate_answer(message_id: i64) -> Result<Message, AppError> {
     use crate::server::chat::{self, auth};
     let (state, caller) = auth::caller().await?;
-    Ok(chat::regenerate(&state, &caller, message_id).await?)
+    let client = auth::client_ip(&state).await;
+    Ok(chat::regenerate(&state, &caller, client, message_id).await?)
 }
 
 /// Rate an answer: `rating` 1 (helpful), -1 (not helpful) or 0 (clear); optional comment.

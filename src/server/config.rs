@@ -203,9 +203,22 @@ pub struct LimitsConfig {
     /// API calls (and demo pages) per minute from one client (IPv6: one /64).
     #[arg(long = "rate-per-ip", env = "BOOKCHAT_RATE_PER_IP", default_value_t = 600)]
     pub per_ip: u32,
-    /// New sessions per minute from one client.
-    #[arg(long = "rate-sessions-per-ip", env = "BOOKCHAT_RATE_SESSIONS_PER_IP", default_value_t = 30)]
+    /// New sessions per minute from one client. A school's readers share one address: with
+    /// the burst below, a class of 60 opening the widget within seconds all get a session, and a
+    /// flood gets at most 60 + 120 a minute.
+    #[arg(long = "rate-sessions-per-ip", env = "BOOKCHAT_RATE_SESSIONS_PER_IP", default_value_t = 120)]
     pub sessions_per_ip: u32,
+    /// New sessions one client may start at once.
+    #[arg(long = "rate-sessions-burst-per-ip", env = "BOOKCHAT_RATE_SESSIONS_BURST_PER_IP", default_value_t = 60)]
+    pub sessions_burst_per_ip: u32,
+    /// Questions per minute from all sessions of one client together (bursts of a third): a
+    /// class of 60 asking four a minute each. New sessions cannot multiply it.
+    #[arg(long = "rate-questions-per-ip", env = "BOOKCHAT_RATE_QUESTIONS_PER_IP", default_value_t = 240)]
+    pub questions_per_ip: u32,
+    /// Answers being generated at once for one client (0: half of
+    /// `BOOKCHAT_MAX_CONCURRENT_ANSWERS`), so one address cannot take every answer slot.
+    #[arg(long = "max-answers-per-ip", env = "BOOKCHAT_MAX_ANSWERS_PER_IP", default_value_t = 0)]
+    pub max_answers_per_ip: u32,
     /// Questions per minute from one session.
     #[arg(long = "rate-questions-per-session", env = "BOOKCHAT_RATE_QUESTIONS_PER_SESSION", default_value_t = 20)]
     pub questions_per_session: u32,

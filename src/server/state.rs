@@ -68,7 +68,9 @@ impl AppState {
         let limits = super::http::limits::Limits::new(super::http::limits::Allowances {
             calls_per_ip: l.per_ip,
             new_sessions_per_ip: l.sessions_per_ip,
+            new_sessions_burst_per_ip: l.sessions_burst_per_ip,
             questions_per_session: l.questions_per_session,
+            questions_per_ip: l.questions_per_ip,
             questions_per_user: l.questions_per_user,
             admin_failures_per_ip: l.admin_failures_per_ip,
         });
@@ -79,7 +81,11 @@ impl AppState {
             .acquire_timeout(std::time::Duration::from_secs(config.db.database_acquire_timeout_secs.max(1)))
             .test_before_acquire(true)
             .connect_lazy_with((*pool.connect_options()).clone());
-        let hub = Hub::new(l.max_concurrent_answers as usize);
+        let per_client = match l.max_answers_per_ip {
+            0 => (l.max_concurrent_answers as usize / 2).max(1),
+            n => n as usize,
+        };
+        let hub = Hub::new(l.max_concurrent_answers as usize, per_client);
         let answer_held = HeldConnections::half_of(&answer_pool);
         let held = HeldConnections::half_of(&pool);
         let held_reads = if Arc::ptr_eq(&pool.connect_options(), &read_pool.connect_options()) {

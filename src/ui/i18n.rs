@@ -123,6 +123,8 @@ pub struct Strings {
     pub busy: fn(u64) -> String,
     pub rate_limited: fn(u64) -> String,
     pub offline: &'static str,
+    /// The session is being started again after a passing refusal.
+    pub starting: &'static str,
     /// A broken rule in this language; `None`: the server's own (English) sentence, which also
     /// names the numbers.
     pub invalid: fn(Rule) -> Option<String>,
@@ -226,6 +228,7 @@ pub static EN: Strings = Strings {
     busy: |s| format!("BookChat is answering many questions right now. Try again in {s} s."),
     rate_limited: |s| format!("You're sending messages quickly. Try again in {s} s."),
     offline: "Couldn't reach BookChat. Check your connection and retry.",
+    starting: "Starting…",
     invalid: |_| None,
     failure: |_| None,
     back_to_chat: "Back to chat",
@@ -323,6 +326,7 @@ pub static UR: Strings = Strings {
     busy: |s| format!("بک چیٹ اس وقت بہت سے سوالوں کے جواب دے رہا ہے۔ {s} سیکنڈ بعد دوبارہ کوشش کریں۔"),
     rate_limited: |s| format!("آپ بہت تیزی سے پیغامات بھیج رہے ہیں۔ {s} سیکنڈ بعد دوبارہ کوشش کریں۔"),
     offline: "بک چیٹ سے رابطہ نہیں ہو سکا۔ اپنا کنکشن دیکھیں اور دوبارہ کوشش کریں۔",
+    starting: "شروع ہو رہا ہے…",
     invalid: |rule| {
         Some(match rule {
             Rule::QuestionEmpty => "پہلے سوال لکھیں۔".to_owned(),

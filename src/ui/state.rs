@@ -29,6 +29,9 @@ pub struct ChatState {
     pub ready: RwSignal<bool>,
     /// A problem that blocks the whole widget (cannot start a session).
     pub fatal: RwSignal<Option<AppError>>,
+    /// Starting the session was refused for now (many readers behind one address, the server
+    /// busy or out of reach) and is retried on its own: the widget says it is starting.
+    pub starting: RwSignal<bool>,
     pub conversation: RwSignal<Option<ConversationSummary>>,
     pub messages: RwSignal<Vec<Message>>,
     pub older_cursor: RwSignal<Option<i64>>,
@@ -62,6 +65,7 @@ impl ChatState {
             locale,
             ready: RwSignal::new(false),
             fatal: RwSignal::new(None),
+            starting: RwSignal::new(false),
             conversation: RwSignal::new(None),
             messages: RwSignal::new(Vec::new()),
             older_cursor: RwSignal::new(None),
@@ -214,18 +218,50 @@ fn host_identity_done() {
     }
 }
 
+/// How often starting a session is tried before the widget gives up and says why.
+const START_ATTEMPTS: u32 = 8;
+
 /// Establish the session once per page, then run `then` (e.g. restore the open conversation).
+/// A refusal that passes (a rate limit shared by a classroom behind one address, a busy or
+/// unreachable server) is retried on its own after what the server asked (`Retry-After`) or a
+/// growing pause, while the widget says it is starting — the reader sent nothing, so nothing
+/// is said about sending too fast.
 pub fn init(state: ChatState, then: impl FnOnce() + 'static) {
     spawn_local(async move {
-        match ensure_session().await {
-            Ok(()) => {
-                state.ready.set(true);
-                browser::mark("data-ready");
-                then();
+        let mut attempt = 0;
+        loop {
+            match ensure_session().await {
+                Ok(()) => {
+                    state.starting.set(false);
+                    state.ready.set(true);
+                    browser::mark("data-ready");
+                    then();
+                    return;
+                }
+                Err(e) if attempt + 1 < START_ATTEMPTS && passing(&e) => {
+                    state.starting.set(true);
+                    let asked = match &e {
+                        AppError::RateLimited { retry_after_secs } | AppError::Busy { retry_after_secs } => *retry_after_secs,
+                        _ => 0,
+                    };
+                    // 1, 2, 4, 8… s, at most 30 s; never sooner than the server asked.
+                    let backoff = 1u64 << attempt.min(5);
+                    sleep(std::time::Duration::from_secs(asked.max(backoff).min(30))).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    state.starting.set(false);
+                    state.fatal.set(Some(e));
+                    return;
+                }
             }
-            Err(e) => state.fatal.set(Some(e)),
         }
     });
+}
+
+/// A refusal that a later try may not get.
+fn passing(e: &AppError) -> bool {
+    matches!(e, AppError::RateLimited { .. } | AppError::Busy { .. } | AppError::Unavailable { .. } | AppError::Network { .. })
 }
 
 thread_local! {

@@ -95,6 +95,9 @@ pub fn WidgetPage() -> impl IntoView {
                 </button>
             })}
             <div class="bc-panel" data-testid="panel" role="dialog" aria-label=t.widget_label hidden=move || !open.get()>
+                {move || state.starting.get().then(|| view! {
+                    <div class="bc-status" role="status" data-testid="starting">{t.starting}</div>
+                })}
                 {move || state.fatal.get().map(|e| view! {
                     <div class="bc-error" role="alert" data-testid="fatal">{super::common::describe(&e, t)}</div>
                 })}

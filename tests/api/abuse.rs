@@ -307,3 +307,96 @@ async fn at_the_connection_cap_silent_connections_make_room_and_busy_ones_get_50
     assert!(reply.starts_with("HTTP/1.1 503"), "{reply:?}");
     drop(busy);
 }
+
+/// POST an API call as a client at `xff` (the app trusts one proxy hop in these tests).
+async fn call_from(app: &TestApp, xff: &str, token: Option<&str>, endpoint: &str, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+    let mut req = app.http.post(format!("{}/api/{endpoint}", app.base)).header("x-forwarded-for", xff).json(&body);
+    if let Some(t) = token {
+        req = req.header("X-BookChat-Session", t);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_classroom_behind_one_address_all_get_sessions_and_a_flood_is_bounded(pool: PgPool) {
+    // The shipped defaults for sessions per address.
+    let app = TestApp::spawn_with(pool.clone(), false, |c| {
+        c.limits.sessions_per_ip = 120;
+        c.limits.sessions_burst_per_ip = 60;
+        c.limits.trusted_proxies = 1;
+    })
+    .await;
+    // Sixty readers behind the school's address open the widget at the same moment.
+    let class = futures::future::join_all((0..60).map(|_| call_from(&app, "198.51.100.7", None, "session/start", json!({})))).await;
+    let refused: Vec<_> = class.iter().filter(|(s, _)| *s != StatusCode::OK).collect();
+    assert!(refused.is_empty(), "a reader of the class was refused a session: {refused:?}");
+    // A flood from the same address gets little more.
+    let mut more = 0;
+    for _ in 0..400 {
+        if call_from(&app, "198.51.100.7", None, "session/start", json!({})).await.0 == StatusCode::OK {
+            more += 1;
+        }
+    }
+    assert!(more <= 20, "{more} more sessions in the flood");
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM chat_sessions").fetch_one(&pool).await.unwrap();
+    assert!(sessions <= 80, "{sessions}");
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn new_sessions_do_not_multiply_one_addresss_questions(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, true, |c| {
+        c.limits.questions_per_session = 60;
+        c.limits.questions_per_ip = 9; // burst 3
+        c.limits.trusted_proxies = 1;
+    })
+    .await;
+    let mut answered = 0;
+    for _ in 0..6 {
+        let (_, s) = call_from(&app, "203.0.113.50", None, "session/start", json!({})).await;
+        let token = s["token"].as_str().unwrap().to_owned();
+        let (status, body) = call_from(&app, "203.0.113.50", Some(&token), "chat/send", json!({"client_id": Uuid::new_v4(), "content": "What is an IMU?"})).await;
+        match status {
+            StatusCode::OK => answered += 1,
+            StatusCode::TOO_MANY_REQUESTS => assert_eq!(body["kind"], "rate_limited"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(answered, 3, "six fresh sessions, one address: its allowance");
+    let (_, s) = call_from(&app, "203.0.113.51", None, "session/start", json!({})).await;
+    let (status, _) =
+        call_from(&app, "203.0.113.51", s["token"].as_str(), "chat/send", json!({"client_id": Uuid::new_v4(), "content": "What is an IMU?"})).await;
+    assert_eq!(status, StatusCode::OK, "another address is not affected");
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn one_address_cannot_take_every_answer_slot(pool: PgPool) {
+    let (_fake, url) = FakeLlm::start().await;
+    let app = TestApp::spawn_with(pool, true, |c| {
+        c.llm.base_url = Some(url);
+        c.llm.timeout_secs = 5;
+        c.limits.max_concurrent_answers = 4;
+        c.limits.max_answers_per_ip = 2;
+        c.limits.trusted_proxies = 1;
+    })
+    .await;
+    let (_, s) = call_from(&app, "192.0.2.10", None, "session/start", json!({})).await;
+    let token = s["token"].as_str().unwrap().to_owned();
+    let send = |content: String| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            call_from(app, "192.0.2.10", Some(&token), "chat/send", json!({"client_id": Uuid::new_v4(), "content": content, "wait": false})).await
+        }
+    };
+    assert_eq!(send("What is the zero moment point? [slow] 1".into()).await.0, StatusCode::OK);
+    assert_eq!(send("What is the zero moment point? [slow] 2".into()).await.0, StatusCode::OK);
+    let (status, body) = send("What is the zero moment point? [slow] 3".into()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["kind"], "busy");
+    // Another reader elsewhere still gets an answer slot.
+    let (_, s2) = call_from(&app, "192.0.2.99", None, "session/start", json!({})).await;
+    let (status, body) =
+        call_from(&app, "192.0.2.99", s2["token"].as_str(), "chat/send", json!({"client_id": Uuid::new_v4(), "content": "What is an IMU? [slow]", "wait": false})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

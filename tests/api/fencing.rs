@@ -87,7 +87,7 @@ async fn a_panicking_job_ends_its_followers_with_a_failed_answer(pool: PgPool) {
     let conversation: Uuid = r["conversation"]["id"].as_str().unwrap().parse().unwrap();
     let q = messages::insert_question(&pool, conversation, Uuid::new_v4(), "And a gyroscope?", &Metadata::default()).await.unwrap().unwrap();
     let answer = messages::insert_answer(&pool, conversation, q.id, "", MessageStatus::Streaming, &Metadata::default()).await.unwrap().unwrap();
-    let slot = app.state.hub.reserve().unwrap();
+    let slot = app.state.hub.reserve(None).unwrap();
     app.state.hub.start_task(slot, pool.clone(), answer.id, 0, |job| async move {
         job.publish("half an ans");
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -98,5 +98,5 @@ async fn a_panicking_job_ends_its_followers_with_a_failed_answer(pool: PgPool) {
     assert_eq!(done["t"], "done");
     assert_eq!(done["message"]["status"], "failed", "{done}");
     assert_eq!(done["message"]["content"], "half an ans");
-    assert!(app.state.hub.reserve().is_ok(), "the slot was given back");
+    assert!(app.state.hub.reserve(None).is_ok(), "the slot was given back");
 }

@@ -66,6 +66,9 @@ impl TestApp {
             limits: LimitsConfig {
                 per_ip: 0,
                 sessions_per_ip: 0,
+                sessions_burst_per_ip: 0,
+                questions_per_ip: 0,
+                max_answers_per_ip: 32,
                 questions_per_session: 0,
                 questions_per_user: 0,
                 admin_failures_per_ip: 0,

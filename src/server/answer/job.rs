@@ -83,6 +83,10 @@ pub struct Hub {
     http: reqwest::Client,
     /// One permit per answer being generated on this instance.
     slots: Arc<Semaphore>,
+    /// Answers being generated per client address (its key, see `limits::client_key`), at most
+    /// `per_client` at once: one address cannot take every slot.
+    clients: Mutex<HashMap<std::net::IpAddr, Arc<Semaphore>>>,
+    per_client: usize,
     /// Cancelled when the server starts shutting down: answer streams end (readers resume on
     /// another instance) so connections can close within the grace period.
     draining: CancellationToken,
@@ -91,11 +95,12 @@ pub struct Hub {
 /// The right to generate one answer now (see [`Hub::reserve`]).
 pub struct Slot {
     _permit: OwnedSemaphorePermit,
+    _client: Option<OwnedSemaphorePermit>,
 }
 
 impl Hub {
-    /// A hub that generates at most `max_answers` answers at once.
-    pub fn new(max_answers: usize) -> Arc<Hub> {
+    /// A hub that generates at most `max_answers` answers at once, `per_client` for one client.
+    pub fn new(max_answers: usize, per_client: usize) -> Arc<Hub> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .build()
@@ -105,6 +110,8 @@ impl Hub {
             tracker: TaskTracker::new(),
             http,
             slots: Arc::new(Semaphore::new(max_answers.max(1))),
+            clients: Mutex::new(HashMap::new()),
+            per_client: per_client.max(1),
             draining: CancellationToken::new(),
         })
     }
@@ -121,8 +128,27 @@ impl Hub {
 
     /// Reserve a place for one more answer, before anything is stored: when this instance is
     /// already writing as many as it may, the question is refused with `503` and `Retry-After`.
-    pub fn reserve(&self) -> ServerResult<Slot> {
-        self.slots.clone().try_acquire_owned().map(|p| Slot { _permit: p }).map_err(|_| AppError::Busy { retry_after_secs: 5 }.into())
+    /// A client already writing its share of answers is refused the same way.
+    pub fn reserve(&self, client: Option<std::net::IpAddr>) -> ServerResult<Slot> {
+        let busy = || AppError::Busy { retry_after_secs: 5 };
+        let client_permit = match client {
+            Some(ip) => {
+                let key = crate::server::http::limits::client_key(ip);
+                let sem = {
+                    let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+                    if clients.len() > 10_000 {
+                        // Forget clients with nothing in progress.
+                        let cap = self.per_client;
+                        clients.retain(|_, s| s.available_permits() < cap);
+                    }
+                    clients.entry(key).or_insert_with(|| Arc::new(Semaphore::new(self.per_client))).clone()
+                };
+                Some(sem.try_acquire_owned().map_err(|_| busy())?)
+            }
+            None => None,
+        };
+        let permit = self.slots.clone().try_acquire_owned().map_err(|_| busy())?;
+        Ok(Slot { _permit: permit, _client: client_permit })
     }
 
     fn jobs(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Job>>> {

@@ -117,7 +117,8 @@ const SEND_WAIT: Duration = Duration::from_secs(120);
 /// start generating the answer in the background. With `wait`, return once it is finished;
 /// otherwise return at once with the answer still `streaming` (follow it with `chat/stream`).
 /// Sending the same `client_id` again returns what was stored the first time.
-pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool) -> ServerResult<SendResult> {
+/// `client` is the reader's address (limits per address; `None` in tools and tests).
+pub async fn send(state: &AppState, caller: &Caller, client: Option<std::net::IpAddr>, q: NewQuestion, wait: bool) -> ServerResult<SendResult> {
     if state.hub.is_shutting_down() {
         return Err(AppError::unavailable("BookChat is restarting. Please send your question again in a moment.").into());
     }
@@ -125,14 +126,14 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
     // the pool, each would cost a check round trip more.
     if let Some(existing) = on_held!(state.held, |db| messages::by_client_id(db, q.client_id))? {
         // A retry of a stored send is free: it creates nothing.
-        return replay(state, caller, existing, &q, wait).await;
+        return replay(state, caller, client, existing, &q, wait).await;
     }
-    state.limits.check_question(caller)?;
+    state.limits.check_question(caller, client)?;
     let scope = match (q.chapter_only, q.context.url.as_deref()) {
         (true, Some(url)) => Some(chapter_of(state, url).await?),
         _ => None,
     };
-    let slot = state.hub.reserve()?;
+    let slot = state.hub.reserve(client)?;
     let meta = Metadata {
         scope,
         quote: q.context.selection.clone(),
@@ -162,7 +163,7 @@ pub async fn send(state: &AppState, caller: &Caller, q: NewQuestion, wait: bool)
         messages::Stored::Duplicate => {
             // A concurrent retry of this very send stored it first; answer from its row.
             let existing = messages::by_client_id(&state.pool, q.client_id).await?.or_internal("the question a concurrent send stored")?;
-            return replay(state, caller, existing, &q, wait).await;
+            return replay(state, caller, client, existing, &q, wait).await;
         }
     };
     start_job(state, slot, caller, &question, answer_id, 0, q.context.clone(), meta.scope);
@@ -217,6 +218,7 @@ fn start_job(
 async fn replay(
     state: &AppState,
     caller: &Caller,
+    client: Option<std::net::IpAddr>,
     existing: MessageRow,
     q: &NewQuestion,
     wait: bool,
@@ -229,7 +231,7 @@ async fn replay(
     let answer_id = match messages::answer_to(&state.pool, existing.id).await? {
         Some(a) => a.id,
         None => {
-            let slot = state.hub.reserve()?;
+            let slot = state.hub.reserve(client)?;
             let a = messages::insert_answer(&state.pool, existing.conversation_id, existing.id, "", MessageStatus::Streaming, &Metadata::default()).await?;
             match a {
                 Some(a) => {
@@ -264,15 +266,15 @@ async fn owned_answer(state: &AppState, caller: &Caller, id: i64) -> ServerResul
 }
 
 /// Generate an answer again (replacing its text, citations and rating).
-pub async fn regenerate(state: &AppState, caller: &Caller, answer_id: i64) -> ServerResult<Message> {
+pub async fn regenerate(state: &AppState, caller: &Caller, client: Option<std::net::IpAddr>, answer_id: i64) -> ServerResult<Message> {
     if state.hub.is_shutting_down() {
         return Err(AppError::unavailable("BookChat is restarting. Please try again in a moment.").into());
     }
     let answer = owned_answer(state, caller, answer_id).await?;
-    state.limits.check_question(caller)?;
+    state.limits.check_question(caller, client)?;
     let question_id = answer.reply_to.ok_or_else(|| AppError::not_found("question"))?;
     let question = messages::by_id(&state.pool, question_id).await?.ok_or_else(|| AppError::not_found("question"))?;
-    let slot = state.hub.reserve()?;
+    let slot = state.hub.reserve(client)?;
     let (reset, generation) = messages::reset_for_regenerate(&state.pool, answer_id)
         .await?
         .ok_or_else(|| AppError::invalid(Rule::AnswerInProgress, "This answer is still being written."))?;

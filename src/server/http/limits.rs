@@ -1,6 +1,9 @@
-//! Rate limits, per client address (every API call and demo page, new sessions, failed admin
-//! logins), per session and per user (questions), with `governor` (GCRA, keyed, in memory per
-//! instance). An IPv6 client is keyed by its /64 — one subscriber's whole range — since it can
+//! Rate limits, per client address (every API call and demo page, new sessions, questions,
+//! failed admin logins), per session and per user (questions), with `governor` (GCRA, keyed, in
+//! memory per instance). Limits per address are sized for a classroom behind one address (a
+//! school's NAT): sixty readers opening the widget within seconds all get a session, and a
+//! flood from one address stays bounded — in sessions, and in the questions all its sessions
+//! can ask together. An IPv6 client is keyed by its /64 — one subscriber's whole range — since it can
 //! pick any address in it. A refused call is a `429 rate_limited` with `Retry-After`, which the
 //! widget turns into "try again in N s".
 
@@ -17,6 +20,7 @@ use crate::server::db::Caller;
 pub struct Limits {
     ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     new_sessions: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    questions_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     session: Option<DefaultKeyedRateLimiter<Uuid>>,
     user: Option<DefaultKeyedRateLimiter<Uuid>>,
     /// Failed admin logins per client in the current window.
@@ -41,8 +45,12 @@ const ADMIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn limiter<K: Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimiter<K>> {
     // 0 disables a limit. Bursts of up to a third of the minute's allowance are fine.
+    limiter_with_burst(per_minute, per_minute / 3)
+}
+
+fn limiter_with_burst<K: Hash + Eq + Clone>(per_minute: u32, burst: u32) -> Option<DefaultKeyedRateLimiter<K>> {
     let n = NonZeroU32::new(per_minute)?;
-    let burst = NonZeroU32::new((per_minute / 3).max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
     Some(RateLimiter::keyed(Quota::per_minute(n).allow_burst(burst)))
 }
 
@@ -51,7 +59,11 @@ fn limiter<K: Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimi
 pub struct Allowances {
     pub calls_per_ip: u32,
     pub new_sessions_per_ip: u32,
+    /// New sessions one address may start at once (a class opening the widget together).
+    pub new_sessions_burst_per_ip: u32,
     pub questions_per_session: u32,
+    /// Questions from all sessions of one address together.
+    pub questions_per_ip: u32,
     pub questions_per_user: u32,
     pub admin_failures_per_ip: u32,
 }
@@ -60,7 +72,8 @@ impl Limits {
     pub fn new(a: Allowances) -> Limits {
         Limits {
             ip: limiter(a.calls_per_ip),
-            new_sessions: limiter(a.new_sessions_per_ip),
+            new_sessions: limiter_with_burst(a.new_sessions_per_ip, a.new_sessions_burst_per_ip.max(a.new_sessions_per_ip / 3)),
+            questions_ip: limiter(a.questions_per_ip),
             session: limiter(a.questions_per_session),
             user: limiter(a.questions_per_user),
             admin_failures: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -125,9 +138,13 @@ impl Limits {
         self.check(&self.ip, &client_key(ip))
     }
 
-    /// A question (or a regenerated answer) from this caller.
-    pub fn check_question(&self, caller: &Caller) -> Result<(), AppError> {
+    /// A question (or a regenerated answer) from this caller, at this client address (sessions
+    /// are cheap to start, so the address bounds what all of its sessions ask together).
+    pub fn check_question(&self, caller: &Caller, client: Option<IpAddr>) -> Result<(), AppError> {
         self.check(&self.session, &caller.session_id)?;
+        if let Some(ip) = client {
+            self.check(&self.questions_ip, &client_key(ip))?;
+        }
         match caller.user_id {
             Some(u) => self.check(&self.user, &u),
             None => Ok(()),
@@ -139,7 +156,7 @@ impl Limits {
         for l in [&self.session, &self.user].into_iter().flatten() {
             l.retain_recent();
         }
-        for l in [&self.ip, &self.new_sessions].into_iter().flatten() {
+        for l in [&self.ip, &self.new_sessions, &self.questions_ip].into_iter().flatten() {
             l.retain_recent();
         }
         self.admin_failures().retain(|_, (_, since)| since.elapsed() < ADMIN_WINDOW);
@@ -154,14 +171,34 @@ mod tests {
     fn refuses_past_the_burst_with_a_retry_delay() {
         let limits = Limits::new(Allowances { questions_per_session: 6, ..Default::default() }); // burst of 2
         let caller = Caller { session_id: Uuid::new_v4(), user_id: None };
-        assert!(limits.check_question(&caller).is_ok());
-        assert!(limits.check_question(&caller).is_ok());
-        match limits.check_question(&caller) {
+        assert!(limits.check_question(&caller, None).is_ok());
+        assert!(limits.check_question(&caller, None).is_ok());
+        match limits.check_question(&caller, None) {
             Err(AppError::RateLimited { retry_after_secs }) => assert!((1..=10).contains(&retry_after_secs)),
             other => panic!("expected a rate limit, got {other:?}"),
         }
         // Another session is not affected.
-        assert!(limits.check_question(&Caller { session_id: Uuid::new_v4(), user_id: None }).is_ok());
+        assert!(limits.check_question(&Caller { session_id: Uuid::new_v4(), user_id: None }, None).is_ok());
+    }
+
+    #[test]
+    fn a_classroom_behind_one_address_starts_together_and_a_flood_stays_bounded() {
+        // The defaults: 120 new sessions a minute per address, 60 at once.
+        let limits = Limits::new(Allowances { new_sessions_per_ip: 120, new_sessions_burst_per_ip: 60, ..Default::default() });
+        let school: IpAddr = "198.51.100.20".parse().unwrap();
+        let started = (0..60).filter(|_| limits.check_new_session(school).is_ok()).count();
+        assert_eq!(started, 60, "sixty readers opening the widget at once all get a session");
+        let flood = (0..10_000).filter(|_| limits.check_new_session(school).is_ok()).count();
+        assert!(flood <= 2, "then no more than the minute's rate allows: {flood}");
+    }
+
+    #[test]
+    fn questions_are_bounded_per_address_across_sessions() {
+        let limits = Limits::new(Allowances { questions_per_session: 60, questions_per_ip: 9, ..Default::default() }); // burst 3
+        let ip: IpAddr = "203.0.113.9".parse().unwrap();
+        let asked = (0..10).filter(|_| limits.check_question(&Caller { session_id: Uuid::new_v4(), user_id: None }, Some(ip)).is_ok()).count();
+        assert_eq!(asked, 3, "fresh sessions do not escape the address's allowance");
+        assert!(limits.check_question(&Caller { session_id: Uuid::new_v4(), user_id: None }, Some("203.0.113.10".parse().unwrap())).is_ok());
     }
 
     #[test]
