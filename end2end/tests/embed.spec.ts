@@ -8,13 +8,15 @@ const ROGUE = process.env.BOOKCHAT_ROGUE_URL ?? 'http://127.0.0.1:3320';
 const SECRET = process.env.BOOKCHAT_IDENTITY_SECRET ?? '';
 const PAGE_A = `${HOST}/docs/ros2/ros2-architecture`;
 
+// The legacy scheme as it was: HMAC of the user id with the secret itself (now refused: off by
+// default, and its key is derived from the secret when it is turned on).
 const userHash = (id: string) => crypto.createHmac('sha256', SECRET).update(id).digest('hex');
 
 // What a host backend signs for a signed-in reader: an HS256 JWT with `sub` and `exp`.
-function userToken(id: string, ttlSecs = 600) {
+function userToken(id: string, ttlSecs = 600, key = SECRET) {
   const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub: id, exp: Math.floor(Date.now() / 1000) + ttlSecs })}`;
-  return `${unsigned}.${crypto.createHmac('sha256', SECRET).update(unsigned).digest('base64url')}`;
+  return `${unsigned}.${crypto.createHmac('sha256', key).update(unsigned).digest('base64url')}`;
 }
 
 async function openOn(page: Page, url = PAGE_A) {
@@ -73,9 +75,9 @@ test('identify on every page view waits for intent, then completes', async ({ pa
   page.on('request', (r) => requests.push(r.url()));
   await page.goto(PAGE_A);
   await expect(page.getByTestId('bookchat-launcher')).toBeVisible();
-  await page.evaluate(([id, h]) => {
-    (window as any).__identified = (window as any).BookChat.identify({ userId: id, userHash: h });
-  }, [user, userHash(user)]);
+  await page.evaluate((t) => {
+    (window as any).__identified = (window as any).BookChat.identify({ userToken: t });
+  }, userToken(user));
   await page.waitForTimeout(800);
   expect(await page.locator('[data-testid=bookchat-iframe]').count()).toBe(0);
   expect(requests.filter((u) => u.includes('/embed-panel.js') || u.includes('/widget'))).toEqual([]);
@@ -171,7 +173,7 @@ test('identify moves guest history to the user, on any device; forgeries are rej
   const laptop = await browser.newPage();
   const frame = await openOn(laptop);
   await ask(frame, 'What is a digital twin?');
-  const ok = await laptop.evaluate(([id, h]) => (window as any).BookChat.identify({ userId: id, userHash: h, name: 'Ada' }), [user, userHash(user)]);
+  const ok = await laptop.evaluate((t) => (window as any).BookChat.identify({ userToken: t, name: 'Ada' }), userToken(user));
   expect(ok.ok).toBe(true);
   expect(ok.user.external_id).toBe(user);
   await frame.getByTestId('open-history').click();
@@ -179,7 +181,7 @@ test('identify moves guest history to the user, on any device; forgeries are rej
 
   const phone = await (await browser.newContext()).newPage();
   const phoneFrame = await openOn(phone);
-  const again = await phone.evaluate(([id, h]) => (window as any).BookChat.identify({ userId: id, userHash: h }), [user, userHash(user)]);
+  const again = await phone.evaluate((t) => (window as any).BookChat.identify({ userToken: t }), userToken(user));
   expect(again.ok).toBe(true);
   await phoneFrame.getByTestId('open-history').click();
   await expect(phoneFrame.getByTestId('history-item')).toHaveCount(1);
@@ -187,7 +189,11 @@ test('identify moves guest history to the user, on any device; forgeries are rej
 
   const mallory = await (await browser.newContext()).newPage();
   const mFrame = await openOn(mallory);
-  const forged = await mallory.evaluate(([id]) => (window as any).BookChat.identify({ userId: id, userHash: 'ab'.repeat(32) }), [user]);
+  // A token signed with another key, and the legacy userHash (off unless enabled).
+  const forged = await mallory.evaluate((t) => (window as any).BookChat.identify({ userToken: t }), userToken(user, 600, 'another-key-another-key-another-key-x'));
+  expect(forged.ok).toBe(false);
+  const legacy = await mallory.evaluate(([id, h]) => (window as any).BookChat.identify({ userId: id, userHash: h }), [user, userHash(user)]);
+  expect(legacy.ok).toBe(false);
   expect(forged.ok).toBe(false);
   await mFrame.getByTestId('open-history').click();
   await expect(mFrame.getByTestId('history-empty')).toBeVisible();

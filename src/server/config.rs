@@ -43,7 +43,7 @@ fn strong_secret(s: &str) -> Result<Secret, String> {
 
 /// A signing key: any reader holds a value signed with it (their id and hash, or a token) and
 /// can try keys offline, so it must be long enough that brute force is hopeless.
-fn signing_secret(s: &str) -> Result<Secret, String> {
+pub fn signing_secret(s: &str) -> Result<Secret, String> {
     if s.trim().len() < 32 {
         return Err("must be at least 32 bytes (e.g. `openssl rand -hex 32`)".into());
     }
@@ -137,6 +137,24 @@ pub struct AppConfig {
     /// for `BookChat.identify`. At least 32 bytes. Unset: everyone is a guest.
     #[arg(long, env = "BOOKCHAT_IDENTITY_SECRET", value_parser = signing_secret, hide_env_values = true)]
     pub identity_secret: Option<Secret>,
+
+    /// Also accept the legacy `userHash` (it never expires): off unless set. Its key is derived
+    /// from the identity secret (`bookchat identity-key` prints it for the host), never the
+    /// secret itself, so a hash can never pass for a token's signature.
+    #[arg(long, env = "BOOKCHAT_IDENTITY_LEGACY_HASH", default_value_t = false)]
+    pub identity_legacy_hash: bool,
+
+    /// When set, identity tokens must carry this `aud`.
+    #[arg(long, env = "BOOKCHAT_IDENTITY_AUDIENCE")]
+    pub identity_audience: Option<String>,
+
+    /// When set, identity tokens must carry this `iss`.
+    #[arg(long, env = "BOOKCHAT_IDENTITY_ISSUER")]
+    pub identity_issuer: Option<String>,
+
+    /// Longest lifetime an identity token may have (`exp` this far from now, or from its `iat`).
+    #[arg(long, env = "BOOKCHAT_IDENTITY_MAX_TOKEN_SECS", default_value_t = 86_400)]
+    pub identity_max_token_secs: u64,
 
     /// Host-site origins allowed to embed the widget (comma-separated, e.g.
     /// `https://book.example.org,https://preview.example.org`). Drives the

@@ -8,14 +8,22 @@ use sqlx::PgPool;
 
 const SECRET: &str = "host-identity-secret-for-tests-0123456789";
 
+/// The legacy user hash, as a host that turned the scheme on computes it: with the key
+/// BookChat derives from the secret.
 fn hash(user: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    let key = bookchat::server::chat::identity::legacy_hash_key(SECRET);
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
     mac.update(user.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// The app with identity on, the legacy user hash accepted (most tests here use it).
 async fn app(pool: PgPool) -> TestApp {
-    TestApp::spawn_with(pool, true, |c| c.identity_secret = Some(Secret::new(SECRET))).await
+    TestApp::spawn_with(pool, true, |c| {
+        c.identity_secret = Some(Secret::new(SECRET));
+        c.identity_legacy_hash = true;
+    })
+    .await
 }
 
 #[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
@@ -188,6 +196,53 @@ async fn a_signed_token_identifies_until_it_expires(pool: PgPool) {
     assert_eq!(info["user"]["name"], "Grace");
     let (s, b) = g.identify(json!({})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a credential is required: {b}");
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn the_legacy_hash_is_off_unless_turned_on_and_never_keyed_by_the_secret(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, true, |c| c.identity_secret = Some(Secret::new(SECRET))).await;
+    let mut g = app.guest().await;
+    let (s, b) = g.identify(json!({"user_id": "reader-1", "user_hash": hash("reader-1")})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "off by default: {b}");
+    assert!(b["message"].as_str().unwrap().contains("userToken"), "{b}");
+    // A token still works.
+    let (s, _) = g.identify(json!({"user_token": jwt(json!({"sub": "reader-1", "exp": now() + 600}), SECRET)})).await;
+    assert_eq!(s, StatusCode::OK);
+    // Turned on, a hash keyed by the secret itself (what a token's signature is) is refused.
+    let on = TestApp::spawn_with(app.state.pool.clone(), false, |c| {
+        c.identity_secret = Some(Secret::new(SECRET));
+        c.identity_legacy_hash = true;
+    })
+    .await;
+    let mut g = on.guest().await;
+    let mut raw = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    raw.update(b"reader-2");
+    let (s, _) = g.identify(json!({"user_id": "reader-2", "user_hash": hex::encode(raw.finalize().into_bytes())})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = g.identify(json!({"user_id": "reader-2", "user_hash": hash("reader-2")})).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn tokens_are_checked_for_lifetime_audience_and_their_signed_claims_win(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, true, |c| {
+        c.identity_secret = Some(Secret::new(SECRET));
+        c.identity_audience = Some("bookchat".into());
+        c.identity_max_token_secs = 3_600;
+    })
+    .await;
+    let mut g = app.guest().await;
+    let forever = jwt(json!({"sub": "r", "aud": "bookchat", "exp": 4_102_444_800u64}), SECRET);
+    assert_eq!(g.identify(json!({"user_token": forever})).await.0, StatusCode::FORBIDDEN, "a token until 2100");
+    let no_aud = jwt(json!({"sub": "r", "exp": now() + 600}), SECRET);
+    assert_eq!(g.identify(json!({"user_token": no_aud})).await.0, StatusCode::FORBIDDEN, "no audience");
+    let padded = jwt(json!({"sub": "r ", "aud": "bookchat", "exp": now() + 600}), SECRET);
+    assert_eq!(g.identify(json!({"user_token": padded})).await.0, StatusCode::FORBIDDEN, "a sub that is not canonical");
+    let good = jwt(json!({"sub": "r", "aud": "bookchat", "exp": now() + 600, "email": "signed@example.org", "name": "Signed"}), SECRET);
+    let (s, info) = g.identify(json!({"user_token": good, "email": "forged@example.org", "name": "Forged"})).await;
+    assert_eq!(s, StatusCode::OK, "{info}");
+    assert_eq!(info["user"]["email"], "signed@example.org", "the signed claim wins: {info}");
+    assert_eq!(info["user"]["name"], "Signed");
 }
 
 #[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]

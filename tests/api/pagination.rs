@@ -225,10 +225,14 @@ async fn history_reads_decode_by_hand_what_the_checked_macro_decodes(pool: PgPoo
     // Lists: a guest's, a user's (the other branch of the statement), archived and not, in
     // pages; a session with no conversations; an unknown secret.
     let mut user = app.guest().await;
-    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(secret.as_bytes()).unwrap();
-    hmac::Mac::update(&mut mac, b"reader-9");
-    let user_hash = hex::encode(hmac::Mac::finalize(mac).into_bytes());
-    let (s, _) = user.identify(json!({"user_id": "reader-9", "user_hash": user_hash})).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"sub": "reader-9", "exp": now + 600}),
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap();
+    let (s, _) = user.identify(json!({"user_token": token})).await;
     assert_eq!(s, StatusCode::OK);
     for reader in [&guest, &user] {
         let session: uuid::Uuid = sqlx::query_scalar("SELECT id FROM chat_sessions WHERE secret_hash = $1")

@@ -53,6 +53,12 @@ enum Command {
         #[command(flatten)]
         retention: crate::server::config::RetentionConfig,
     },
+    /// Print the key of the legacy `userHash` scheme (hex), derived from the identity secret,
+    /// for a host that turns the scheme on (`BOOKCHAT_IDENTITY_LEGACY_HASH=true`).
+    IdentityKey {
+        #[arg(long, env = "BOOKCHAT_IDENTITY_SECRET", value_parser = crate::server::config::signing_secret, hide_env_values = true)]
+        identity_secret: crate::server::config::Secret,
+    },
     /// Delete everything stored about a host user (GDPR erasure request).
     DeleteUser {
         #[command(flatten)]
@@ -112,6 +118,10 @@ pub async fn main(app: fn(AppState) -> axum::Router) -> ExitCode {
         Command::Migrate(cfg) => migrate(&cfg).await,
         Command::Ingest { db, embed, dir, prune } => ingest(&db, &embed, &dir, prune).await,
         Command::Sections { dir } => print_sections(&dir),
+        Command::IdentityKey { identity_secret } => {
+            println!("{}", hex::encode(crate::server::chat::identity::legacy_hash_key(identity_secret.expose())));
+            Ok(())
+        }
         Command::Retention { db, retention } => {
             let pool = connect_with_retry(&db, &db.database_url).await;
             match pool {
