@@ -1,4 +1,4 @@
-//! BookChat load generator and benchmarks (figures: the README's Benchmarks section).
+//! BookChat load generator and benchmarks (figures: docs/BENCHMARKS.md).
 //!
 //! `bookchat-load chat`    — chatters driving the public API like real readers, then a check in
 //!                           the database that every acknowledged message exists exactly once, in order.

@@ -8,7 +8,7 @@ static SANITISER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::La
     // Images only from this server (a path, not another host): an image elsewhere is a way to
     // track who reads an answer.
     b.attribute_filter(|element, attribute, value| {
-        if element == "img" && attribute == "src" && !(value.starts_with('/') && !value.starts_with("//")) {
+        if element == "img" && attribute == "src" && !is_local_path(value) {
             return None;
         }
         Some(value.into())
@@ -18,6 +18,19 @@ static SANITISER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::La
         .url_schemes(["http", "https", "mailto"].into_iter().collect());
     b
 });
+
+/// Is this URL a path on this server, read as a browser reads it? Browsers drop tabs and line
+/// breaks anywhere in a URL and leading spaces and controls, and take `\` for `/`:
+/// `/\tracker.example/p` is `//tracker.example/p`, another host.
+fn is_local_path(url: &str) -> bool {
+    let read: String = url
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .map(|c| if c == '\\' { '/' } else { c })
+        .collect();
+    read.starts_with('/') && !read.starts_with("//")
+}
 
 fn sanitiser() -> &'static ammonia::Builder<'static> {
     &SANITISER
@@ -60,6 +73,16 @@ fn html_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_come_only_from_this_server_as_a_browser_reads_the_url() {
+        for src in ["/\\tracker.example/p", "/\t/tracker.example/p", " //tracker.example/p", "\\\\tracker.example/p", "https://tracker.example/p", "//tracker.example/p"] {
+            let html = markdown_to_safe_html(&format!("<img src=\"{src}\" alt=\"x\">"));
+            assert!(!html.contains("tracker"), "{src:?} kept: {html}");
+        }
+        let html = markdown_to_safe_html("<img src=\"/img/robot.png\" alt=\"x\">");
+        assert!(html.contains("src=\"/img/robot.png\""), "{html}");
+    }
 
     #[test]
     fn answers_are_sanitised() {
