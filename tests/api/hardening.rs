@@ -451,3 +451,59 @@ async fn large_answers_are_compressed_for_browsers_and_small_ones_are_not(pool: 
     assert!(small.len() < usize::from(bookchat::routes::COMPRESS_ABOVE_BYTES), "{} bytes", small.len());
     assert_eq!(as_json(&small)["items"].as_array().map(Vec::len), Some(1));
 }
+
+/// Copy rows from the primary into the test's "replica" as replication would have.
+async fn replicate(primary: &PgPool, replica: &PgPool, table: &str) {
+    let rows: Vec<Value> = sqlx::query_scalar(&format!("SELECT row_to_json(t)::jsonb FROM {table} t")).fetch_all(primary).await.unwrap();
+    // Generated columns are computed again on the replica.
+    let columns: String = sqlx::query_scalar(
+        "SELECT string_agg(column_name, ', ') FROM information_schema.columns WHERE table_name = $1 AND is_generated = 'NEVER'",
+    )
+    .bind(table)
+    .fetch_one(primary)
+    .await
+    .unwrap();
+    for row in rows {
+        sqlx::query(&format!(
+            "INSERT INTO {table} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM jsonb_populate_record(NULL::{table}, $1) ON CONFLICT DO NOTHING"
+        ))
+            .bind(row)
+            .execute(replica)
+            .await
+            .unwrap();
+    }
+}
+
+/// A token ended on the primary (logout) stops reading at once, though the replica that serves
+/// history reads has not caught up and still holds the session as active.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn an_ended_token_reads_nothing_from_a_lagging_replica(pool: PgPool) {
+    let name = format!("bookchat_replica_{}", Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+    let opts = pool.connect_options().as_ref().clone().database(&name);
+    let replica = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect_with(opts).await.unwrap();
+    bookchat::server::db::MIGRATOR.run(&replica).await.unwrap();
+
+    let primary = TestApp::spawn(pool.clone()).await;
+    let mut state = primary.state.clone();
+    state.held_reads = bookchat::server::db::held::HeldConnections::half_of(&replica);
+    state.read_pool = replica.clone();
+    let app = TestApp::serve(state).await;
+    let reader = app.guest().await;
+    let (_, sent) = reader.call("chat/send", json!({"client_id": Uuid::new_v4(), "content": "What is an IMU?"})).await;
+    let conversation = sent["conversation"]["id"].as_str().unwrap().to_owned();
+    // The replica catches up with everything so far...
+    for table in ["chat_sessions", "conversations", "messages"] {
+        replicate(&pool, &replica, table).await;
+    }
+    assert_eq!(reader.call("conversations/list", json!({})).await.0, StatusCode::OK);
+    // ...then the reader logs out on the primary; the replica has not seen it yet.
+    let (s, _) = reader.call("session/end", json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, list) = reader.call("conversations/list", json!({})).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the ended token still listed from the replica: {list}");
+    let (s, page) = reader.call("conversations/messages", json!({"conversation_id": conversation})).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the ended token still read a page from the replica: {page}");
+
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await.unwrap();
+}

@@ -5,7 +5,7 @@ pub mod auth;
 pub mod identity;
 pub mod share;
 
-use crate::server::error::{Context, Expected, ServerResult};
+use crate::server::error::{Context, Expected, ServerError, ServerResult};
 use crate::server::answer::index::{BookIndex, Framing};
 use crate::server::answer::retrieve::{self, Library, Query};
 use crate::server::answer::{compose, job, render, text};
@@ -542,26 +542,48 @@ async fn list_on_primary(state: &AppState, caller: &Caller, cursor: Option<&str>
     on_held!(state.held, |db| conversations::list(db, caller, cursor, limit, archived))
 }
 
+/// Whether history reads go to a replica (`DATABASE_READ_URL`): a database that may lag.
+fn reads_on_replica(state: &AppState) -> bool {
+    !std::sync::Arc::ptr_eq(&state.pool.connect_options(), &state.read_pool.connect_options())
+}
+
+/// The session of a secret as the primary knows it now, when reads go to a replica: a token
+/// just ended (logout, rotation, erasure) must stop reading at once, though a lagging replica
+/// still has it active. `None` without a replica (the read's own statement authenticated).
+async fn primary_session(state: &AppState, token: &str) -> ServerResult<Option<sessions::SessionRow>> {
+    if !reads_on_replica(state) {
+        return Ok(None);
+    }
+    Ok(Some(sessions::authenticate(&state.pool, token).await?.ok_or(AppError::Unauthorized)?))
+}
+
 /// The history list for the holder of a session secret, in one round trip (authentication and
-/// the read are one statement on the read pool). A replica that has not yet seen a session just
-/// created or rotated is double-checked on the primary.
+/// the read are one statement on the read pool). With a replica, the session is checked on the
+/// primary at the same time (an ended token reads nothing), and a replica that has not yet seen
+/// a session just created or rotated is read around on the primary.
 pub async fn list_by_token(state: &AppState, token: &str, cursor: Option<&str>, limit: u32, archived: bool) -> ServerResult<ConversationPage> {
     if !sessions::is_well_formed(token) {
         return Err(AppError::Unauthorized.into());
     }
     let hash = sessions::hash_secret(token);
-    match on_held!(state.held_reads, |db| conversations::list_by_token(db, &hash, cursor, limit, archived))? {
+    let read = async { Ok::<_, ServerError>(on_held!(state.held_reads, |db| conversations::list_by_token(db, &hash, cursor, limit, archived))?) };
+    let (found, primary) = tokio::join!(read, primary_session(state, token));
+    let primary = primary?;
+    match found? {
         messages::ByToken::Found(page) => Ok(page),
         messages::ByToken::NotFound | messages::ByToken::NoSession => {
-            let session = sessions::authenticate(&state.pool, token).await?.ok_or(AppError::Unauthorized)?;
+            let session = match primary {
+                Some(s) => s,
+                None => sessions::authenticate(&state.pool, token).await?.ok_or(AppError::Unauthorized)?,
+            };
             list_on_primary(state, &session.caller(), cursor, limit, archived).await
         }
     }
 }
 
 /// A messages page for the holder of a session secret, in one round trip (authentication,
-/// ownership and the window are one statement on the read pool). A replica that has not yet
-/// seen a session just created or rotated is double-checked on the primary.
+/// ownership and the window are one statement on the read pool); with a replica, checked on the
+/// primary as the list is.
 pub async fn window_by_token(
     state: &AppState,
     token: &str,
@@ -573,12 +595,17 @@ pub async fn window_by_token(
         return Err(AppError::Unauthorized.into());
     }
     let hash = sessions::hash_secret(token);
-    let found = on_held!(state.held_reads, |db| messages::window_by_token(db, &hash, conversation_id, before, limit))?;
-    match found {
+    let read = async { Ok::<_, ServerError>(on_held!(state.held_reads, |db| messages::window_by_token(db, &hash, conversation_id, before, limit))?) };
+    let (found, primary) = tokio::join!(read, primary_session(state, token));
+    let primary = primary?;
+    match found? {
         messages::ByToken::Found(w) => Ok(w.into_page()),
-        messages::ByToken::NotFound => Err(AppError::not_found("conversation").into()),
-        messages::ByToken::NoSession => {
-            let session = sessions::authenticate(&state.pool, token).await?.ok_or(AppError::Unauthorized)?;
+        messages::ByToken::NotFound if primary.is_none() => Err(AppError::not_found("conversation").into()),
+        messages::ByToken::NotFound | messages::ByToken::NoSession => {
+            let session = match primary {
+                Some(s) => s,
+                None => sessions::authenticate(&state.pool, token).await?.ok_or(AppError::Unauthorized)?,
+            };
             window_on_primary(state, &session.caller(), conversation_id, before, limit).await
         }
     }
