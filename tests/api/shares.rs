@@ -172,3 +172,47 @@ async fn guessing_shared_links_is_rate_limited(pool: PgPool) {
     assert!(statuses.contains(&StatusCode::NOT_FOUND), "{statuses:?}");
     assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
 }
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_share_reveals_no_query_string_and_continues_only_on_a_page_of_the_book(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let alice = app.guest().await;
+    // The host's URL carries a learning platform's launch token and the reader's e-mail.
+    let page_url = "https://book.example/docs/ros2/ros2-architecture?lti_launch=SECRET-TOKEN&email=alice@example.org#qos";
+    let (s, sent) = alice
+        .call("chat/send", json!({"client_id": uuid::Uuid::new_v4(), "content": "What is ROS 2?", "context": {"url": page_url, "title": "ROS 2"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{sent}");
+    let conv = id_of(&sent["conversation"]);
+    let stored: Value = sqlx::query_scalar("SELECT metadata FROM messages WHERE role = 'user' AND conversation_id = $1::uuid")
+        .bind(&conv)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored["page_url"], "https://book.example/docs/ros2/ros2-architecture", "only origin and path are kept");
+    let (_, link) = alice.call("conversations/share", json!({"conversation_id": conv})).await;
+    let (_, _, html) = page(&app, &share_path(&link)).await;
+    for private in ["SECRET-TOKEN", "alice@example.org", "lti_launch"] {
+        assert!(!html.contains(private), "the shared page shows {private:?}");
+    }
+    assert!(html.contains(r#"href="https://book.example/docs/ros2/ros2-architecture#bookchat-share="#), "continue on the book's page: {html}");
+
+    // A reader's copy keeps nothing of where the sharer was reading.
+    let bob = app.guest().await;
+    let (_, copy) = bob.call("shared/continue", json!({"share_id": link["id"]})).await;
+    let copied: Vec<Value> = sqlx::query_scalar("SELECT metadata FROM messages WHERE conversation_id = $1::uuid AND metadata IS NOT NULL")
+        .bind(id_of(&copy))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(copied.iter().all(|m| m.get("page_url").is_none() && m.get("page_title").is_none()), "{copied:?}");
+
+    // A sharer cannot point "Continue on the book's page" at any path of an allowed origin.
+    let (_, sent) = alice
+        .call("chat/send", json!({"client_id": uuid::Uuid::new_v4(), "content": "What is ROS 2?", "context": {"url": "https://book.example/account/delete"}}))
+        .await;
+    let (_, link) = alice.call("conversations/share", json!({"conversation_id": id_of(&sent["conversation"])})).await;
+    let (_, _, html) = page(&app, &share_path(&link)).await;
+    assert!(!html.contains("continue-on-book"), "{html}");
+    assert!(!html.contains("/account/delete"));
+}

@@ -103,11 +103,20 @@ impl NewQuestion {
                 }
             }
         }
+        // Only where the reader is — the page's origin and path — is kept: a host's query
+        // string can carry a learning platform's launch token or the reader's e-mail, and the
+        // page is stored with the question and shown on shared pages.
+        context.url = context.url.as_deref().map(page_address);
         if chapter_only && context.url.is_none() {
             return Err(AppError::invalid(Rule::ChapterNeedsPage, "\"This chapter only\" needs the page you are reading.").into());
         }
         Ok(NewQuestion { conversation_id, client_id, text, context, chapter_only })
     }
+}
+
+/// A page's address without its query string and fragment.
+pub fn page_address(url: &str) -> String {
+    url.trim().split(['?', '#']).next().unwrap_or_default().to_owned()
 }
 
 /// How long `chat/send` waits for the answer when asked to (the widget streams instead).

@@ -205,8 +205,15 @@ pub async fn copy_to(pool: &PgPool, caller: &Caller, shared: &SharedConversation
     let statuses: Vec<String> = messages.iter().map(|m| m.status.as_str().to_owned()).collect();
     // An answer whose question is not in the copy (cut by the size limit) stands alone.
     let reply_to: Vec<Option<i64>> = messages.iter().map(|m| m.reply_to.and_then(|q| new_id.get(&q).copied())).collect();
-    let metadata: Vec<serde_json::Value> =
-        messages.iter().map(|m| m.metadata.as_ref().map_or(serde_json::Value::Null, super::messages::Metadata::to_json)).collect();
+    // The copy is the reader's: it keeps nothing of where the sharer was reading.
+    let metadata: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            m.metadata.as_ref().map_or(serde_json::Value::Null, |meta| {
+                super::messages::Metadata { page_url: None, page_title: None, ..meta.clone() }.to_json()
+            })
+        })
+        .collect();
     let html: Vec<Option<String>> = messages.iter().map(|m| m.html.clone()).collect();
     sqlx::query!(
         r#"INSERT INTO messages (id, client_id, conversation_id, role, content, status, reply_to, metadata, html)

@@ -21,7 +21,18 @@ const HEADERS: [(header::HeaderName, &str); 2] =
 
 pub async fn page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     match share::read(&state, &id).await {
-        Ok(shared) => (HEADERS, Html(render(&state, &id, &shared))).into_response(),
+        Ok(shared) => {
+            // The book's pages, from the in-memory index (empty if it cannot be read: then no
+            // page is offered to continue on, and the rest of the page still shows).
+            let routes: std::collections::HashSet<String> = match state.library.index(&state.read_pool).await {
+                Ok(index) => index.sections.iter().map(|s| s.route.clone()).collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the book's pages for a shared page");
+                    Default::default()
+                }
+            };
+            (HEADERS, Html(render(&state, &id, &shared, &routes))).into_response()
+        }
         Err(e) => {
             // Logged once, with its cause, when it is a 500.
             let e = e.context("the shared page").into_app_error();
@@ -48,10 +59,16 @@ fn document(title: &str, body: &str) -> String {
 }
 
 /// Where the widget on the book's site can continue the conversation: the book page the first
-/// question was asked on, when that page is on a site allowed to embed BookChat.
-fn book_page(state: &AppState, shared: &crate::server::db::shares::SharedConversation) -> Option<String> {
+/// question was asked on, when that page is on a site allowed to embed BookChat and is a page
+/// of the book (a sharer cannot point the button at any path of an allowed origin).
+fn book_page(state: &AppState, shared: &crate::server::db::shares::SharedConversation, routes: &std::collections::HashSet<String>) -> Option<String> {
     let url = shared.messages.iter().find_map(|m| (m.role == Role::User).then(|| m.metadata().page_url).flatten())?;
-    let page = url.split('#').next().unwrap_or_default();
+    let page = crate::server::chat::page_address(&url);
+    let page = page.as_str();
+    let route = crate::server::answer::job::route_of(page, &state.config.site_base_url)?;
+    if !routes.contains(&route) {
+        return None;
+    }
     let (scheme, rest) = page.split_once("://")?;
     let host = rest.split(['/', '?']).next().unwrap_or_default();
     let origin = format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase());
@@ -59,7 +76,7 @@ fn book_page(state: &AppState, shared: &crate::server::db::shares::SharedConvers
     (safe && state.config.allowed_origins.iter().any(|o| *o == origin)).then(|| page.to_owned())
 }
 
-fn render(state: &AppState, id: &str, shared: &crate::server::db::shares::SharedConversation) -> String {
+fn render(state: &AppState, id: &str, shared: &crate::server::db::shares::SharedConversation, routes: &std::collections::HashSet<String>) -> String {
     let mut h = format!(
         "<main class=\"bc-shared\" data-testid=\"shared\"><header class=\"bc-shared-head\">\
          <p class=\"bc-shared-note\">Shared from BookChat · read-only · as of <time datetime=\"{}\">{}</time></p>\
@@ -110,7 +127,7 @@ fn render(state: &AppState, id: &str, shared: &crate::server::db::shares::Shared
         "<a class=\"bc-button\" href=\"/conversations?continue={id}\" data-testid=\"continue-shared\">Continue this conversation</a>",
         id = esc(id)
     ));
-    if let Some(page) = book_page(state, shared) {
+    if let Some(page) = book_page(state, shared, routes) {
         h.push_str(&format!(
             " <a class=\"bc-button bc-secondary\" href=\"{}#bookchat-share={}\" data-testid=\"continue-on-book\">Continue on the book's page</a>",
             esc(&page),
