@@ -400,3 +400,17 @@ async fn one_address_cannot_take_every_answer_slot(pool: PgPool) {
         call_from(&app, "192.0.2.99", s2["token"].as_str(), "chat/send", json!({"client_id": Uuid::new_v4(), "content": "What is an IMU? [slow]", "wait": false})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn the_probe_and_the_server_rendered_pages_count_against_the_clients_allowance(pool: PgPool) {
+    for path in ["/readyz", "/widget", "/conversations"] {
+        let app = TestApp::spawn_with(pool.clone(), false, |c| c.limits.per_ip = 6).await; // burst 2
+        let statuses: Vec<StatusCode> = futures::future::join_all((0..5).map(|_| app.get(path, None))).await.iter().map(|r| r.status()).collect();
+        assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{path}: {statuses:?}");
+    }
+    // The liveness probe stays free: it touches nothing.
+    let app = TestApp::spawn_with(pool, false, |c| c.limits.per_ip = 6).await;
+    for _ in 0..5 {
+        assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+    }
+}

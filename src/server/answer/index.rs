@@ -430,8 +430,14 @@ impl BookIndex {
         let mut corrections = Vec::new();
         let mut groups: Vec<Vec<String>> = Vec::new();
         let mut typed: Vec<String> = Vec::new();
+        // Each distinct word once: a long question or selection repeats its words, and
+        // correcting one is a search of the vocabulary.
+        let mut seen: HashSet<String> = HashSet::new();
         for original in question.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
             let w = original.to_lowercase();
+            if !seen.insert(w.clone()) {
+                continue;
+            }
             if text::is_stop_word(&w) || (!self.vocabulary.contains(&w) && text::is_stop_word_typo(&w)) {
                 continue;
             }
@@ -673,6 +679,15 @@ mod tests {
         // A word the language knows is not a typo, even one edit from a book word.
         let q = idx.query_terms("fusing", true, true, &|w| w == "fusing");
         assert!(q.corrections.is_empty());
+    }
+
+    #[test]
+    fn a_repeated_word_is_read_and_corrected_once() {
+        let idx = BookIndex::build(1, vec![row("/docs/a", "Sensing", 2, "Sensor fusion combines sensors.")]);
+        let long = "sensr fusoin ".repeat(1_000);
+        let q = idx.query_terms(&long, true, true, &|_| false);
+        assert_eq!(q.corrections, vec![("sensr".into(), "sensor".into()), ("fusoin".into(), "fusion".into())]);
+        assert_eq!(q.groups.len(), 2);
     }
 
     #[test]

@@ -99,13 +99,18 @@ fn refused(e: AppError) -> Response {
 /// Is this a request whose cost the per-client allowance covers: the API and the pages (not
 /// static files, which a page pulls several of at once)?
 fn counted(path: &str) -> bool {
-    // Shared pages too: each one reads the database, and guessing ids must be slow.
+    // Shared pages too: each one reads the database, and guessing ids must be slow; the widget
+    // and history pages are rendered on the server; the readiness probe queries the database.
     path.starts_with("/api/")
         || path == "/"
         || path.starts_with("/docs")
         || path == "/history"
         || path.starts_with("/admin")
         || path.starts_with("/share/")
+        || path == "/widget"
+        || path == "/conversations"
+        || path.starts_with("/conversations/")
+        || path == "/readyz"
 }
 
 /// Every API call and page counts against its client's allowance.
