@@ -119,3 +119,31 @@ async fn export_as_markdown_and_json(pool: PgPool) {
     assert_eq!(data["messages"].as_array().unwrap().len(), 4);
     assert_eq!(data["conversation"]["id"], conv);
 }
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn an_export_past_its_bound_is_refused_plainly_never_built(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let g = app.guest().await;
+    let conv = id_of(&g.ask(None, "What is a Kalman filter used for?").await["conversation"]);
+    // 300 more answers at the longest an answer may be, with their HTML: more text than one
+    // export file holds.
+    let big = "x".repeat(30_000);
+    sqlx::query(
+        "INSERT INTO messages (client_id, conversation_id, role, content, status, html)
+         SELECT gen_random_uuid(), $1::uuid, 'assistant', $2, 'complete', $2 FROM generate_series(1, 300)",
+    )
+    .bind(&conv)
+    .bind(&big)
+    .execute(&pool)
+    .await
+    .unwrap();
+    for format in ["markdown", "json"] {
+        let (s, e) = g.call("conversations/export", json!({"conversation_id": conv, "format": format})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{format}");
+        assert!(e["message"].as_str().unwrap().contains("too long to export"), "{e}");
+    }
+    // Too many messages is refused before anything is read.
+    sqlx::query("UPDATE conversations SET message_count = 5001 WHERE id = $1::uuid").bind(&conv).execute(&pool).await.unwrap();
+    let (s, _) = g.call("conversations/export", json!({"conversation_id": conv, "format": "json"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}

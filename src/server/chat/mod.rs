@@ -620,19 +620,39 @@ pub async fn window_by_token(
     }
 }
 
-/// Most messages an export walks (exports are page-by-page keyset reads, never one huge query).
-const EXPORT_MAX_MESSAGES: usize = 20_000;
+/// The largest conversation exported at once, in messages and in stored text (answers with
+/// their HTML): an export is built in memory and sent as one file, so it is bounded — past the
+/// bound the reader is told so, with nothing half-written. (20,000 messages of long answers with
+/// their HTML and pretty JSON ran to hundreds of megabytes in one request.)
+const EXPORT_MAX_MESSAGES: usize = 5_000;
+const EXPORT_MAX_BYTES: usize = 8 * 1024 * 1024;
+
+fn export_too_large() -> AppError {
+    AppError::validation(
+        "conversation_id",
+        format!("This conversation is too long to export in one file (the limit is {EXPORT_MAX_MESSAGES} messages or {} MB of text).", EXPORT_MAX_BYTES / (1024 * 1024)),
+    )
+}
 
 pub async fn export(state: &AppState, caller: &Caller, conversation_id: Uuid, format: ExportFormat) -> ServerResult<ExportFile> {
     let conversation = conversations::get(&state.read_pool, caller, conversation_id).await?;
+    if conversation.message_count.max(0) as usize > EXPORT_MAX_MESSAGES {
+        return Err(export_too_large().into());
+    }
+    // Page by page (keyset reads, never one huge query), counting what is held.
     let mut all: Vec<MessageRow> = Vec::new();
     let mut before = None;
+    let mut bytes = 0usize;
     loop {
         let (mut rows, more) = messages::window(&state.read_pool, conversation_id, before, 500).await?;
         before = rows.first().map(|m| m.id);
+        bytes += rows.iter().map(|m| m.content.len() + m.html.as_ref().map_or(0, String::len)).sum::<usize>();
+        if bytes > EXPORT_MAX_BYTES || all.len() + rows.len() > EXPORT_MAX_MESSAGES {
+            return Err(export_too_large().into());
+        }
         rows.append(&mut all);
         all = rows;
-        if !more || all.len() >= EXPORT_MAX_MESSAGES {
+        if !more {
             break;
         }
     }
