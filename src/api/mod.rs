@@ -258,5 +258,6 @@ pub async fn unshare_conversation(conversation_id: Uuid) -> Result<(), AppError>
 pub async fn continue_shared(share_id: String) -> Result<ConversationSummary, AppError> {
     use crate::server::chat::{auth, share};
     let (state, caller) = auth::caller().await?;
-    Ok(share::continue_shared(&state, &caller, share_id.trim()).await?)
+    let client = auth::client_ip(&state).await;
+    Ok(share::continue_shared(&state, &caller, client, share_id.trim()).await?)
 }

@@ -216,3 +216,50 @@ async fn a_share_reveals_no_query_string_and_continues_only_on_a_page_of_the_boo
     assert!(!html.contains("continue-on-book"), "{html}");
     assert!(!html.contains("/account/delete"));
 }
+
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn continuing_the_same_link_again_opens_the_copy_counts_as_a_question_and_has_a_size_limit(pool: PgPool) {
+    let app = TestApp::spawn_with(pool.clone(), true, |c| {
+        c.limits.questions_per_session = 6; // burst 2
+    })
+    .await;
+    let alice = app.guest().await;
+    let first = alice.ask(None, "What is ROS 2?").await;
+    let conv = id_of(&first["conversation"]);
+    let (_, link) = alice.call("conversations/share", json!({"conversation_id": conv})).await;
+
+    let bob = app.guest().await;
+    let (s, one) = bob.call("shared/continue", json!({"share_id": link["id"]})).await;
+    assert_eq!(s, StatusCode::OK, "{one}");
+    let (s, two) = bob.call("shared/continue", json!({"share_id": link["id"]})).await;
+    assert_eq!(s, StatusCode::OK, "{two}");
+    assert_eq!(one["id"], two["id"], "the same link continued again opens the same copy");
+    let copies: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations WHERE copied_from IS NOT NULL").fetch_one(&pool).await.unwrap();
+    assert_eq!(copies, 1);
+    // Each continue counts against the reader's question allowance.
+    let (s, b) = bob.call("shared/continue", json!({"share_id": link["id"]})).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    // The copied turns are marked: they never reach a model as the reader's own.
+    let marked: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE conversation_id = $1::uuid AND (metadata->>'copied')::boolean")
+        .bind(one["id"].as_str().unwrap())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(marked, 2);
+
+    // A conversation longer than a reader may copy is refused with a clear message.
+    sqlx::query(
+        "INSERT INTO messages (client_id, conversation_id, role, content, status)
+         SELECT gen_random_uuid(), $1::uuid, CASE WHEN g % 2 = 0 THEN 'user' ELSE 'assistant' END, 'turn ' || g, 'complete'
+           FROM generate_series(1, 250) g",
+    )
+    .bind(&conv)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (_, link) = alice.call("conversations/share", json!({"conversation_id": conv})).await;
+    let carol = app.guest().await;
+    let (s, e) = carol.call("shared/continue", json!({"share_id": link["id"]})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("too long to continue"), "{e}");
+}

@@ -34,11 +34,20 @@ pub async fn read(state: &AppState, share_id: &str) -> ServerResult<SharedConver
 }
 
 /// Copy a shared conversation into the caller's history; the copy is theirs to continue.
-pub async fn continue_shared(state: &AppState, caller: &Caller, share_id: &str) -> ServerResult<ConversationSummary> {
+/// Continuing the same link again opens the copy made before. A copy is work (its messages and
+/// their index entries), so it counts as a question against the reader's and their address's
+/// allowance (`client`), and a conversation longer than a reader may copy is refused plainly.
+pub async fn continue_shared(state: &AppState, caller: &Caller, client: Option<std::net::IpAddr>, share_id: &str) -> ServerResult<ConversationSummary> {
+    state.limits.check_question(caller, client)?;
     // Read from the primary: a link revoked a moment ago must not be copied from a lagging replica.
     let shared = read(state, share_id).await?;
-    match shares::copy_to(&state.pool, caller, &shared).await? {
+    match shares::copy_to(&state.pool, caller, share_id, &shared).await? {
         Continued::SessionEnded => Err(AppError::Unauthorized.into()),
+        Continued::TooLong => Err(AppError::validation(
+            "share_id",
+            format!("This shared conversation is too long to continue as your own (at most {} messages); you can still read it.", shares::MAX_COPIED_MESSAGES),
+        )
+        .into()),
         Continued::Copied(c) => Ok(c.into()),
     }
 }

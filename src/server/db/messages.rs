@@ -54,6 +54,10 @@ pub struct Metadata {
     /// True when the answerer found nothing relevant in the book.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refused: bool,
+    /// A turn copied from someone's shared conversation: never given to a language model as
+    /// the reader's own words.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub copied: bool,
 }
 
 /// `messages.metadata` reads straight into [`Metadata`], in one parse. Read as a

@@ -160,14 +160,22 @@ pub async fn read(pool: &PgPool, share_id: &str) -> ServerResult<Option<SharedCo
 pub enum Continued {
     /// The session was ended (or handed over) since the request authenticated.
     SessionEnded,
+    /// Longer than a reader may copy (`MAX_COPIED_MESSAGES`).
+    TooLong,
     Copied(super::conversations::ConversationRow),
 }
+
+/// Most messages a reader may copy into their own history from a shared conversation.
+pub const MAX_COPIED_MESSAGES: usize = 200;
 
 /// Copy a shared conversation into the caller's own history, in one transaction: a new
 /// conversation with the same title and copies of the messages (new ids in the same order, each
 /// answer still replying to its question's copy; the source's ratings stay with the source).
-pub async fn copy_to(pool: &PgPool, caller: &Caller, shared: &SharedConversation) -> ServerResult<Continued> {
+pub async fn copy_to(pool: &PgPool, caller: &Caller, share_id: &str, shared: &SharedConversation) -> ServerResult<Continued> {
     let messages = &shared.messages;
+    if messages.len() > MAX_COPIED_MESSAGES {
+        return Ok(Continued::TooLong);
+    }
     let mut tx = pool.begin().await?;
     // Hold the caller's session, as a send does: an `identify` handing it over waits for this.
     let active = sqlx::query_scalar!(
@@ -178,6 +186,23 @@ pub async fn copy_to(pool: &PgPool, caller: &Caller, shared: &SharedConversation
     .await?;
     if active.is_none() {
         return Ok(Continued::SessionEnded);
+    }
+    // The reader's copy of this link, if they made one already: opened again, not copied again.
+    let existing = sqlx::query_as!(
+        super::conversations::ConversationRow,
+        r#"SELECT id, title, status AS "status: crate::model::ConversationStatus", message_count, created_at, last_message_at
+             FROM conversations
+            WHERE copied_from = $1 AND (session_id = $2 OR (user_id IS NOT NULL AND user_id = $3))
+            ORDER BY created_at DESC LIMIT 1"#,
+        share_id,
+        caller.session_id,
+        caller.user_id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(c) = existing {
+        tx.commit().await?;
+        return Ok(Continued::Copied(c));
     }
     // Ids drawn up front, ascending, so the copy keeps the source's order and its answers can
     // name their questions within one insert.
@@ -190,11 +215,12 @@ pub async fn copy_to(pool: &PgPool, caller: &Caller, shared: &SharedConversation
     ids.sort_unstable();
     let conversation = sqlx::query_as!(
         super::conversations::ConversationRow,
-        r#"INSERT INTO conversations (session_id, user_id, title) VALUES ($1, $2, $3)
+        r#"INSERT INTO conversations (session_id, user_id, title, copied_from) VALUES ($1, $2, $3, $4)
            RETURNING id, title, status AS "status: crate::model::ConversationStatus", message_count, created_at, last_message_at"#,
         caller.session_id,
         caller.user_id,
         shared.title,
+        share_id,
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -205,13 +231,13 @@ pub async fn copy_to(pool: &PgPool, caller: &Caller, shared: &SharedConversation
     let statuses: Vec<String> = messages.iter().map(|m| m.status.as_str().to_owned()).collect();
     // An answer whose question is not in the copy (cut by the size limit) stands alone.
     let reply_to: Vec<Option<i64>> = messages.iter().map(|m| m.reply_to.and_then(|q| new_id.get(&q).copied())).collect();
-    // The copy is the reader's: it keeps nothing of where the sharer was reading.
+    // The copy keeps nothing of where the sharer was reading, and each turn is marked copied:
+    // they are not the reader's words (see `Metadata::copied`).
     let metadata: Vec<serde_json::Value> = messages
         .iter()
         .map(|m| {
-            m.metadata.as_ref().map_or(serde_json::Value::Null, |meta| {
-                super::messages::Metadata { page_url: None, page_title: None, ..meta.clone() }.to_json()
-            })
+            let meta = m.metadata.clone().unwrap_or_default();
+            super::messages::Metadata { page_url: None, page_title: None, copied: true, ..meta }.to_json()
         })
         .collect();
     let html: Vec<Option<String>> = messages.iter().map(|m| m.html.clone()).collect();
