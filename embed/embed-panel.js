@@ -4,7 +4,7 @@
  * widget. embed.js has already checked each message's window and origin. */
 (function (w, doc, B) {
   var _ = B._, st = _.st, box = _.box, btn = _.btn, origin = _.origin;
-  var ready, queue = [], lastFocus, waiting = [];
+  var ready, queue = [], lastFocus, waiting = [], settled;
   var css = doc.createElement('style');
   css.textContent =
     '.f{position:fixed;' + _.side + ':20px;bottom:88px;width:min(400px,calc(100vw - 40px));height:min(640px,calc(100vh - 110px));border-radius:14px;overflow:hidden;box-shadow:0 12px 40px rgba(0,0,0,.25);z-index:2147483000;background:#fff}' +
@@ -52,6 +52,9 @@
       queue.unshift(msg('context', context()), msg('theme', { theme: theme() }));
       queue.splice(0).forEach(function (x) { _.frame().contentWindow.postMessage(x, origin); });
       emit('ready');
+    } else if (m.type === 'settled') {
+      settled = 1;
+      mounts();
     } else if (m.type === 'close') {
       close();
     } else if (m.type === 'message') {
@@ -64,9 +67,13 @@
     }
   }
 
-  // <div data-bookchat="history"></div>: the reader's conversations inline, once visible.
+  // <div data-bookchat="history"></div>: the reader's conversations inline, once visible. On a
+  // page that says who is reading, only once the widget has applied it (loaded for that, not
+  // shown): on a shared computer the stored session may be the previous reader's.
   function mounts() {
-    doc.querySelectorAll('[data-bookchat="history"]:not([data-bookchat-mounted])').forEach(function (el) {
+    var els = doc.querySelectorAll('[data-bookchat="history"]:not([data-bookchat-mounted])');
+    if (els.length && _.idp() && !settled) return _.boot();
+    els.forEach(function (el) {
       el.setAttribute('data-bookchat-mounted', '');
       var io = new IntersectionObserver(function (es) {
         if (!es[0].isIntersecting) return;

@@ -75,11 +75,13 @@
       frame.setAttribute('data-testid', 'bookchat-iframe');
       // idp: the page says who is reading (identify) before the widget shows anything of the
       // stored session — a signed-out reader never sees the previous reader's conversation.
-      frame.src = q(server + '/widget') + (idq || d.identify == 'always' ? '&idp=1' : '') + (share ? '&share=' + share : '');
+      frame.src = q(server + '/widget') + (idp() ? '&idp=1' : '') + (share ? '&share=' + share : '');
       box.appendChild(frame);
     }
     script();
   }
+  // The page says who is reading (identify called, or promised with data-identify="always").
+  function idp() { return idq || d.identify == 'always'; }
   // The panel half (also what mounts inline history: pages with a mount load it at once).
   function script() {
     if (loading) return;
@@ -160,6 +162,7 @@
     on: function (t, f) { (handlers[t] = handlers[t] || []).push(f); },
     // Shared with embed-panel.js.
     _: { init: init, origin: origin, src: function (p) { return q(server + p); }, side: side, root: root, st: st, box: box, btn: btn, host: host, frame: function () { return frame; },
+         boot: boot, idp: idp,
          handlers: handlers, paint: paint,
          save: function () { try { sessionStorage.setItem(KEY, JSON.stringify(st)); } catch (e) {} } }
   };

@@ -28,7 +28,12 @@ pub fn router(state: AppState) -> Router {
     let context_state = state.clone();
     let provide_state = move || provide_context(context_state.clone());
     let options = state.leptos_options.clone();
-    let demo = host::router(host::HostSite { app: state.clone(), bookchat_origin: String::new() });
+    // The demo host site only when asked (`BOOKCHAT_DEMO_SITE`): it republishes the book.
+    let demo = if state.config.demo_site {
+        host::router(host::HostSite { app: state.clone(), bookchat_origin: String::new() })
+    } else {
+        Router::new().route("/", get(|| async { "BookChat is running. Embed it with <script src=\"/embed.js\" async></script> on your book's pages." }))
+    };
     let headers_state = state.clone();
     let request_timeout = std::time::Duration::from_secs(state.config.request_timeout_secs.max(1));
     Router::new()

@@ -233,6 +233,45 @@ test('a logout that reloads the page leaves nothing of the previous reader', asy
   await expect(after.getByTestId('history-item')).toHaveCount(0);
 });
 
+test('on a shared computer an inline history shows nothing of the reader who signed out, with no click', async ({ page }) => {
+  const user = `reader-${crypto.randomUUID()}`;
+  // Reader A signs in on the host site and asks.
+  await page.goto(PAGE_A);
+  await page.evaluate((t) => { (window as any).BookChat.identify({ userToken: t }); }, userToken(user));
+  await page.getByTestId('bookchat-launcher').click();
+  const frame = await widgetFrame(page);
+  await ask(frame, 'What is a digital twin?');
+  await expect(frame.getByTestId('msg-assistant')).toHaveAttribute('data-status', 'complete');
+  // A signs out; B opens the page with the inline history. The site says nobody is signed in.
+  await page.goto(`${HOST}/history?identify=always`);
+  await page.evaluate(() => { (window as any).BookChat.identify(null); });
+  const history = page.frameLocator('[data-testid=bookchat-history-iframe]');
+  await expect(history.getByTestId('history-empty')).toBeVisible();
+  await page.waitForTimeout(500);
+  expect(await history.getByTestId('history-item').count()).toBe(0);
+  expect(await page.getByTestId('bookchat-panel').isVisible()).toBe(false);
+});
+
+test('a slow or failing identity endpoint falls back to a fresh guest, never to the stored reader', async ({ page }) => {
+  const user = `reader-${crypto.randomUUID()}`;
+  await page.goto(PAGE_A);
+  await page.evaluate((t) => { (window as any).BookChat.identify({ userToken: t }); }, userToken(user));
+  await page.getByTestId('bookchat-launcher').click();
+  const frame = await widgetFrame(page);
+  await ask(frame, 'What is a digital twin?');
+  await expect(frame.getByTestId('msg-assistant')).toHaveAttribute('data-status', 'complete');
+  // The next page view promises an identity that never comes (the endpoint hangs).
+  await page.goto(`${HOST}/history?identify=always`);
+  const history = page.frameLocator('[data-testid=bookchat-history-iframe]');
+  await expect(history.getByTestId('history-empty')).toBeVisible({ timeout: 15_000 });
+  expect(await history.getByTestId('history-item').count()).toBe(0);
+  await page.getByTestId('bookchat-launcher').click();
+  const after = await widgetFrame(page);
+  await expect(after.getByTestId('composer')).toBeVisible();
+  await page.waitForTimeout(500);
+  await expect(after.getByTestId('msg-user')).toHaveCount(0);
+});
+
 test('a host that is not allowlisted cannot frame the widget', async ({ page }) => {
   await page.goto(`${ROGUE}/docs/ros2/ros2-architecture`);
   await page.getByTestId('bookchat-launcher').click();

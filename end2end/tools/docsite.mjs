@@ -30,7 +30,11 @@ createServer((req, res) => {
   const url = new URL(req.url, 'http://localhost');
   if (url.pathname === '/api/bookchat-token') {
     const user = /(?:^|;\s*)site_user=([\w-]+)/.exec(req.headers.cookie || '')?.[1];
+    // The README's recipe: never cached, varies with the reader's cookie; and only for the
+    // plugin's own request (its header), which a cross-site page cannot send without CORS.
     res.setHeader('cache-control', 'no-store');
+    res.setHeader('vary', 'Cookie');
+    if (req.headers['x-bookchat-identity'] !== '1') { res.writeHead(400).end(); return; }
     if (!user) { res.writeHead(401).end(); return; }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ userToken: token(user) }));
     return;

@@ -163,6 +163,12 @@ pub struct AppConfig {
     #[arg(long, env = "BOOKCHAT_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub allowed_origins: Vec<String>,
 
+    /// Serve the demo host site — the ingested book as pages that embed the widget — at `/`
+    /// and `/docs/…` (and on `BOOKCHAT_DEMO_HOSTS`). Off unless asked: in production it would
+    /// republish the whole book on the chat server's origin. `scripts/run` turns it on.
+    #[arg(long, env = "BOOKCHAT_DEMO_SITE", default_value_t = false)]
+    pub demo_site: bool,
+
     /// Extra addresses serving the demo host site (for trying or testing a cross-origin embed),
     /// comma-separated `ip:port`s. Their pages load embed.js from `BOOKCHAT_PUBLIC_URL`.
     #[arg(long, env = "BOOKCHAT_DEMO_HOSTS", value_delimiter = ',')]

@@ -212,6 +212,28 @@ pub async fn host_identity() {
     let _ = futures::future::select(wait, timeout).await;
 }
 
+/// After the page's start: wait for the host's identity like [`host_identity`]; when it does not
+/// come in time (a slow or failing identity endpoint) and the stored session is a signed-in
+/// reader's, start a fresh guest instead — on a shared computer that reader may have signed out,
+/// and nothing of theirs may show. An identity that arrives later still signs the reader in.
+pub async fn settle_host_identity(state: ChatState) {
+    let Some(wait) = HOST_IDENTITY.with(|h| h.borrow().clone()) else { return };
+    let timeout = Box::pin(sleep(std::time::Duration::from_secs(3)));
+    let arrived = matches!(futures::future::select(wait, timeout).await, futures::future::Either::Left(_));
+    if arrived || !SIGNED_IN.with(|s| s.get()) {
+        return;
+    }
+    let _gate = SESSION_GATE.lock().await;
+    browser::storage_remove(KEY_TOKEN);
+    browser::storage_remove(KEY_CONVERSATION);
+    set_session_token(None);
+    SIGNED_IN.with(|s| s.set(false));
+    if let Err(e) = start_session().await {
+        state.fatal.set(Some(e));
+    }
+    state.history_version.update(|v| *v += 1);
+}
+
 fn host_identity_done() {
     if let Some(tx) = HOST_IDENTITY_DONE.with(|d| d.borrow_mut().take()) {
         let _ = tx.send(());

@@ -39,7 +39,10 @@ pub fn WidgetPage() -> impl IntoView {
         }
         state::init(state, move || {
             leptos::task::spawn_local(async move {
-                state::host_identity().await;
+                state::settle_host_identity(state).await;
+                // The session is the one the host page said (or a fresh guest): inline history
+                // mounts on the host page may show it now.
+                browser::notify_parent("settled");
                 match (early_question.try_update_value(Option::take).flatten(), browser::query_param("share")) {
                     (Some(question), _) => state::send(state, question),
                     // Opened from a shared conversation's page: continue a copy of it.

@@ -507,3 +507,16 @@ async fn an_ended_token_reads_nothing_from_a_lagging_replica(pool: PgPool) {
 
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await.unwrap();
 }
+
+/// The demo host site republishes the whole book on the chat server's origin: only when asked.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn the_demo_site_is_served_only_when_asked(pool: PgPool) {
+    let off = TestApp::spawn_with(pool.clone(), true, |c| c.demo_site = false).await;
+    assert_eq!(off.get("/docs/ros2/ros2-architecture", None).await.status(), StatusCode::NOT_FOUND);
+    let home = off.get("/", None).await.text().await.unwrap();
+    assert!(!home.contains("ROS 2") && home.contains("embed.js"), "{home}");
+    let on = TestApp::spawn_with(pool, false, |c| c.demo_site = true).await;
+    let page = on.get("/docs/ros2/ros2-architecture", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("embed.js"));
+}

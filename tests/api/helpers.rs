@@ -65,6 +65,7 @@ impl TestApp {
             identity_issuer: None,
             identity_max_token_secs: 86_400,
             allowed_origins: vec!["https://book.example".into()],
+            demo_site: true,
             demo_hosts: vec![],
             public_url: String::new(),
             limits: LimitsConfig {

@@ -102,3 +102,33 @@ async fn sigterm_persists_the_answer_in_flight_and_exits_cleanly(pool: PgPool) {
     assert!(http.get(format!("{base_url}/healthz")).send().await.is_err());
     drop((stream, half));
 }
+
+/// Started from any folder, with no `BOOKCHAT_EMBED_MODEL_DIR`, the binary finds the model (here
+/// in the checkout it was built in) — and a configured model it cannot load stops it, never a
+/// silent fall back to BM25.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn started_elsewhere_the_binary_finds_its_model_or_refuses_to_start(pool: PgPool) {
+    let db: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap();
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let (prefix, _) = base.rsplit_once('/').expect("a database URL");
+    let book = concat!(env!("CARGO_MANIFEST_DIR"), "/book/docs");
+    let elsewhere = std::env::temp_dir();
+    let run = |model: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bookchat"));
+        cmd.args(["ingest", book]).current_dir(&elsewhere).env("DATABASE_URL", format!("{prefix}/{db}")).env("RUST_LOG", "warn");
+        match model {
+            Some(m) => cmd.env("BOOKCHAT_EMBED_MODEL_DIR", m),
+            None => cmd.env_remove("BOOKCHAT_EMBED_MODEL_DIR"),
+        };
+        cmd.output().expect("run the binary")
+    };
+    let found = run(None);
+    let said = String::from_utf8_lossy(&found.stdout).to_string() + &String::from_utf8_lossy(&found.stderr);
+    assert!(found.status.success(), "{said}");
+    assert!(said.contains("all-MiniLM-L6-v2@"), "the model was used: {said}");
+    let missing = run(Some("/nonexistent/model-folder"));
+    assert!(!missing.status.success(), "a model that cannot be loaded stops the command");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/model-folder"));
+    let bm25 = run(Some("none"));
+    assert!(bm25.status.success(), "BM25 alone when asked for");
+}

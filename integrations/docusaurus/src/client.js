@@ -126,11 +126,20 @@ async function identify() {
   if (!endpoint) return;
   let token;
   try {
-    const res = await fetch(endpoint, { credentials: 'include', headers: { accept: 'application/json' } });
+    // Never from a cache: a shared cache or a back/forward copy could hand one reader's token
+    // to the next. The custom header makes it a non-simple request a cross-site page cannot
+    // send without CORS, and tells the endpoint who is asking.
+    const res = await fetch(endpoint, {
+      credentials: 'include',
+      cache: 'no-store',
+      headers: { accept: 'application/json', 'x-bookchat-identity': '1' },
+    });
     const body = res.status === 200 ? await res.json().catch(() => null) : null;
     token = identityFrom(res.status, body);
   } catch {
-    token = undefined; // offline or blocked: say nothing rather than sign the reader out
+    // Offline or blocked: say nothing. The widget waits a few seconds for an identity, then
+    // starts a fresh guest rather than show a stored signed-in reader's history.
+    token = undefined;
   }
   if (token === undefined || token === lastIdentity) return;
   lastIdentity = token;

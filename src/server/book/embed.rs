@@ -320,16 +320,40 @@ pub fn from_bytes(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
-/// Where the model is: `BOOKCHAT_EMBED_MODEL_DIR`, else the folder the setup scripts unpack it
-/// to (`.data/models/all-MiniLM-L6-v2`), if it exists.
-pub fn default_model_dir(configured: Option<&str>) -> Option<PathBuf> {
+/// The model's folder name where BookChat looks for it by default.
+pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
+
+/// Where the model is looked for when `BOOKCHAT_EMBED_MODEL_DIR` is unset, whatever the working
+/// directory: beside the binary (`models/`, as the release tarball and the image lay it out),
+/// in `share/bookchat/models/` above it (a system install), in the checkout the binary was built
+/// in (`target/<profile>/bookchat` → `.data/models/`, where the scripts unpack it), and in the
+/// working directory's `.data/models/`.
+pub fn default_model_dirs() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok()).and_then(|p| p.parent().map(Path::to_path_buf)) {
+        out.push(exe_dir.join("models").join(DEFAULT_MODEL));
+        out.push(exe_dir.join("../share/bookchat/models").join(DEFAULT_MODEL));
+        out.push(exe_dir.join("../../.data/models").join(DEFAULT_MODEL));
+    }
+    out.push(PathBuf::from(".data/models").join(DEFAULT_MODEL));
+    out
+}
+
+/// The model to load: `BOOKCHAT_EMBED_MODEL_DIR` when set (`none`: no model, BM25 alone, said
+/// out loud), else the first of `candidates` that holds one. No model found is an error, never a
+/// silent fall back to BM25: on a real textbook that halves the answers.
+pub fn model_dir(configured: Option<&str>, candidates: &[PathBuf]) -> Result<Option<PathBuf>, String> {
     match configured.map(str::trim) {
-        Some("") | Some("none") => None,
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => {
-            let d = PathBuf::from(".data/models/all-MiniLM-L6-v2");
-            d.join("model.safetensors").exists().then_some(d)
-        }
+        Some("none") => Ok(None),
+        Some("") | None => candidates.iter().find(|d| d.join("model.safetensors").exists()).cloned().map(Some).ok_or_else(|| {
+            format!(
+                "no sentence-embedding model found (looked in {}). Point BOOKCHAT_EMBED_MODEL_DIR at the model's folder \
+                 (bash scripts/run fetches it into .data/models/{DEFAULT_MODEL}), or set BOOKCHAT_EMBED_MODEL_DIR=none \
+                 to answer with BM25 alone — markedly worse answers",
+                candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
+            )
+        }),
+        Some(dir) => Ok(Some(PathBuf::from(dir))),
     }
 }
 
@@ -342,6 +366,21 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    #[test]
+    fn the_model_is_found_wherever_the_server_starts_or_start_up_says_why_not() {
+        let empty = temp_dir("none-here");
+        let with = temp_dir("model-here");
+        std::fs::write(with.join("model.safetensors"), b"w").unwrap();
+        assert_eq!(model_dir(None, &[empty.clone(), with.clone()]), Ok(Some(with.clone())));
+        assert_eq!(model_dir(Some("  "), &[with.clone()]), Ok(Some(with.clone())));
+        assert_eq!(model_dir(Some("none"), &[with.clone()]), Ok(None), "BM25 alone only when asked");
+        assert_eq!(model_dir(Some("/srv/model"), &[with]), Ok(Some(PathBuf::from("/srv/model"))));
+        let err = model_dir(None, &[empty.clone()]).unwrap_err();
+        assert!(err.contains(&empty.display().to_string()) && err.contains("BOOKCHAT_EMBED_MODEL_DIR=none"), "{err}");
+        // The candidates do not depend on the working directory (bar the last).
+        assert!(default_model_dirs().iter().rev().skip(1).all(|d| d.is_absolute()));
     }
 
     #[test]

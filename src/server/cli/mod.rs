@@ -193,17 +193,20 @@ async fn migrate(cfg: &DbConfig) -> anyhow::Result<()> {
 }
 
 /// The configured sentence-embedding model, if any. A model that fails its checksum or does not
-/// load stops the command: answering without it silently would hide the problem.
+/// load stops the command, and so does finding none: answering without it silently would hide
+/// the problem (BM25 alone only with `BOOKCHAT_EMBED_MODEL_DIR=none`).
 pub fn load_embedder(cfg: &EmbedConfig) -> anyhow::Result<Option<Arc<Embedder>>> {
-    match embed::default_model_dir(cfg.model_dir.as_deref()) {
-        Some(dir) => {
+    match embed::model_dir(cfg.model_dir.as_deref(), &embed::default_model_dirs()) {
+        Ok(Some(dir)) => {
             let e = Embedder::load(&dir).with_context(|| format!("loading the embedding model from {}", dir.display()))?;
+            tracing::info!(model = e.id(), dir = %dir.display(), "sentence-embedding model loaded");
             Ok(Some(Arc::new(e)))
         }
-        None => {
-            tracing::info!("no sentence-embedding model (set BOOKCHAT_EMBED_MODEL_DIR): ranking with BM25 alone");
+        Ok(None) => {
+            tracing::warn!("BOOKCHAT_EMBED_MODEL_DIR=none: ranking with BM25 alone (markedly worse answers)");
             Ok(None)
         }
+        Err(why) => Err(anyhow::anyhow!(why)),
     }
 }
 
@@ -274,7 +277,10 @@ async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Res
         tracing::warn!(swept, "marked interrupted answers as failed");
     }
     let public_url = if cfg.public_url.is_empty() { format!("http://{addr}") } else { cfg.public_url.trim_end_matches('/').to_owned() };
-    let demo_hosts = cfg.demo_hosts.clone();
+    let demo_hosts = if cfg.demo_site { cfg.demo_hosts.clone() } else { Vec::new() };
+    if !cfg.demo_site && !cfg.demo_hosts.is_empty() {
+        tracing::warn!("BOOKCHAT_DEMO_HOSTS is set but the demo site is off (BOOKCHAT_DEMO_SITE=true turns it on): not serving them");
+    }
     let grace = Duration::from_secs(cfg.shutdown_grace_secs);
     let http_options = cfg.http_options();
     let state = AppState::new(leptos_options, pool.clone(), read_pool, cfg).with_embedder(embedder);

@@ -5,7 +5,7 @@
 use crate::server::db::documents;
 use crate::server::answer::render;
 use crate::server::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -30,12 +30,15 @@ pub fn router(site: HostSite) -> Router {
 }
 
 /// A host page that shows the reader's BookChat history inline (`data-bookchat="history"`).
-pub async fn history_page(State(site): State<HostSite>) -> Response {
+/// With `?identify=always` it is a site with accounts: its script says who is reading on every
+/// page view (`data-identify="always"` on the loader).
+pub async fn history_page(State(site): State<HostSite>, Query(q): Query<std::collections::HashMap<String, String>>) -> Response {
     let docs = documents::list(&site.app.pool).await.unwrap_or_default();
     let article = "<h1>Your questions about this book</h1>\
         <p>Everything you asked BookChat, on any page of the book.</p>\
         <div data-bookchat=\"history\" data-height=\"520px\" data-testid=\"history-mount\"></div>";
-    page(&site, "Your questions", article, &docs, "/history").into_response()
+    let identify = q.get("identify").is_some_and(|v| v == "always");
+    page_with(&site, "Your questions", article, &docs, "/history", identify).into_response()
 }
 
 fn esc(s: &str) -> String {
@@ -77,6 +80,11 @@ async fn render_route(site: &HostSite, route: &str) -> Response {
 }
 
 fn page(site: &HostSite, title: &str, article: &str, docs: &[documents::DocListing], current: &str) -> Html<String> {
+    page_with(site, title, article, docs, current, false)
+}
+
+fn page_with(site: &HostSite, title: &str, article: &str, docs: &[documents::DocListing], current: &str, identify: bool) -> Html<String> {
+    let embed_attrs = if identify { " data-identify=\"always\"" } else { "" };
     let origin = esc(&site.bookchat_origin);
     let nav: String = docs
         .iter()
@@ -105,7 +113,7 @@ fn page(site: &HostSite, title: &str, article: &str, docs: &[documents::DocListi
   <aside class="sidebar"><ul>{nav}<li><a href="/history">Your questions</a></li></ul></aside>
   <main><article class="markdown" data-testid="host-article">{article}</article></main>
 </div>
-<script src="{origin}/embed.js" async></script>
+<script src="{origin}/embed.js" async{embed_attrs}></script>
 </body>
 </html>"#,
         title = esc(title),
