@@ -52,6 +52,8 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Until the response starts: an answer stream's body goes on (it has its own idle limit).
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        // Outermost but compression: every request's logs, its response and a 5xx body carry its id.
+        .layer(axum::middleware::from_fn(http::request_id::layer))
         // Compress pages and JSON on the fly; never the answer streams (compressors buffer), nor
         // what fits in one TCP segment anyway (no packet saved, only CPU spent). The static
         // bundle is precompressed at build time at the best level. On the fly, the fastest

@@ -520,3 +520,33 @@ async fn the_demo_site_is_served_only_when_asked(pool: PgPool) {
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("embed.js"));
 }
+
+/// Every response carries a request id (the caller's when sane, else a new one), and a 5xx
+/// body names it, so a reader's report and the operator's log line meet.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn every_response_carries_a_request_id_and_a_5xx_body_names_it(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let g = app.guest().await;
+    let res = app.http.get(format!("{}/healthz", app.base)).header("x-request-id", "lb-4711.a_b").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "lb-4711.a_b", "the load balancer's id is kept");
+    let res = app.http.get(format!("{}/healthz", app.base)).header("x-request-id", "forged\\nline").send().await.unwrap();
+    let made = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(made.len() == 32 && made.chars().all(|c| c.is_ascii_hexdigit()), "a new id for an unusable one: {made}");
+    // A 500: the table a list reads is gone.
+    sqlx::query("ALTER TABLE conversations RENAME TO conversations_gone").execute(&pool).await.unwrap();
+    let res = app
+        .http
+        .post(format!("{}/api/conversations/search", app.base))
+        .header("X-BookChat-Session", &g.token)
+        .header("x-request-id", "req-500-check")
+        .json(&json!({"query": "imu"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["request_id"], "req-500-check", "{body}");
+    assert_eq!(body["kind"], "internal");
+    assert!(!body.to_string().contains("conversations"), "opaque: {body}");
+    sqlx::query("ALTER TABLE conversations_gone RENAME TO conversations").execute(&pool).await.unwrap();
+}

@@ -132,3 +132,43 @@ async fn started_elsewhere_the_binary_finds_its_model_or_refuses_to_start(pool: 
     let bm25 = run(Some("none"));
     assert!(bm25.status.success(), "BM25 alone when asked for");
 }
+
+/// `BOOKCHAT_LOG_FORMAT=json`: one JSON object per log line, the request's id on each line
+/// logged while it is handled.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn json_logs_carry_the_request_id(pool: PgPool) {
+    use std::io::BufRead;
+    let db: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap();
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let (prefix, _) = base.rsplit_once('/').expect("a database URL");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bookchat"))
+        .arg("serve")
+        .env("DATABASE_URL", format!("{prefix}/{db}"))
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_OUTPUT_NAME", "bookchat")
+        .env("BOOKCHAT_BOOK_DIR", "")
+        .env("BOOKCHAT_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let base_url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while http.get(format!("{base_url}/healthz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let res = http.post(format!("{base_url}/api/session/start")).header("x-request-id", "json-log-check-1").json(&json!({})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let out = child.stdout.take().unwrap();
+    let lines: Vec<Value> = std::io::BufReader::new(out).lines().map_while(Result::ok).map(|l| serde_json::from_str(&l).expect("every line is JSON")).collect();
+    let _ = child.wait();
+    let ours: Vec<&Value> = lines.iter().filter(|l| l["span"]["request_id"] == "json-log-check-1").collect();
+    assert!(!ours.is_empty(), "no line carried the request id: {lines:?}");
+    assert!(ours.iter().any(|l| l["fields"]["message"] == "request" && l["fields"]["status"] == 200), "{ours:?}");
+}

@@ -161,10 +161,17 @@ pub async fn main(app: fn(AppState) -> axum::Router) -> ExitCode {
     }
 }
 
+/// Logs: text by default; `BOOKCHAT_LOG_FORMAT=json` for one JSON object per line (a log
+/// pipeline's input), each carrying the request's id and the fields of its span.
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let json = std::env::var("BOOKCHAT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let _ = if json {
+        tracing_subscriber::fmt().json().with_current_span(true).with_span_list(false).with_env_filter(filter).with_target(false).try_init()
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init()
+    };
 }
 
 /// Connect, retrying for a while: a scaled-to-zero serverless database can take seconds to wake.

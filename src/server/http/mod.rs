@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod host;
 pub mod limits;
+pub mod request_id;
 pub mod security;
 pub mod serve;
 pub mod share;
