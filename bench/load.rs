@@ -980,11 +980,13 @@ mod idle {
         Open,
     }
 
+    /// Open one connection, send nothing or half the HTTP/2 preface, and wait for the server to
+    /// close it; its lifetime counts from when the handshake completed.
     async fn hold(addr: String, preface: bool, give_up: Duration) -> Fate {
-        let opened = Instant::now();
         let Ok(Ok(mut s)) = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(&addr)).await else {
             return Fate::Refused;
         };
+        let opened = Instant::now();
         if preface && s.write_all(b"PRI * HTTP/2.0\r\n").await.is_err() {
             return Fate::Closed(opened.elapsed());
         }
@@ -1030,12 +1032,15 @@ mod idle {
         });
         // Let the reader get going before the attack.
         tokio::time::sleep(Duration::from_millis(500)).await;
+        // As fast as the server's accept queue takes them: 500 at a time, 50 ms apart (10,000 in
+        // a second); faster, the kernel's queue overflows and connections wait on retransmitted
+        // handshakes — or, silent behind SYN cookies, exist on the client only.
         let started = Instant::now();
         let mut tasks = Vec::with_capacity(silent + preface);
         for i in 0..silent + preface {
             tasks.push(tokio::spawn(hold(addr.clone(), i >= silent, give_up)));
             if i % 500 == 499 {
-                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
         let opened_in = started.elapsed();
@@ -1055,7 +1060,7 @@ mod idle {
         stop.store(true, Ordering::Relaxed);
         closed.sort_by(f64::total_cmp);
         println!("descriptor limit (this process)\t{limit}");
-        println!("connections attempted\t{} ({} silent, {} half HTTP/2 preface), opened in {:.1} s", silent + preface, silent, preface, opened_in.as_secs_f64());
+        println!("connections attempted\t{} ({} silent, {} half HTTP/2 preface), started over {:.1} s", silent + preface, silent, preface, opened_in.as_secs_f64());
         println!("closed by the server\t{} (median after {:.1} s, slowest {:.1} s)", closed.len(), pct(&closed, 0.5), closed.last().copied().unwrap_or(0.0));
         println!("closed later than the deadline + 1 s\t{late}");
         println!("refused at once (503 or connect failed)\t{refused}");

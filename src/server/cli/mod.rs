@@ -298,12 +298,12 @@ async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Res
     for host_addr in demo_hosts {
         let site = crate::server::http::host::router(crate::server::http::host::HostSite { app: state.clone(), bookchat_origin: public_url.clone() })
             .layer(axum::middleware::from_fn_with_state(state.clone(), crate::server::http::api_rate_limit));
-        let listener = tokio::net::TcpListener::bind(host_addr).await.with_context(|| format!("binding {host_addr}"))?;
+        let listener = crate::server::http::serve::bind(host_addr).with_context(|| format!("binding {host_addr}"))?;
         tracing::info!("demo host site on http://{host_addr} (embedding {public_url})");
         tokio::spawn(crate::server::http::serve::serve(listener, site, http_options, std::future::pending()));
     }
     let app = app(state);
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let listener = crate::server::http::serve::bind(addr).with_context(|| format!("binding {addr}"))?;
     tracing::info!("BookChat listening on http://{addr}");
     // On SIGTERM, connections (answer streams included) and answers being written drain side by
     // side, each for at most the grace period; then answers still running are stored as

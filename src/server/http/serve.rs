@@ -63,6 +63,17 @@ pub fn raise_descriptor_limit() -> u64 {
     }
 }
 
+/// Listen on `addr` with a deep accept queue: tokio's default backlog (1,024) overflows when
+/// thousands of connections arrive at once, and an overflowing queue leaves clients waiting on
+/// retransmitted handshakes (a reader's request among them) — the kernel caps it at
+/// `net.core.somaxconn`.
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(8_192)
+}
+
 /// The connection cap for a descriptor limit: what is left after a reserve for everything else
 /// the process opens (database connections, the model and static files, log files) — a tenth of
 /// the limit, at least 128 descriptors.
