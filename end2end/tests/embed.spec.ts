@@ -243,6 +243,7 @@ test('on a shared computer an inline history shows nothing of the reader who sig
   await ask(frame, 'What is a digital twin?');
   await expect(frame.getByTestId('msg-assistant')).toHaveAttribute('data-status', 'complete');
   // A signs out; B opens the page with the inline history. The site says nobody is signed in.
+  await page.evaluate(() => (window as any).BookChat.close());
   await page.goto(`${HOST}/history?identify=always`);
   await page.evaluate(() => { (window as any).BookChat.identify(null); });
   const history = page.frameLocator('[data-testid=bookchat-history-iframe]');
@@ -261,6 +262,7 @@ test('a slow or failing identity endpoint falls back to a fresh guest, never to 
   await ask(frame, 'What is a digital twin?');
   await expect(frame.getByTestId('msg-assistant')).toHaveAttribute('data-status', 'complete');
   // The next page view promises an identity that never comes (the endpoint hangs).
+  await page.evaluate(() => (window as any).BookChat.close());
   await page.goto(`${HOST}/history?identify=always`);
   const history = page.frameLocator('[data-testid=bookchat-history-iframe]');
   await expect(history.getByTestId('history-empty')).toBeVisible({ timeout: 15_000 });
