@@ -163,6 +163,11 @@ pub struct AppConfig {
     #[arg(long, env = "BOOKCHAT_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub allowed_origins: Vec<String>,
 
+    /// Serve Prometheus metrics at `GET /metrics` on this address (e.g. `127.0.0.1:9464`, or a
+    /// private interface): never on the public port. Unset: no metrics listener.
+    #[arg(long, env = "BOOKCHAT_METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+
     /// Serve the demo host site — the ingested book as pages that embed the widget — at `/`
     /// and `/docs/…` (and on `BOOKCHAT_DEMO_HOSTS`). Off unless asked: in production it would
     /// republish the whole book on the chat server's origin. `scripts/run` turns it on.
@@ -209,6 +214,17 @@ pub struct AppConfig {
     /// An answer stream that has sent nothing for this many seconds ends (the widget resumes it).
     #[arg(long, env = "BOOKCHAT_STREAM_IDLE_SECS", default_value_t = 60)]
     pub stream_idle_secs: u64,
+
+    /// How long `/readyz` trusts its last database check (seconds). A probe every few seconds
+    /// that queried the database each time would keep a scale-to-zero database (Neon) awake: set
+    /// this above its suspend timeout (Neon's default: 300) to let it sleep.
+    #[arg(long, env = "BOOKCHAT_READY_CACHE_SECS", default_value_t = 30)]
+    pub ready_cache_secs: u64,
+
+    /// On SIGTERM, how long `/readyz` says "draining" (503) while the server still serves, so a
+    /// load balancer stops sending new requests before connections are drained.
+    #[arg(long, env = "BOOKCHAT_SHUTDOWN_READY_DELAY_SECS", default_value_t = 5)]
+    pub shutdown_ready_delay_secs: u64,
 
     /// On SIGTERM, how long answers being written and open connections (streams included) may
     /// take to finish before answers are stored as interrupted and connections closed.

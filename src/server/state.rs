@@ -38,6 +38,16 @@ pub struct Shared {
     pub limits: Arc<super::http::limits::Limits>,
     /// The book's search index and the question-embedding model.
     pub library: Arc<Library>,
+    /// What `/readyz` says: draining, and its last database check.
+    pub readiness: Arc<Readiness>,
+}
+
+/// This instance's readiness: false while it drains (SIGTERM), else its last database check —
+/// trusted for `BOOKCHAT_READY_CACHE_SECS` so probes do not keep a sleeping database awake.
+#[derive(Default)]
+pub struct Readiness {
+    pub draining: std::sync::atomic::AtomicBool,
+    pub last_check: std::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
 }
 
 impl Deref for AppState {
@@ -105,6 +115,7 @@ impl AppState {
             answer_held,
             limits: Arc::new(limits),
             library: Arc::new(Library::new(None)),
+            readiness: Arc::new(Readiness::default()),
         }))
     }
 

@@ -550,3 +550,55 @@ async fn every_response_carries_a_request_id_and_a_5xx_body_names_it(pool: PgPoo
     assert!(!body.to_string().contains("conversations"), "opaque: {body}");
     sqlx::query("ALTER TABLE conversations_gone RENAME TO conversations").execute(&pool).await.unwrap();
 }
+
+/// `/metrics` on the metrics listener, read with a Prometheus text-format parser: requests by
+/// route and status with their latency, answers by outcome, answers in progress, pools.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn metrics_parse_as_prometheus_reads_them(pool: PgPool) {
+    let handle = bookchat::server::metrics::install().expect("the recorder installs");
+    let app = TestApp::spawn(pool).await;
+    let g = app.guest().await;
+    g.ask(None, "What is an IMU?").await;
+    g.ask(None, "How do I bake sourdough bread?").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = bookchat::server::metrics::router(app.state.clone(), handle);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let text = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("the exposition format parses");
+    let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum()
+    };
+    assert!(value("bookchat_http_requests_total", &[("route", "/api/chat/send"), ("status", "200")]) >= 2.0, "{text}");
+    assert!(value("bookchat_answers_total", &[("outcome", "complete")]) >= 1.0, "{text}");
+    assert!(value("bookchat_answers_total", &[("outcome", "refused")]) >= 1.0, "{text}");
+    assert!(scrape.samples.iter().any(|s| s.metric == "bookchat_http_request_duration_seconds"), "a latency histogram");
+    assert!(scrape.samples.iter().any(|s| s.metric == "bookchat_retrieval_duration_seconds"));
+    assert!(scrape.samples.iter().any(|s| s.metric == "bookchat_db_pool_connections" && s.labels.get("state") == Some("size")));
+    // (The recorder is the process's: other tests running beside this one count too.)
+    assert!(scrape.samples.iter().any(|s| s.metric == "bookchat_answers_in_progress"));
+}
+
+/// `/readyz` trusts its last database check for `BOOKCHAT_READY_CACHE_SECS`: probes every few
+/// seconds do not keep a scale-to-zero database awake.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn readiness_is_cached_so_probes_do_not_keep_the_database_awake(pool: PgPool) {
+    let app = TestApp::spawn_with(pool.clone(), false, |c| c.ready_cache_secs = 60).await;
+    assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
+    // The migrations table is what the check reads: renamed away, a fresh check would fail.
+    sqlx::query("ALTER TABLE _sqlx_migrations RENAME TO _sqlx_migrations_away").execute(&pool).await.unwrap();
+    for _ in 0..5 {
+        assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK, "answered from the last check");
+    }
+    let uncached = TestApp::spawn_with(pool.clone(), false, |c| c.ready_cache_secs = 0).await;
+    assert_eq!(uncached.get("/readyz", None).await.status(), StatusCode::SERVICE_UNAVAILABLE, "a fresh check sees it");
+    sqlx::query("ALTER TABLE _sqlx_migrations_away RENAME TO _sqlx_migrations").execute(&pool).await.unwrap();
+}

@@ -66,6 +66,7 @@ impl TestApp {
             identity_max_token_secs: 86_400,
             allowed_origins: vec!["https://book.example".into()],
             demo_site: true,
+            metrics_addr: None,
             demo_hosts: vec![],
             public_url: String::new(),
             limits: LimitsConfig {
@@ -83,6 +84,8 @@ impl TestApp {
                 answer_db_connections: 3,
             },
             shutdown_grace_secs: 1,
+            ready_cache_secs: 0,
+            shutdown_ready_delay_secs: 0,
             header_read_timeout_secs: 10,
             connection_idle_secs: 60,
             max_connections: 0,

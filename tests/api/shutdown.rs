@@ -28,6 +28,7 @@ async fn sigterm_persists_the_answer_in_flight_and_exits_cleanly(pool: PgPool) {
         .env("LLM_BASE_URL", llm_url)
         .env("LLM_TIMEOUT_SECS", "5")
         .env("BOOKCHAT_SHUTDOWN_GRACE_SECS", "1")
+        .env("BOOKCHAT_SHUTDOWN_READY_DELAY_SECS", "0")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -171,4 +172,51 @@ async fn json_logs_carry_the_request_id(pool: PgPool) {
     let ours: Vec<&Value> = lines.iter().filter(|l| l["span"]["request_id"] == "json-log-check-1").collect();
     assert!(!ours.is_empty(), "no line carried the request id: {lines:?}");
     assert!(ours.iter().any(|l| l["fields"]["message"] == "request" && l["fields"]["status"] == 200), "{ours:?}");
+}
+
+/// On SIGTERM the server first says it is not ready — still serving — for the load balancer to
+/// notice, then drains and exits.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn sigterm_turns_readiness_off_first_while_still_serving(pool: PgPool) {
+    let db: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap();
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let (prefix, _) = base.rsplit_once('/').expect("a database URL");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bookchat"))
+        .arg("serve")
+        .env("DATABASE_URL", format!("{prefix}/{db}"))
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_OUTPUT_NAME", "bookchat")
+        .env("BOOKCHAT_BOOK_DIR", "")
+        .env("BOOKCHAT_SHUTDOWN_READY_DELAY_SECS", "3")
+        .env("BOOKCHAT_SHUTDOWN_GRACE_SECS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let base_url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while http.get(format!("{base_url}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ready = http.get(format!("{base_url}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(ready.text().await.unwrap().starts_with("draining"));
+    assert_eq!(http.get(format!("{base_url}/healthz")).send().await.unwrap().status(), 200, "alive");
+    let s = http.post(format!("{base_url}/api/session/start")).json(&json!({})).send().await.unwrap();
+    assert_eq!(s.status(), 200, "still serving while the load balancer takes it out");
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(stopped.elapsed() < Duration::from_secs(15), "the server did not exit");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success());
 }

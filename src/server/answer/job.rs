@@ -96,6 +96,7 @@ pub struct Hub {
 pub struct Slot {
     _permit: OwnedSemaphorePermit,
     _client: Option<OwnedSemaphorePermit>,
+    _gauge: crate::server::metrics::GaugeGuard,
 }
 
 impl Hub {
@@ -130,7 +131,10 @@ impl Hub {
     /// already writing as many as it may, the question is refused with `503` and `Retry-After`.
     /// A client already writing its share of answers is refused the same way.
     pub fn reserve(&self, client: Option<std::net::IpAddr>) -> ServerResult<Slot> {
-        let busy = || AppError::Busy { retry_after_secs: 5 };
+        let busy = || {
+            metrics::counter!(crate::server::metrics::ANSWERS_BUSY).increment(1);
+            AppError::Busy { retry_after_secs: 5 }
+        };
         let client_permit = match client {
             Some(ip) => {
                 let key = crate::server::http::limits::client_key(ip);
@@ -148,7 +152,7 @@ impl Hub {
             None => None,
         };
         let permit = self.slots.clone().try_acquire_owned().map_err(|_| busy())?;
-        Ok(Slot { _permit: permit, _client: client_permit })
+        Ok(Slot { _permit: permit, _client: client_permit, _gauge: crate::server::metrics::GaugeGuard::new(crate::server::metrics::ANSWERS_IN_PROGRESS) })
     }
 
     fn jobs(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Job>>> {
@@ -337,7 +341,9 @@ async fn run(hub: &Hub, held: &HeldConnections, config: &AppConfig, library: &Li
     };
     let revision = on_held!(held, |db| documents::revision(db))?;
     let index = library.index_at(held.pool(), revision).await?;
+    let ranked = Instant::now();
     let retrieval = retrieve::search(library, index, query).await?;
+    metrics::histogram!(crate::server::metrics::RETRIEVAL_DURATION).record(ranked.elapsed().as_secs_f64());
     let url_for = |route: &str, anchor: &str| config.citation_url(route, anchor);
 
     let outcome = if config.llm.base_url.is_some() && compose::answerable(&retrieval) {
@@ -366,6 +372,19 @@ async fn run(hub: &Hub, held: &HeldConnections, config: &AppConfig, library: &Li
     let html = super::render::markdown_to_safe_html(&content);
     let logged = logged_query(&req, &retrieval, &meta, &content, status, started.elapsed(), first_token, model.as_deref(), url_for);
     on_held!(held, |db| messages::finish_answer_logged(db, req.answer_id, req.generation, &html, status, &meta, &logged))?;
+    {
+        use crate::server::metrics as m;
+        let outcome = match status {
+            MessageStatus::Complete if meta.refused => "refused",
+            other => other.as_str(),
+        };
+        metrics::counter!(m::ANSWERS, "outcome" => outcome).increment(1);
+        let provider = if model.is_some() { "llm" } else { "extractive" };
+        metrics::histogram!(m::ANSWER_DURATION, "provider" => provider).record(started.elapsed().as_secs_f64());
+        if let (Some(t), Some(_)) = (first_token, &model) {
+            metrics::histogram!(m::ANSWER_FIRST_TOKEN).record(t.as_secs_f64());
+        }
+    }
     job.state.send_modify(|s| s.content = content);
     Ok(())
 }

@@ -340,6 +340,7 @@ pub async fn follow(
     let (mut tx, rx) = futures::channel::mpsc::channel::<Result<String, AppError>>(32);
     let state = state.clone();
     tokio::spawn(async move {
+        let _open = crate::server::metrics::GaugeGuard::new(crate::server::metrics::OPEN_STREAMS);
         use futures::SinkExt;
         let line = |e: &StreamEvent| serde_json::to_string(e).map(|mut s| {
             s.push('\n');

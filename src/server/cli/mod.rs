@@ -284,6 +284,7 @@ async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Res
         tracing::warn!(swept, "marked interrupted answers as failed");
     }
     let public_url = if cfg.public_url.is_empty() { format!("http://{addr}") } else { cfg.public_url.trim_end_matches('/').to_owned() };
+    let cfg_metrics_addr = cfg.metrics_addr;
     let demo_hosts = if cfg.demo_site { cfg.demo_hosts.clone() } else { Vec::new() };
     if !cfg.demo_site && !cfg.demo_hosts.is_empty() {
         tracing::warn!("BOOKCHAT_DEMO_HOSTS is set but the demo site is off (BOOKCHAT_DEMO_SITE=true turns it on): not serving them");
@@ -302,6 +303,18 @@ async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Res
         tracing::info!("demo host site on http://{host_addr} (embedding {public_url})");
         tokio::spawn(crate::server::http::serve::serve(listener, site, http_options, std::future::pending()));
     }
+    if let Some(metrics_addr) = cfg_metrics_addr {
+        match crate::server::metrics::install() {
+            Some(handle) => {
+                let listener = crate::server::http::serve::bind(metrics_addr).with_context(|| format!("binding the metrics address {metrics_addr}"))?;
+                tracing::info!("metrics on http://{metrics_addr}/metrics");
+                tokio::spawn(crate::server::http::serve::serve(listener, crate::server::metrics::router(state.clone(), handle), http_options, std::future::pending()));
+            }
+            None => tracing::warn!("another metrics recorder is installed: not serving metrics"),
+        }
+    }
+    let readiness = state.readiness.clone();
+    let ready_delay = Duration::from_secs(state.config.shutdown_ready_delay_secs);
     let app = app(state);
     let listener = crate::server::http::serve::bind(addr).with_context(|| format!("binding {addr}"))?;
     tracing::info!("BookChat listening on http://{addr}");
@@ -318,6 +331,12 @@ async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Res
     let signal_hub = hub.clone();
     crate::server::http::serve::serve(listener, app, http_options, async move {
         shutdown_signal().await;
+        // Not ready first, still serving: the load balancer stops sending new requests.
+        readiness.draining.store(true, std::sync::atomic::Ordering::Release);
+        if ready_delay > Duration::ZERO {
+            tracing::info!(secs = ready_delay.as_secs(), "not ready; serving on until the load balancer notices");
+            tokio::time::sleep(ready_delay).await;
+        }
         signal_hub.begin_draining();
         let _ = signalled.send(());
     })

@@ -106,7 +106,10 @@ impl Limits {
         let mut map = self.admin_failures();
         match map.get(&key) {
             Some((n, since)) if since.elapsed() < ADMIN_WINDOW && *n >= self.admin_failures_per_window => {
+                {
+                metrics::counter!(crate::server::metrics::RATE_LIMITED, "limit" => "admin_failures_per_ip").increment(1);
                 Err(AppError::RateLimited { retry_after_secs: (ADMIN_WINDOW - since.elapsed()).as_secs().max(1) })
+            }
             }
             Some((_, since)) if since.elapsed() >= ADMIN_WINDOW => {
                 map.remove(&key);
@@ -126,10 +129,30 @@ impl Limits {
     fn check<K: Hash + Eq + Clone>(&self, l: &Option<DefaultKeyedRateLimiter<K>>, key: &K) -> Result<(), AppError> {
         match l {
             Some(l) => l.check_key(key).map_err(|not_until| {
+                metrics::counter!(crate::server::metrics::RATE_LIMITED, "limit" => self.name_of(l)).increment(1);
                 let wait = not_until.wait_time_from(self.clock.now());
                 AppError::RateLimited { retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) }
             }),
             None => Ok(()),
+        }
+    }
+
+    /// Which limit a limiter is (a metrics label).
+    fn name_of<K: Hash + Eq + Clone>(&self, l: &DefaultKeyedRateLimiter<K>) -> &'static str {
+        let same = |o: &Option<DefaultKeyedRateLimiter<IpAddr>>| o.as_ref().is_some_and(|x| std::ptr::eq(x as *const _ as *const u8, l as *const _ as *const u8));
+        let same_id = |o: &Option<DefaultKeyedRateLimiter<Uuid>>| o.as_ref().is_some_and(|x| std::ptr::eq(x as *const _ as *const u8, l as *const _ as *const u8));
+        if same(&self.ip) {
+            "calls_per_ip"
+        } else if same(&self.new_sessions) {
+            "sessions_per_ip"
+        } else if same(&self.questions_ip) {
+            "questions_per_ip"
+        } else if same_id(&self.session) {
+            "questions_per_session"
+        } else if same_id(&self.user) {
+            "questions_per_user"
+        } else {
+            "other"
         }
     }
 

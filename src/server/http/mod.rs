@@ -132,15 +132,33 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers and every migration this build knows is applied.
+/// Readiness: not draining, the database answers and every migration this build knows is
+/// applied. The database check is trusted for `BOOKCHAT_READY_CACHE_SECS` (see `Readiness`).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let latest = crate::server::db::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-    match crate::server::db::reports::applied_migration(&state.pool).await {
-        Ok(Some(v)) if v >= latest => (StatusCode::OK, "ready".to_owned()),
-        Ok(_) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending".to_owned()),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable".to_owned())
+    use std::sync::atomic::Ordering;
+    if state.readiness.draining.load(Ordering::Acquire) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining".to_owned());
+    }
+    let ttl = std::time::Duration::from_secs(state.config.ready_cache_secs);
+    let cached = state.readiness.last_check.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let result = match cached {
+        Some((at, r)) if at.elapsed() < ttl => r,
+        _ => {
+            let latest = crate::server::db::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+            let r = match crate::server::db::reports::applied_migration(&state.pool).await {
+                Ok(Some(v)) if v >= latest => Ok(()),
+                Ok(_) => Err("migrations pending".to_owned()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "readiness check failed");
+                    Err("database unavailable".to_owned())
+                }
+            };
+            *state.readiness.last_check.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), r.clone()));
+            r
         }
+    };
+    match result {
+        Ok(()) => (StatusCode::OK, "ready".to_owned()),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why),
     }
 }

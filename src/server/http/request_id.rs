@@ -31,11 +31,14 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
+    let path = req.uri().path().to_owned();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     let started = std::time::Instant::now();
     let mut res = async move {
         let res = next.run(req).await;
-        tracing::info!(status = res.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1000.0, "request");
+        let seconds = started.elapsed().as_secs_f64();
+        tracing::info!(status = res.status().as_u16(), ms = seconds * 1000.0, "request");
+        crate::server::metrics::request(&path, res.status().as_u16(), seconds);
         res
     }
     .instrument(span)

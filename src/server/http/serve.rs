@@ -131,7 +131,7 @@ impl Registry {
 }
 
 /// Decrements the open count when a connection's task ends, however it ends.
-struct OpenSlot(Arc<Registry>);
+struct OpenSlot(Arc<Registry>, #[allow(dead_code)] crate::server::metrics::GaugeGuard);
 
 impl Drop for OpenSlot {
     fn drop(&mut self) {
@@ -187,7 +187,7 @@ pub async fn serve(listener: TcpListener, app: Router, opts: HttpOptions, shutdo
             continue;
         }
         registry.open.fetch_add(1, Ordering::AcqRel);
-        let slot = OpenSlot(registry.clone());
+        let slot = OpenSlot(registry.clone(), crate::server::metrics::GaugeGuard::new(crate::server::metrics::OPEN_CONNECTIONS));
         let _ = stream.set_nodelay(true);
         let conn_state = Arc::new(Conn {
             requests: AtomicU64::new(0),
