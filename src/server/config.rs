@@ -215,6 +215,12 @@ pub struct AppConfig {
     #[arg(long, env = "BOOKCHAT_STREAM_IDLE_SECS", default_value_t = 60)]
     pub stream_idle_secs: u64,
 
+    /// Apply pending migrations at start-up. Set false when migrations are their own deploy
+    /// step (`bookchat migrate`, run once before the new release's instances start): a server
+    /// then refuses a database behind it and serves one a newer release migrated.
+    #[arg(long, env = "BOOKCHAT_MIGRATE_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate_on_start: bool,
+
     /// How long `/readyz` trusts its last database check (seconds). A probe every few seconds
     /// that queried the database each time would keep a scale-to-zero database (Neon) awake: set
     /// this above its suspend timeout (Neon's default: 300) to let it sleep.

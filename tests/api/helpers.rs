@@ -85,6 +85,7 @@ impl TestApp {
             },
             shutdown_grace_secs: 1,
             ready_cache_secs: 0,
+            migrate_on_start: true,
             shutdown_ready_delay_secs: 0,
             header_read_timeout_secs: 10,
             connection_idle_secs: 60,

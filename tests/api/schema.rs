@@ -131,3 +131,56 @@ async fn reingesting_an_unchanged_book_is_a_no_op(pool: PgPool) {
     let imports: i64 = sqlx::query_scalar("SELECT count(*) FROM chunks WHERE body LIKE '%import Tabs%'").fetch_one(&pool).await.unwrap();
     assert_eq!(imports, 0);
 }
+
+/// A database migrated by a newer release (a migration this build does not know) still serves
+/// through the server's migrator — so the previous release can be rolled back to — while the
+/// strict one refuses it; `bookchat migrate --revert` undoes the newest migration with its down
+/// file and `bookchat migrate` applies it again.
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_newer_schema_still_serves_and_a_migration_reverts_and_reapplies(pool: PgPool) {
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time)
+         VALUES (29991231000000, 'from a newer release', now(), true, '\\x00'::bytea, 1)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(bookchat::server::db::MIGRATOR.run(&pool).await.is_err(), "the strict migrator refuses it");
+    bookchat::server::db::migrator().run(&pool).await.expect("the server's migrator accepts a newer schema");
+    let app = crate::helpers::TestApp::spawn_with(pool.clone(), false, |c| c.ready_cache_secs = 0).await;
+    assert_eq!(app.get("/readyz", None).await.status(), reqwest::StatusCode::OK, "and it serves");
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 29991231000000").execute(&pool).await.unwrap();
+
+    // The binary: revert the newest migration, then apply it again.
+    let db: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap();
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let (prefix, _) = base.rsplit_once('/').expect("a database URL");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bookchat"))
+            .args(args)
+            .env("DATABASE_URL", format!("{prefix}/{db}"))
+            .output()
+            .expect("run the binary")
+    };
+    let newest = bookchat::server::db::latest_migration();
+    let out = run(&["migrate", "--revert"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let applied: i64 = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations").fetch_one(&pool).await.unwrap();
+    assert!(applied < newest, "the newest migration was reverted");
+    // With migrations as their own step, a server refuses a database behind it, loudly.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bookchat"))
+        .arg("serve")
+        .env("DATABASE_URL", format!("{prefix}/{db}"))
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("BOOKCHAT_BOOK_DIR", "")
+        .env("BOOKCHAT_MIGRATE_ON_START", "false")
+        .output()
+        .expect("run the binary");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `bookchat migrate` first"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["migrate"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let applied: i64 = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations").fetch_one(&pool).await.unwrap();
+    assert_eq!(applied, newest);
+}

@@ -26,8 +26,16 @@ struct Cli {
 enum Command {
     /// Serve the widget, the API and the demo book (the default).
     Serve(AppConfig),
-    /// Apply pending database migrations and exit.
-    Migrate(DbConfig),
+    /// Apply pending database migrations and exit (`--revert`: undo the newest one with its
+    /// down file; `--revert-to VERSION`: undo every migration after VERSION).
+    Migrate {
+        #[command(flatten)]
+        db: DbConfig,
+        #[arg(long, conflicts_with = "revert_to")]
+        revert: bool,
+        #[arg(long)]
+        revert_to: Option<i64>,
+    },
     /// Load a folder of Markdown/MDX pages into the database.
     Ingest {
         #[command(flatten)]
@@ -115,7 +123,7 @@ pub async fn main(app: fn(AppState) -> axum::Router) -> ExitCode {
     let cli = Cli::parse_from(args);
     let result = match cli.command {
         Command::Serve(cfg) => serve(cfg, app).await,
-        Command::Migrate(cfg) => migrate(&cfg).await,
+        Command::Migrate { db, revert, revert_to } => migrate(&db, revert, revert_to).await,
         Command::Ingest { db, embed, dir, prune } => ingest(&db, &embed, &dir, prune).await,
         Command::Sections { dir } => print_sections(&dir),
         Command::IdentityKey { identity_secret } => {
@@ -192,10 +200,31 @@ pub async fn connect_with_retry(cfg: &DbConfig, url: &str) -> anyhow::Result<sql
     }
 }
 
-async fn migrate(cfg: &DbConfig) -> anyhow::Result<()> {
+async fn migrate(cfg: &DbConfig, revert: bool, revert_to: Option<i64>) -> anyhow::Result<()> {
     let pool = connect_with_retry(cfg, &cfg.database_url).await?;
-    db::MIGRATOR.run(&pool).await.context("running migrations")?;
-    println!("migrations applied");
+    let target = match (revert, revert_to) {
+        (_, Some(v)) => Some(v),
+        (true, None) => {
+            // The newest applied migration is undone: the target is the one before it.
+            let applied = db::reports::applied_migrations(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            match applied.as_slice() {
+                [] => anyhow::bail!("no migration is applied: nothing to revert"),
+                [_] => Some(0),
+                [_, previous, ..] => Some(*previous),
+            }
+        }
+        (false, None) => None,
+    };
+    match target {
+        Some(version) => {
+            db::migrator().undo(&pool, version).await.with_context(|| format!("reverting migrations after {version}"))?;
+            println!("migrations after {version} reverted");
+        }
+        None => {
+            db::migrator().run(&pool).await.context("running migrations")?;
+            println!("migrations applied (newest {})", db::latest_migration());
+        }
+    }
     Ok(())
 }
 
@@ -220,7 +249,7 @@ pub fn load_embedder(cfg: &EmbedConfig) -> anyhow::Result<Option<Arc<Embedder>>>
 async fn ingest(cfg: &DbConfig, embed: &EmbedConfig, dir: &std::path::Path, prune: bool) -> anyhow::Result<()> {
     let embedder = load_embedder(embed)?;
     let pool = connect_with_retry(cfg, &cfg.database_url).await?;
-    db::MIGRATOR.run(&pool).await.context("running migrations")?;
+    db::migrator().run(&pool).await.context("running migrations")?;
     let started = std::time::Instant::now();
     let r = ingest::ingest_dir(&pool, dir, prune, true, embedder.as_ref()).await?;
     let sections = db::documents::section_count(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -254,7 +283,7 @@ fn print_sections(dir: &std::path::Path) -> anyhow::Result<()> {
 async fn evaluate(cfg: &DbConfig, embed: &EmbedConfig, args: &crate::server::cli::eval::EvalArgs) -> anyhow::Result<()> {
     let embedder = load_embedder(embed)?;
     let pool = connect_with_retry(cfg, &cfg.database_url).await?;
-    db::MIGRATOR.run(&pool).await.context("running migrations")?;
+    db::migrator().run(&pool).await.context("running migrations")?;
     crate::server::cli::eval::run(&pool, embedder, args).await
 }
 
@@ -268,7 +297,19 @@ async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Res
     let leptos_options = conf.leptos_options;
     let addr: SocketAddr = leptos_options.site_addr;
     let pool = connect_with_retry(&cfg.db, &cfg.db.database_url).await?;
-    db::MIGRATOR.run(&pool).await.context("running migrations")?;
+    if cfg.migrate_on_start {
+        db::migrator().run(&pool).await.context("running migrations")?;
+    } else {
+        // Migrations are their own step (`bookchat migrate`): a database behind this build is
+        // refused loudly; one ahead of it (a newer release migrated it) serves.
+        let applied = db::reports::applied_migration(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?.unwrap_or(0);
+        if applied < db::latest_migration() {
+            anyhow::bail!(
+                "the database is at migration {applied}, this build needs {}: run `bookchat migrate` first (BOOKCHAT_MIGRATE_ON_START=false)",
+                db::latest_migration()
+            );
+        }
+    }
     let read_pool = match &cfg.db.database_read_url {
         Some(url) => connect_with_retry(&cfg.db, url).await?,
         None => pool.clone(),

@@ -20,6 +20,21 @@ use super::config::DbConfig;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The migrations as the server runs them: a database that a newer release has migrated further
+/// (migrations this build does not know) is accepted, not refused — migrations follow the
+/// expand/contract rule (`migrations/README.md`), so the schema still serves the previous release
+/// and a rolling upgrade can be rolled back.
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate!("./migrations");
+    m.set_ignore_missing(true);
+    m
+}
+
+/// The newest migration this build knows.
+pub fn latest_migration() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
 /// The identity a request acts as: a session, and the verified user behind it when known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {

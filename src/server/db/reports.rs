@@ -126,3 +126,8 @@ pub async fn applied_migration(pool: &PgPool) -> ServerResult<Option<i64>> {
     // queries are checked against.
     Ok(sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?)
 }
+
+/// The migrations applied to the database, newest first.
+pub async fn applied_migrations(pool: &PgPool) -> ServerResult<Vec<i64>> {
+    Ok(sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version DESC").fetch_all(pool).await?)
+}

@@ -144,7 +144,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let result = match cached {
         Some((at, r)) if at.elapsed() < ttl => r,
         _ => {
-            let latest = crate::server::db::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+            let latest = crate::server::db::latest_migration();
             let r = match crate::server::db::reports::applied_migration(&state.pool).await {
                 Ok(Some(v)) if v >= latest => Ok(()),
                 Ok(_) => Err("migrations pending".to_owned()),
