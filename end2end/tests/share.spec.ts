@@ -33,6 +33,10 @@ test('a shared conversation: read-only for others, continued as their own copy, 
   await reader.getByTestId('continue-on-book').click();
   await expect(reader).toHaveURL(/#bookchat-share=/);
   const copy = await widgetFrame(reader);
+  // The link alone copies nothing: the reader is asked first.
+  await expect(copy.getByTestId('shared-offer')).toBeVisible();
+  await expect(copy.getByTestId('msg-user')).toHaveCount(0);
+  await copy.getByTestId('shared-offer-yes').click();
   await expect(copy.getByTestId('msg-user').getByTestId('msg-body')).toHaveText(['What is ROS 2?']);
   await expect(copy.getByTestId('notice')).toContainText('your copy');
   await ask(copy, 'How do nodes talk to each other?');
@@ -46,6 +50,7 @@ test('a shared conversation: read-only for others, continued as their own copy, 
   const third = await (await browser.newContext()).newPage();
   await third.goto(url);
   await third.getByTestId('continue-shared').click();
+  await third.getByTestId('shared-offer-yes').click();
   await expect(third).toHaveURL(/\/conversations\/[0-9a-f-]{36}$/);
   await expect(third.locator('body[data-ready="true"]')).toBeAttached();
   await expect(third.getByTestId('msg-user').getByTestId('msg-body')).toHaveText(['What is ROS 2?']);
@@ -60,4 +65,24 @@ test('a shared conversation: read-only for others, continued as their own copy, 
   expect(gone?.status()).toBe(404);
   await expect(reader.getByTestId('shared-missing')).toBeVisible();
   await other.close();
+});
+
+test('a link to someone\'s shared conversation puts nothing in the reader\'s history unless they say yes', async ({ page, browser, baseURL }) => {
+  await page.goto(PAGE);
+  await page.getByTestId('bookchat-launcher').click();
+  const owner = await widgetFrame(page);
+  await ask(owner, 'What is ROS 2?');
+  await owner.getByTestId('conversation-menu').click();
+  await owner.getByTestId('share').click();
+  const url = await owner.getByTestId('share-url').inputValue();
+  const id = url.split('/share/')[1];
+  // A page linking straight to the continue address (as a hostile link might).
+  const victim = await (await browser.newContext()).newPage();
+  await victim.goto(`${baseURL}/conversations?continue=${id}`);
+  await expect(victim.getByTestId('shared-offer')).toBeVisible();
+  await victim.getByTestId('shared-offer-no').click();
+  await expect(victim.getByTestId('shared-offer')).toHaveCount(0);
+  await expect(victim.getByTestId('history-empty')).toBeVisible();
+  await victim.reload();
+  await expect(victim.getByTestId('history-empty')).toBeVisible();
 });

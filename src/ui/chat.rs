@@ -43,6 +43,7 @@ pub fn ChatPanel(
                 </div>
             })}
             {move || state.share.get().map(|link| view! { <SharePanel link=link/> })}
+            <super::common::SharedOffer opened=Callback::new(move |id: uuid::Uuid| state::open_conversation(state, id, None))/>
             <MessageList target=target draft=draft/>
             {move || state.quote.get().map(|q| view! {
                 <div class="bc-quote-chip" data-testid="quote-chip">

@@ -317,3 +317,25 @@ mod tests {
         assert_eq!(format_time(&t, crate::ui::i18n::Locale::En), "2025-03-03 14:05 UTC");
     }
 }
+
+/// The reader's yes or no to a shared conversation a link offers (`ChatState::offered_share`):
+/// only a yes copies it into their history.
+#[component]
+pub fn SharedOffer(opened: Callback<uuid::Uuid>) -> impl IntoView {
+    let state = expect_context::<super::state::ChatState>();
+    let t = state.t();
+    move || {
+        state.offered_share.get().map(|share_id| {
+            let id = StoredValue::new(share_id);
+            view! {
+                <div class="bc-notice bc-offer" role="dialog" aria-label=t.shared_offer data-testid="shared-offer">
+                    <p>{t.shared_offer}</p>
+                    <button type="button" class="bc-button" data-testid="shared-offer-yes"
+                        on:click=move |_| super::state::continue_shared(state, id.get_value(), move |c| opened.run(c))>{t.shared_offer_yes}</button>
+                    <button type="button" class="bc-button bc-secondary" data-testid="shared-offer-no"
+                        on:click=move |_| state.offered_share.set(None)>{t.shared_offer_no}</button>
+                </div>
+            }
+        })
+    }
+}

@@ -166,6 +166,10 @@ pub struct Strings {
     pub deleted_notice: &'static str,
     pub unshared_notice: &'static str,
     pub shared_copy_notice: &'static str,
+    /// A link offers someone's shared conversation: continue it as the reader's own?
+    pub shared_offer: &'static str,
+    pub shared_offer_yes: &'static str,
+    pub shared_offer_no: &'static str,
     pub shared_gone_notice: &'static str,
 }
 
@@ -264,6 +268,9 @@ pub static EN: Strings = Strings {
     deleted_notice: "Conversation deleted.",
     unshared_notice: "The link no longer works.",
     shared_copy_notice: "This is your copy of a shared conversation: what you add stays yours.",
+    shared_offer: "This link shares someone's conversation with BookChat. Continue it as your own? A copy goes into your history; its earlier turns are marked as shared.",
+    shared_offer_yes: "Continue it",
+    shared_offer_no: "Not now",
     shared_gone_notice: "That shared conversation is no longer available.",
 };
 
@@ -389,6 +396,9 @@ pub static UR: Strings = Strings {
     deleted_notice: "گفتگو حذف کر دی گئی۔",
     unshared_notice: "یہ لنک اب کام نہیں کرتا۔",
     shared_copy_notice: "یہ شیئر کی گئی گفتگو کی آپ کی اپنی نقل ہے: جو آپ لکھیں گے وہ صرف آپ کا ہے۔",
+    shared_offer: "یہ لنک کسی کی بک چیٹ گفتگو شیئر کرتا ہے۔ کیا آپ اسے اپنی گفتگو کے طور پر جاری رکھنا چاہتے ہیں؟ ایک نقل آپ کی تاریخ میں جائے گی؛ اس کے پچھلے حصے شیئر شدہ کے طور پر نشان زد ہوں گے۔",
+    shared_offer_yes: "جاری رکھیں",
+    shared_offer_no: "ابھی نہیں",
     shared_gone_notice: "یہ شیئر کی گئی گفتگو اب دستیاب نہیں۔",
 };
 

@@ -19,7 +19,7 @@ pub fn HistoryPage() -> impl IntoView {
         state::init(state, move || {
             if let Some(share_id) = shared {
                 browser::clear_query();
-                state::continue_shared(state, share_id, move |id| go_to(&format!("/conversations/{id}")));
+                state::offer_shared(state, share_id, move |id| go_to(&format!("/conversations/{id}")));
             }
         });
         browser::on_token_change(move || {
@@ -29,6 +29,7 @@ pub fn HistoryPage() -> impl IntoView {
     });
     view! {
         <main class="bc-fullpage" lang=state.locale.tag() dir=state.locale.dir()>
+            <super::common::SharedOffer opened=Callback::new(move |id: Uuid| go_to(&format!("/conversations/{id}")))/>
             <HistoryList open_with=OpenWith::Links/>
         </main>
     }

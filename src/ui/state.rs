@@ -55,6 +55,9 @@ pub struct ChatState {
     pub chapter_only: RwSignal<bool>,
     /// The open conversation's shared link, while the share panel shows it.
     pub share: RwSignal<Option<crate::model::ShareLink>>,
+    /// A shared conversation a link offers to continue, waiting for the reader to say yes: a link
+    /// alone never puts someone else's conversation into the reader's history.
+    pub offered_share: RwSignal<Option<String>>,
     /// Answers this page is currently following (so one stream per answer).
     following: StoredValue<Vec<i64>>,
 }
@@ -78,6 +81,7 @@ impl ChatState {
             page: RwSignal::new(None),
             quote: RwSignal::new(None),
             share: RwSignal::new(None),
+            offered_share: RwSignal::new(None),
             chapter_only: RwSignal::new(false),
             following: StoredValue::new(Vec::new()),
         }
@@ -549,9 +553,24 @@ pub fn unshare(state: ChatState) {
 
 /// Make a shared conversation the reader's own (a copy in their history) and open it.
 /// `opened` gets the copy's id.
+/// A link offers a shared conversation: reopen the copy made before, if any; else ask the reader
+/// (`offered_share`) — [`continue_shared`] once they say yes.
+pub fn offer_shared(state: ChatState, share_id: String, opened: impl FnOnce(Uuid) + 'static) {
+    match browser::storage_get(&shared_key(&share_id)).and_then(|s| Uuid::parse_str(&s).ok()) {
+        Some(copy) => opened(copy),
+        None => state.offered_share.set(Some(share_id)),
+    }
+}
+
+fn shared_key(share_id: &str) -> String {
+    format!("bookchat:shared:{share_id}")
+}
+
+/// Copy a shared conversation into the reader's history (they said yes) and open the copy.
 pub fn continue_shared(state: ChatState, share_id: String, opened: impl FnOnce(Uuid) + 'static) {
+    state.offered_share.set(None);
     // The same link followed again (a reload, the back button) reopens the copy made before.
-    let key = format!("bookchat:shared:{share_id}");
+    let key = shared_key(&share_id);
     if let Some(copy) = browser::storage_get(&key).and_then(|s| Uuid::parse_str(&s).ok()) {
         opened(copy);
         return;

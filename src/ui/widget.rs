@@ -47,7 +47,7 @@ pub fn WidgetPage() -> impl IntoView {
                     (Some(question), _) => state::send(state, question),
                     // Opened from a shared conversation's page: continue a copy of it.
                     (None, Some(share_id)) if !share_id.is_empty() => {
-                        state::continue_shared(state, share_id, move |id| state::open_conversation(state, id, None));
+                        state::offer_shared(state, share_id, move |id| state::open_conversation(state, id, None));
                     }
                     _ => state::restore_open_conversation(state),
                 }
