@@ -8,6 +8,8 @@
 //! `bookchat-load floor`   — the same reads served by a bare axum handler: the stack's floor.
 //! `bookchat-load trips`   — database round trips per operation, counted by a wire-protocol
 //!                           proxy the server connects through.
+//! `bookchat-load classroom` — 60 readers behind one address opening the widget within 10 s,
+//!                           then a flood of session starts from that address.
 //! `bookchat-load idle`    — connections that send nothing or half the HTTP/2 preface, held
 //!                           until the server closes them (when, and how many), while a reader
 //!                           asks questions and times the answers.
@@ -84,6 +86,19 @@ enum Cmd {
         /// Connections kept open (the app holds half its pool for these reads: 8 of 16).
         #[arg(long, default_value_t = 8)]
         connections: usize,
+    },
+    /// `readers` open the widget (a session, then its suggestions) at random moments within
+    /// `within_secs`, from this one address; then `flood` session starts from it, spread over a
+    /// minute. Prints how many readers were ready and how many flood sessions got through.
+    Classroom {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long, default_value_t = 60)]
+        readers: usize,
+        #[arg(long, default_value_t = 10)]
+        within_secs: u64,
+        #[arg(long, default_value_t = 10_000)]
+        flood: usize,
     },
     /// Open `silent` connections that send nothing and `preface` that send part of the HTTP/2
     /// preface, as fast as the server accepts them; report when the server closed each, and —
@@ -964,6 +979,75 @@ mod trips {
     }
 }
 
+/// A class behind one school address opens the widget; then a flood from that address.
+async fn classroom(url: String, readers: usize, within_secs: u64, flood: usize) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let opened = Instant::now();
+    let tasks: Vec<_> = (0..readers)
+        .map(|i| {
+            let (http, url) = (http.clone(), url.clone());
+            // Spread over the window, deterministically (no two the same moment).
+            let at = Duration::from_millis(within_secs * 1000 * i as u64 / readers.max(1) as u64);
+            tokio::spawn(async move {
+                tokio::time::sleep(at).await;
+                let t = Instant::now();
+                let (s, v) = post(&http, &url, None, "session/start", &json!({})).await.unwrap_or((0, Value::Null));
+                if s != 200 {
+                    return Err(s);
+                }
+                let token = v["token"].as_str().unwrap_or_default().to_owned();
+                let (s, _) = post(&http, &url, Some(&token), "chat/suggestions", &json!({})).await.unwrap_or((0, Value::Null));
+                if s == 200 {
+                    Ok(t.elapsed().as_secs_f64() * 1000.0)
+                } else {
+                    Err(s)
+                }
+            })
+        })
+        .collect();
+    let mut ready = Vec::new();
+    let mut refused: HashMap<u16, usize> = HashMap::new();
+    for t in tasks {
+        match t.await? {
+            Ok(ms) => ready.push(ms),
+            Err(s) => *refused.entry(s).or_default() += 1,
+        }
+    }
+    ready.sort_by(f64::total_cmp);
+    println!(
+        "classroom: {} of {readers} readers ready within {:.1} s (window {within_secs} s); time to ready p50 {:.0} ms, max {:.0} ms; refused {:?}",
+        ready.len(),
+        opened.elapsed().as_secs_f64(),
+        pct(&ready, 0.5),
+        ready.last().copied().unwrap_or(0.0),
+        refused
+    );
+    // The flood: session starts from the same address, evenly over a minute.
+    let started = Instant::now();
+    let gap = Duration::from_secs(60).as_secs_f64() / flood.max(1) as f64;
+    let mut tasks = Vec::with_capacity(flood);
+    for i in 0..flood {
+        let (http, url) = (http.clone(), url.clone());
+        let at = Duration::from_secs_f64(gap * i as f64);
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(at).await;
+            post(&http, &url, None, "session/start", &json!({})).await.map(|(s, _)| s).unwrap_or(0)
+        }));
+    }
+    let mut statuses: HashMap<u16, usize> = HashMap::new();
+    for t in tasks {
+        *statuses.entry(t.await?).or_default() += 1;
+    }
+    println!(
+        "flood: {flood} session starts from one address over {:.0} s -> {} sessions, {} refused (429), other {:?}",
+        started.elapsed().as_secs_f64(),
+        statuses.get(&200).copied().unwrap_or(0),
+        statuses.get(&429).copied().unwrap_or(0),
+        statuses.iter().filter(|(s, _)| **s != 200 && **s != 429).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
 /// Idle-connection attack: silent and half-preface connections against the server's
 /// first-request deadline and connection cap, with a reader asking questions meanwhile.
 mod idle {
@@ -1093,5 +1177,6 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Floor { listen, database_url, connections } => floor::serve(listen, database_url, connections).await,
         Cmd::Trips { url, proxy, upstream, iterations } => trips::run(url, proxy, upstream, iterations).await,
         Cmd::Idle { url, silent, preface, deadline_secs, reader } => idle::run(url, silent, preface, deadline_secs, reader).await,
+        Cmd::Classroom { url, readers, within_secs, flood } => classroom(url, readers, within_secs, flood).await,
     }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BookChat benchmarks: bash bench/run.sh [load|fault|scaling|ceiling|trips|sizes|phone|idle ...] (default: all).
+# BookChat benchmarks: bash bench/run.sh [load|fault|scaling|ceiling|trips|sizes|phone|idle|classroom ...] (default: all).
 # Prints figures and writes them to target/bench/. Uses the local cluster (or DATABASE_URL), a
 # release build of the server with rate limits off, and the sample book.
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -10,7 +10,7 @@ OUT="$ROOT/target/bench"; mkdir -p "$OUT"
 PORT=${BENCH_PORT:-3500}
 URL="http://127.0.0.1:$PORT"
 CHATTERS=${CHATTERS:-16}; MESSAGES=${MESSAGES:-60}
-sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceiling trips sizes phone idle)
+sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceiling trips sizes phone idle classroom)
 
 log "building the server and the load generator (release)"
 # erase_components: as cargo-leptos builds the release site (always-erase-components in Cargo.toml).
@@ -24,6 +24,7 @@ start_server() {
   DATABASE_URL=$url LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
     BOOKCHAT_BOOK_DIR="$ROOT/book/docs" BOOKCHAT_DEMO_SITE=true BOOKCHAT_RATE_PER_IP=0 BOOKCHAT_RATE_QUESTIONS_PER_SESSION=0 \
     BOOKCHAT_RATE_QUESTIONS_PER_USER=0 DATABASE_MAX_CONNECTIONS=${POOL:-16} RUST_LOG=${BENCH_LOG:-warn} \
+    BOOKCHAT_SHUTDOWN_READY_DELAY_SECS=0 ${LIMITS_ENV:-} \
     "$BIN" serve >"$OUT/server-$db.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do curl -fsS "$URL/readyz" >/dev/null 2>&1 && return 0; sleep 0.2; done
@@ -113,6 +114,13 @@ ceiling)
     awk -v l="$label" -v a="$(rate "$label" "$OUT/reads-app.txt")" -v f="$(rate "$label through the stack's floor" "$OUT/reads-app.txt")" \
       -v p="$(rate "$q" "$OUT/reads-pgbench.txt")" 'BEGIN {printf "%-26s %9d %9d %9d %7.2f %9.2f\n", l, a, f, p, a / p, f / p}'
   done | tee -a "$OUT/reads-ratios.txt"
+  stop_server ;;
+classroom)
+  # The shipped limits (the other runs turn them off): a class behind one school address.
+  log "classroom: 60 readers behind one address open the widget within 10 s; then 10,000 session starts from it in a minute"
+  LIMITS_ENV="BOOKCHAT_RATE_PER_IP=600 BOOKCHAT_RATE_SESSIONS_PER_IP=120 BOOKCHAT_RATE_SESSIONS_BURST_PER_IP=60 BOOKCHAT_RATE_QUESTIONS_PER_SESSION=20 BOOKCHAT_RATE_QUESTIONS_PER_IP=240" \
+    start_server bookchat_bench_classroom
+  "$LOAD" classroom --url "$URL" | tee "$OUT/classroom.txt"
   stop_server ;;
 idle)
   # Connections that never send a request: 10,000 silent and 10,000 with half the HTTP/2 preface,
