@@ -57,6 +57,9 @@
       mounts();
     } else if (m.type === 'close') {
       close();
+    } else if (m.type === 'shortcut') {
+      // ⌘I / Ctrl+I pressed inside the widget: for the host's own shortcut handler (on()).
+      emit('shortcut');
     } else if (m.type === 'message') {
       if (box.hidden) { st.unread = (st.unread || 0) + 1; _.save(); _.paint(); }
       emit('message', p);

@@ -155,12 +155,17 @@ ensure_docusaurus_site() {
 }
 
 # public/embed.js and embed-panel.js are generated: the readable loader in embed/ minified with terser.
+# public/integrations/ gets the Docusaurus plugin's package (npm pack), which the server then
+# serves at /integrations/docusaurus-plugin-bookchat-<version>.tgz: a site installs the plugin
+# that matches its server from there until the package is on the registry.
 build_embed() {
   local f
   for f in embed embed-panel; do
     (cd "$ROOT/end2end" && npx --no-install terser "../embed/$f.js" -c passes=3,unsafe=true -m toplevel=true \
       --comments false -o "../public/$f.js")
   done
+  rm -rf "$ROOT/public/integrations" && mkdir -p "$ROOT/public/integrations"
+  (cd "$ROOT/integrations/docusaurus" && npm pack --silent --pack-destination "$ROOT/public/integrations" >/dev/null)
 }
 
 # Pre-compress the built static files (served as .br/.gz by the static file handler), so the

@@ -20,20 +20,31 @@ test('the plugin on a real Docusaurus site: shortcut, search hand-off, citation 
   await expect(launcher).toBeVisible();
   await expect(page.locator('[data-testid=bookchat-iframe]')).toHaveCount(0);
 
-  // Ctrl+I (⌘I) opens the widget, again closes it.
+  // Ctrl+I (⌘I) opens the widget and moves focus into it; the same keys, pressed there with no
+  // click in between, close it, and focus goes back where it was.
+  const search = page.locator('input.navbar__search-input');
+  await search.focus();
   await page.keyboard.press(shortcut);
   const frame = await widgetFrame(page);
   await expect(page.getByTestId('bookchat-panel')).toBeVisible();
-  await page.locator('body').click({ position: { x: 5, y: 300 } });
+  await expect(frame.getByTestId('composer')).toBeFocused();
   await page.keyboard.press(shortcut);
   await expect(page.getByTestId('bookchat-panel')).toBeHidden();
+  await expect(search).toBeFocused();
 
   // The site's own search box (local search): "Ask BookChat about «query»" hands the query over.
-  const search = page.locator('input.navbar__search-input');
   await search.click();
   await search.fill('digital twin');
   const ask = page.getByTestId('bookchat-search-ask');
   await expect(ask).toHaveText('Ask BookChat about «digital twin»');
+  // Inside the screen, though the search box sits at the navbar's right end.
+  const inView = async () => {
+    const box = (await ask.boundingBox())!;
+    const vw = page.viewportSize()!.width;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(vw);
+  };
+  await inView();
   // The search plugin's own results are still there beside it.
   await ask.click();
   await expect(page.getByTestId('bookchat-panel')).toBeVisible();
@@ -108,4 +119,17 @@ test('identity through the site\'s own endpoint: the reader\'s history follows t
   await expect(frame3.getByTestId('history-empty')).toBeVisible();
   await laptop.close();
   await phone.close();
+});
+
+test('on a phone the search hand-off stays inside the screen', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(ROS);
+  const search = page.locator('input.navbar__search-input');
+  await search.click();
+  await search.fill('what is a digital twin');
+  const ask = page.getByTestId('bookchat-search-ask');
+  await expect(ask).toBeVisible();
+  const box = (await ask.boundingBox())!;
+  expect(box.x).toBeGreaterThanOrEqual(0);
+  expect(box.x + box.width).toBeLessThanOrEqual(390);
 });

@@ -274,6 +274,17 @@ test('a slow or failing identity endpoint falls back to a fresh guest, never to 
   await expect(after.getByTestId('msg-user')).toHaveCount(0);
 });
 
+test('icons are drawn inline, never a glyph a font may lack: the Copy button on Debian\'s Chromium', async ({ page }) => {
+  const frame = await openOn(page);
+  await ask(frame, 'What is an IMU?');
+  const copy = frame.getByTestId('msg-assistant').last().getByTestId('copy');
+  await expect(copy.locator('svg')).toHaveCount(1);
+  expect((await copy.innerText()).trim()).toBe('Copy');
+  // Compared with the picture Debian's Chromium drew of it (a missing glyph was a box).
+  await expect(copy).toHaveScreenshot('copy-button.png', { maxDiffPixelRatio: 0.05 });
+  await expect(frame.getByTestId('msg-assistant').last().getByTestId('regenerate').locator('svg')).toHaveCount(1);
+});
+
 test('a host that is not allowlisted cannot frame the widget', async ({ page }) => {
   await page.goto(`${ROGUE}/docs/ros2/ros2-architecture`);
   await page.getByTestId('bookchat-launcher').click();
@@ -317,7 +328,7 @@ test('copy puts the answer on the clipboard as Markdown, from inside the cross-o
   await ask(frame, 'What is an IMU?');
   const answer = frame.getByTestId('msg-assistant').last();
   await answer.getByTestId('copy').click();
-  await expect(answer.getByTestId('copy')).toHaveText('✓ Copied');
+  await expect(answer.getByTestId('copy')).toHaveText('Copied');
   const copied: string = await page.evaluate(() => navigator.clipboard.readText());
   // The Markdown source, not the rendered text: the emphasised chapter title keeps its asterisks.
   const chapter = (await answer.getByTestId('msg-body').locator('em').first().textContent())!;

@@ -4,7 +4,7 @@
 //! the list's "Edit" gives back to the composer.
 
 use super::browser::{self, KEY_DRAFT};
-use super::common::{describe, LinkTarget, MessageView};
+use super::common::{describe, icon, Icon, LinkTarget, MessageView};
 use super::state::{self, ChatState};
 use crate::model::{ConversationStatus, ExportFormat, MessageStatus, MAX_MESSAGE_CHARS, MAX_TITLE_CHARS};
 use leptos::html;
@@ -39,7 +39,7 @@ pub fn ChatPanel(
             {move || state.notice.get().map(|n| view! {
                 <div class="bc-notice" role="status" data-testid="notice">
                     <span>{n}</span>
-                    <button type="button" class="bc-icon" aria-label=t.dismiss on:click=move |_| state.notice.set(None)>"✕"</button>
+                    <button type="button" class="bc-icon" aria-label=t.dismiss on:click=move |_| state.notice.set(None)>{icon(Icon::Close)}</button>
                 </div>
             })}
             {move || state.share.get().map(|link| view! { <SharePanel link=link/> })}
@@ -48,7 +48,7 @@ pub fn ChatPanel(
             {move || state.quote.get().map(|q| view! {
                 <div class="bc-quote-chip" data-testid="quote-chip">
                     <blockquote>{q}</blockquote>
-                    <button type="button" class="bc-icon" aria-label=t.remove_quote on:click=move |_| state.quote.set(None)>"✕"</button>
+                    <button type="button" class="bc-icon" aria-label=t.remove_quote on:click=move |_| state.quote.set(None)>{icon(Icon::Close)}</button>
                 </div>
             })}
             // Offered where there is a chapter to keep to: on a page of the book.
@@ -131,7 +131,7 @@ fn ChatHeader(on_history: Option<Callback<()>>, on_close: Option<Callback<()>>, 
                     }>
                         <button type="button" class="bc-icon" data-testid="conversation-menu" node_ref=menu_button aria-label=t.conversation_actions
                             aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
-                            on:click=move |_| { menu_open.update(|o| *o = !*o); confirm_delete.set(false); }>"⋯"</button>
+                            on:click=move |_| { menu_open.update(|o| *o = !*o); confirm_delete.set(false); }>{icon(Icon::More)}</button>
                         <Show when=move || menu_open.get()>
                             <div class="bc-menu" role="menu">
                                 <button type="button" role="menuitem" data-testid="rename" on:click=move |_| {
@@ -171,7 +171,7 @@ fn ChatHeader(on_history: Option<Callback<()>>, on_close: Option<Callback<()>>, 
                 </Show>
                 {on_close.map(|cb| view! {
                     <button type="button" class="bc-icon" data-testid="close" aria-label=t.close_chat title=t.close
-                        on:click=move |_| cb.run(())>"✕"</button>
+                        on:click=move |_| cb.run(())>{icon(Icon::Close)}</button>
                 })}
             </div>
         </header>
@@ -199,15 +199,15 @@ fn SharePanel(link: crate::model::ShareLink) -> impl IntoView {
                         let _ = copied.try_set(Some(ok));
                     });
                 }>{move || match copied.get() {
-                    Some(true) => t.copied,
-                    Some(false) => t.copy_failed,
-                    None => t.copy_link,
+                    Some(true) => view! { {icon(Icon::Check)}{t.copied} }.into_any(),
+                    Some(false) => view! { {t.copy_failed} }.into_any(),
+                    None => view! { {icon(Icon::Copy)}{t.copy_link} }.into_any(),
                 }}</button>
             </div>
             <div class="bc-share-row">
                 <a href=url target="_blank" rel="noopener" data-testid="share-open">{t.open_shared}</a>
                 <button type="button" class="bc-chip bc-danger" data-testid="share-revoke" on:click=move |_| state::unshare(state)>{t.stop_sharing}</button>
-                <button type="button" class="bc-icon" aria-label=t.close data-testid="share-close" on:click=move |_| state.share.set(None)>"✕"</button>
+                <button type="button" class="bc-icon" aria-label=t.close data-testid="share-close" on:click=move |_| state.share.set(None)>{icon(Icon::Close)}</button>
             </div>
         </div>
     }

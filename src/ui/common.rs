@@ -84,7 +84,7 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
                 <div class="bc-msg-actions">
                     {(message.status != MessageStatus::Failed && !message.refused).then(|| view! {
                         <button type="button" class="bc-chip" class:bc-on=up data-testid="feedback-up" aria-pressed=up.to_string()
-                            title=t.helpful on:click=move |_| super::state::rate(state, id, if up { 0 } else { 1 }, None)>"▲ "{t.helpful}</button>
+                            title=t.helpful on:click=move |_| super::state::rate(state, id, if up { 0 } else { 1 }, None)>{icon(Icon::Up)}{t.helpful}</button>
                         <button type="button" class="bc-chip" class:bc-on=down data-testid="feedback-down" aria-pressed=down.to_string()
                             title=t.not_helpful on:click=move |_| {
                                 if down {
@@ -93,7 +93,7 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
                                     super::state::rate(state, id, -1, None);
                                     comment_open.set(true);
                                 }
-                            }>"▼ "{t.not_helpful}</button>
+                            }>{icon(Icon::Down)}{t.not_helpful}</button>
                     })}
                     <button type="button" class="bc-chip" data-testid="copy" title=t.copy_title
                         on:click=move |_| {
@@ -105,13 +105,13 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
                             });
                         }>
                         {move || match copied.get() {
-                            Some(true) => t.copied,
-                            Some(false) => t.copy_failed,
-                            None => t.copy,
+                            Some(true) => view! { {icon(Icon::Check)}{t.copied} }.into_any(),
+                            Some(false) => view! { {t.copy_failed} }.into_any(),
+                            None => view! { {icon(Icon::Copy)}{t.copy} }.into_any(),
                         }}
                     </button>
                     <button type="button" class="bc-chip" data-testid="regenerate" title=t.regenerate_title
-                        on:click=move |_| super::state::regenerate(state, id)>{t.regenerate}</button>
+                        on:click=move |_| super::state::regenerate(state, id)>{icon(Icon::Regenerate)}{t.regenerate}</button>
                 </div>
                 {(down && !has_comment).then(|| view! {
                     <Show when=move || comment_open.get()>
@@ -337,5 +337,36 @@ pub fn SharedOffer(opened: Callback<uuid::Uuid>) -> impl IntoView {
                 </div>
             }
         })
+    }
+}
+
+/// An icon drawn inline (SVG, `currentColor`): glyphs like ⧉ or ⎘ rely on a font having them, and
+/// Debian's Chromium drew the Copy button's as a missing-glyph box.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Icon {
+    Copy,
+    Check,
+    Regenerate,
+    Close,
+    More,
+    Up,
+    Down,
+}
+
+pub fn icon(kind: Icon) -> impl IntoView {
+    let d = match kind {
+        Icon::Copy => "M9 9h10v10H9zM5 15V5h10",
+        Icon::Check => "M5 12l4 4 10-10",
+        Icon::Regenerate => "M20 11a8 8 0 1 0-2.3 5.7M20 4v7h-7",
+        Icon::Close => "M6 6l12 12M18 6L6 18",
+        Icon::More => "M5 12h.01M12 12h.01M19 12h.01",
+        Icon::Up => "M6 15l6-6 6 6",
+        Icon::Down => "M6 9l6 6 6-6",
+    };
+    let width = if kind == Icon::More { "3.5" } else { "2" };
+    view! {
+        <svg class="bc-svg" width="14" height="14" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d=d fill="none" stroke="currentColor" stroke-width=width stroke-linecap="round" stroke-linejoin="round"/>
+        </svg>
     }
 }

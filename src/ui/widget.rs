@@ -74,7 +74,13 @@ pub fn WidgetPage() -> impl IntoView {
     view! {
         <div class="bc-widget" lang=state.locale.tag() dir=state.locale.dir() class:bc-embedded=embedded class:bc-open=move || open.get()
             on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                if ev.key() == "Escape" {
+                let shortcut = (ev.meta_key() || ev.ctrl_key()) && !ev.alt_key() && !ev.shift_key() && ev.key().eq_ignore_ascii_case("i");
+                if shortcut && embedded {
+                    // ⌘I / Ctrl+I with focus inside: the host page decides (a site whose shortcut
+                    // opened the widget closes it with the same keys).
+                    ev.prevent_default();
+                    browser::notify_parent("shortcut");
+                } else if ev.key() == "Escape" {
                     close();
                 } else if ev.key() == "Tab" && browser::trap_tab(".bc-panel", ev.shift_key()) {
                     // Keep keyboard focus inside the open panel.
@@ -87,7 +93,7 @@ pub fn WidgetPage() -> impl IntoView {
                     aria-expanded=move || open.get().to_string()
                     on:click=move |_| open.update(|o| *o = !*o)>
                     {move || if open.get() {
-                        view! { <span aria-hidden="true">"✕"</span> }.into_any()
+                        view! { {super::common::icon(super::common::Icon::Close)} }.into_any()
                     } else {
                         view! {
                             <svg width="26" height="26" viewBox="0 0 24 24" aria-hidden="true">

@@ -29,6 +29,11 @@ if (inBrowser) {
     e.preventDefault();
     withBookChat((b) => b.toggle());
   });
+  // The same keys with focus inside the widget (its iframe relays them): they close what they
+  // opened, and focus goes back where it was.
+  withBookChat((b) => b.on('shortcut', () => {
+    if (config().shortcut !== 'off') b.toggle();
+  }));
   document.addEventListener('click', (e) => {
     const t = e.target && e.target.closest && e.target.closest('[data-bookchat-open]');
     if (!t) return;
@@ -42,7 +47,7 @@ const STYLE =
   '.bookchat-ask{display:block;box-sizing:border-box;width:100%;margin:6px 0 0;padding:8px 12px;border:1px solid var(--ifm-color-primary,#2e6bd8);' +
   'border-radius:8px;background:var(--ifm-background-surface-color,#fff);color:var(--ifm-color-primary-darkest,#1f4fa8);font:600 14px/1.3 var(--ifm-font-family-base,sans-serif);' +
   'text-align:start;cursor:pointer}.bookchat-ask:hover,.bookchat-ask:focus-visible{background:var(--ifm-color-primary,#2e6bd8);color:#fff}' +
-  '.bookchat-ask-float{position:absolute;z-index:1000;min-width:260px;box-shadow:0 6px 20px rgba(0,0,0,.15)}' +
+  '.bookchat-ask-float{position:fixed;z-index:1000;width:auto;box-shadow:0 6px 20px rgba(0,0,0,.15);white-space:nowrap;overflow:hidden;text-overflow:ellipsis}' +
   '[data-theme=dark] .bookchat-ask{color:var(--ifm-color-primary-lightest,#9ec1ff)}';
 
 function ensureStyle() {
@@ -80,17 +85,33 @@ function attach(input) {
     const bar = modal.querySelector('.DocSearch-SearchBar') || input.parentElement;
     bar.insertAdjacentElement('afterend', button);
   } else {
-    // Under a navbar search box: float below it, above the page.
+    // Under a navbar search box: float below it, above the page, and inside the screen — a
+    // search box at the navbar's right end would push a box as wide as the label off it.
     button.classList.add('bookchat-ask-float');
-    const holder = input.parentElement;
-    if (getComputedStyle(holder).position === 'static') holder.style.position = 'relative';
-    holder.appendChild(button);
+    input.parentElement.appendChild(button);
   }
+  const place = () => {
+    if (modal || button.hidden) return;
+    const r = input.getBoundingClientRect();
+    const vw = document.documentElement.clientWidth;
+    const width = Math.min(Math.max(r.width, 260), vw - 16);
+    // Aligned with the box's left edge, or its right edge when that keeps it on screen.
+    let left = r.left + width <= vw - 8 ? r.left : r.right - width;
+    left = Math.max(8, Math.min(left, vw - width - 8));
+    button.style.width = width + 'px';
+    button.style.left = left + 'px';
+    button.style.top = r.bottom + 6 + 'px';
+  };
   const update = () => {
     const q = input.value;
     button.hidden = !isQuestion(q);
     button.textContent = askLabel(q, locale());
+    // A long query is cut with an ellipsis to stay on screen; the whole label is its tooltip.
+    button.title = button.textContent;
+    place();
   };
+  window.addEventListener('resize', place);
+  window.addEventListener('scroll', place, { passive: true });
   input.addEventListener('input', update);
   input.addEventListener('focus', update);
   // Ctrl/⌘+Enter in the search box asks BookChat instead of searching.
