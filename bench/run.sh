@@ -14,7 +14,10 @@ sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceili
 
 log "building the server and the load generator (release)"
 # erase_components: as cargo-leptos builds the release site (always-erase-components in Cargo.toml).
-SQLX_OFFLINE=true LEPTOS_OUTPUT_NAME=bookchat RUSTFLAGS="--cfg erase_components" cargo build --release --features ssr --bin bookchat --bin bookchat-load -q
+# BENCH_BUILD=0: measure the release binaries already built (e.g. while the tree is being edited).
+if [ "${BENCH_BUILD:-1}" != 0 ]; then
+  SQLX_OFFLINE=true LEPTOS_OUTPUT_NAME=bookchat RUSTFLAGS="--cfg erase_components" cargo build --release --features ssr --bin bookchat --bin bookchat-load -q
+fi
 BIN="$ROOT/target/release/bookchat"; LOAD="$ROOT/target/release/bookchat-load"
 
 SERVER_PID=
@@ -24,7 +27,7 @@ start_server() {
   DATABASE_URL=$url LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
     BOOKCHAT_BOOK_DIR="$ROOT/book/docs" BOOKCHAT_DEMO_SITE=true BOOKCHAT_RATE_PER_IP=0 BOOKCHAT_RATE_QUESTIONS_PER_SESSION=0 \
     BOOKCHAT_RATE_QUESTIONS_PER_USER=0 DATABASE_MAX_CONNECTIONS=${POOL:-16} RUST_LOG=${BENCH_LOG:-warn} \
-    BOOKCHAT_SHUTDOWN_READY_DELAY_SECS=0 ${LIMITS_ENV:-} \
+    BOOKCHAT_SHUTDOWN_READY_DELAY_SECS=0 env ${LIMITS_ENV:-} \
     "$BIN" serve >"$OUT/server-$db.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do curl -fsS "$URL/readyz" >/dev/null 2>&1 && return 0; sleep 0.2; done
