@@ -3,7 +3,7 @@
 //! UI shell it renders, so nothing under `server/` depends on the UI.
 
 use crate::app::shell;
-use crate::server::http::{self, admin, host, security, share, MAX_BODY_BYTES};
+use crate::server::http::{self, admin, agents, host, security, share, MAX_BODY_BYTES};
 use crate::server::state::AppState;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -42,6 +42,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin", get(admin::page))
         .route("/admin/queries.csv", get(admin::csv))
         .route("/share/{id}", get(share::page))
+        .route("/llms.txt", get(agents::llms_txt))
+        .route("/llms-full.txt", get(agents::llms_full_txt))
+        .nest_service("/mcp", crate::server::mcp::service(state.clone()))
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
         .with_state(state)

@@ -133,3 +133,21 @@ test('on a phone the search hand-off stays inside the screen', async ({ page }) 
   expect(box.x).toBeGreaterThanOrEqual(0);
   expect(box.x + box.width).toBeLessThanOrEqual(390);
 });
+
+test('the site serves llms.txt and llms-full.txt from its own origin, linking to its own pages', async ({ request }) => {
+  const res = await request.get(`${SITE}/llms.txt`);
+  expect(res.ok()).toBe(true);
+  const txt = await res.text();
+  expect(txt.startsWith('# ')).toBe(true);
+  const links = [...txt.matchAll(/^- \[([^\]]+)\]\(([^)]+)\)/gm)].map((m) => m[2]);
+  expect(links.length).toBeGreaterThan(3);
+  for (const url of links) {
+    expect(url.startsWith(`${SITE}/`), url).toBe(true);
+    expect((await request.get(url)).ok(), url).toBe(true);
+  }
+  // The full text is beside it (llms.txt links to it relatively).
+  expect(txt).toContain('(llms-full.txt)');
+  const full = await request.get(`${SITE}/llms-full.txt`);
+  expect(full.ok()).toBe(true);
+  for (const url of links) expect(await full.text()).toContain(`Source: ${url}`);
+});

@@ -126,6 +126,11 @@ pub struct AppConfig {
     #[arg(long, env = "BOOKCHAT_BOOK_DIR", default_value = "")]
     pub book_dir: String,
 
+    /// The book's name for AI agents (`/llms.txt`'s title, the MCP server's instructions);
+    /// the first page's title when empty.
+    #[arg(long, env = "BOOKCHAT_BOOK_TITLE", default_value = "")]
+    pub book_title: String,
+
     #[command(flatten)]
     pub llm: LlmConfig,
 

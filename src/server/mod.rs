@@ -11,5 +11,6 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod mcp;
 pub mod metrics;
 pub mod state;

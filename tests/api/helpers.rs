@@ -56,6 +56,7 @@ impl TestApp {
             },
             site_base_url: "https://book.example".into(),
             book_dir: String::new(),
+            book_title: String::new(),
             llm: LlmConfig { base_url: None, api_key: None, model: "test-model".into(), timeout_secs: 5, max_tokens: 512 },
             embed: EmbedConfig::default(),
             admin_secret: None,

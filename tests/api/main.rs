@@ -5,6 +5,7 @@ mod fake_llm;
 mod helpers;
 
 mod a11y;
+mod agents;
 mod abuse;
 mod admin;
 mod answers;

@@ -10,6 +10,7 @@ const DEFAULTS = {
   identityEndpoint: undefined,
   shortcut: true,
   searchHandoff: true,
+  llmsTxt: true,
 };
 
 const KNOWN = new Set(['server', ...Object.keys(DEFAULTS)]);
@@ -70,6 +71,7 @@ function normalize(options) {
     identityEndpoint,
     shortcut: flag(options, 'shortcut'),
     searchHandoff: flag(options, 'searchHandoff'),
+    llmsTxt: flag(options, 'llmsTxt'),
   };
 }
 

@@ -2,6 +2,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
+const path = require('path');
 const plugin = require('../src/index.js');
 const { normalize } = require('../src/options.js');
 const { isShortcut, askLabel, isQuestion, identityFrom } = require('../src/shared.js');
@@ -78,4 +79,42 @@ test('the identity endpoint: a token, nobody, or unknown', () => {
   assert.equal(identityFrom(204, null), null);
   assert.equal(identityFrom(500, null), undefined, 'a server error says nothing about who is reading');
   assert.equal(identityFrom(404, null), undefined);
+});
+
+test('llms.txt and llms-full.txt from the server go into the build, both or neither', async () => {
+  const http = require('http');
+  const os = require('os');
+  let failFull = false;
+  const srv = http.createServer((req, res) => {
+    if (req.url === '/llms.txt') return res.end('# Book\n\n- [Page](https://book.example/docs/page)\n');
+    if (req.url === '/llms-full.txt' && !failFull) return res.end('# Book\n\n---\n\n# Page\n');
+    res.statusCode = 503;
+    res.end('no');
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const server = `http://127.0.0.1:${srv.address().port}`;
+  const warnings = [];
+  const log = { warn: (m) => warnings.push(m) };
+  try {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bookchat-plugin-'));
+    assert.equal(await plugin.writeLlmsFiles(server, out, log), true);
+    assert.equal(fs.readFileSync(path.join(out, 'llms.txt'), 'utf8'), '# Book\n\n- [Page](https://book.example/docs/page)\n');
+    assert.match(fs.readFileSync(path.join(out, 'llms-full.txt'), 'utf8'), /# Page/);
+    assert.deepEqual(fs.readdirSync(out).sort(), ['llms-full.txt', 'llms.txt']);
+
+    // The author's own file is kept.
+    fs.writeFileSync(path.join(out, 'llms.txt'), 'mine');
+    assert.equal(await plugin.writeLlmsFiles(server, out, log), false);
+    assert.equal(fs.readFileSync(path.join(out, 'llms.txt'), 'utf8'), 'mine');
+    assert.match(warnings.pop(), /already in the build/);
+
+    // One file failing: neither is written, and the warning says why.
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'bookchat-plugin-'));
+    failFull = true;
+    assert.equal(await plugin.writeLlmsFiles(server, empty, log), false);
+    assert.deepEqual(fs.readdirSync(empty), []);
+    assert.match(warnings.pop(), /llms-full\.txt answered 503/);
+  } finally {
+    srv.close();
+  }
 });

@@ -111,6 +111,26 @@ pub fn citations(r: &Retrieval, url_for: impl Fn(&str, &str) -> String) -> Vec<C
         .collect()
 }
 
+/// The best `limit` distinct sections of a search, each with its snippet and a link to the
+/// sentence there that best matches the query (what agents get from the book: `server::mcp`).
+pub fn passages(r: &Retrieval, limit: usize, url_for: impl Fn(&str, &str) -> String) -> Vec<Citation> {
+    let weights = term_weights(&r.index, r);
+    let mut seen = HashSet::new();
+    r.hits
+        .iter()
+        .filter(|h| {
+            let s = r.section(h);
+            seen.insert((s.route.as_str(), s.anchor.as_str()))
+        })
+        .take(limit)
+        .map(|h| {
+            let s = r.section(h);
+            let sentence = fragment::best_sentence(&s.blocks, |t| text_score(t, &weights));
+            citation(s, h.score, fragment::link(&url_for(&s.route, &s.anchor), sentence.as_deref()))
+        })
+        .collect()
+}
+
 fn citation(s: &SectionDoc, score: f32, url: String) -> Citation {
     Citation {
         title: s.doc_title.clone(),

@@ -5,6 +5,7 @@
 pub mod embed;
 pub mod ingest;
 pub mod jsx;
+pub mod llms;
 pub mod parse;
 pub mod slug;
 

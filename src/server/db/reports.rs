@@ -131,3 +131,35 @@ pub async fn applied_migration(pool: &PgPool) -> ServerResult<Option<i64>> {
 pub async fn applied_migrations(pool: &PgPool) -> ServerResult<Vec<i64>> {
     Ok(sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version DESC").fetch_all(pool).await?)
 }
+
+/// One search by an agent (the MCP server's `search_book`), for the query log: no session,
+/// conversation or message; the "answer" is the list of sections it returned.
+pub struct LoggedSearch<'a> {
+    pub query: &'a str,
+    /// The sections returned, with their scores (a JSON array, the shape answers log).
+    pub retrieved: serde_json::Value,
+    pub answer: &'a str,
+    pub provider: &'a str,
+    /// No section close enough to answer from (what a reader would have been told).
+    pub refused: bool,
+    pub response_time_ms: i32,
+    pub relevance_score: f64,
+}
+
+pub async fn log_search(pool: &PgPool, log: &LoggedSearch<'_>) -> ServerResult<()> {
+    sqlx::query!(
+        r#"INSERT INTO rag_queries (question, retrieved, cited, answer, provider, status, refused,
+                                    response_time_ms, relevance_score)
+           VALUES ($1, $2, '[]', $3, $4, 'complete', $5, $6, $7)"#,
+        log.query,
+        log.retrieved,
+        log.answer,
+        log.provider,
+        log.refused,
+        log.response_time_ms.max(1),
+        log.relevance_score.clamp(0.0, 1.0),
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}

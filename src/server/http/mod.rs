@@ -4,6 +4,7 @@
 //! `crate::routes`, next to the UI shell it serves.
 
 pub mod admin;
+pub mod agents;
 pub mod host;
 pub mod limits;
 pub mod request_id;
@@ -112,6 +113,11 @@ fn counted(path: &str) -> bool {
         || path == "/conversations"
         || path.starts_with("/conversations/")
         || path == "/readyz"
+        // The book for agents: each search reads the index and logs; the files are large.
+        || path == "/mcp"
+        || path.starts_with("/mcp/")
+        || path == "/llms.txt"
+        || path == "/llms-full.txt"
 }
 
 /// Every API call and page counts against its client's allowance.
