@@ -3,7 +3,7 @@
 //! UI shell it renders, so nothing under `server/` depends on the UI.
 
 use crate::app::shell;
-use crate::server::http::{self, admin, agents, host, security, share, MAX_BODY_BYTES};
+use crate::server::http::{self, admin, agents, health, host, security, share, MAX_BODY_BYTES};
 use crate::server::state::AppState;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -41,6 +41,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(http::readyz))
         .route("/admin", get(admin::page))
         .route("/admin/queries.csv", get(admin::csv))
+        .route("/admin/health.csv", get(health::csv))
+        .route("/admin/pins", axum::routing::post(health::create))
+        .route("/admin/pins/{id}/delete", axum::routing::post(health::delete))
         .route("/share/{id}", get(share::page))
         .route("/llms.txt", get(agents::llms_txt))
         .route("/llms-full.txt", get(agents::llms_full_txt))

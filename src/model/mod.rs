@@ -174,6 +174,9 @@ pub struct Message {
     pub error: Option<String>,
     /// True when the answerer found nothing relevant in the book and said so.
     pub refused: bool,
+    /// The book's author's own answer (pinned on the admin page), shown as theirs.
+    #[serde(default)]
+    pub pinned: bool,
     /// The reader's rating of an answer, if any.
     pub feedback: Option<Feedback>,
     #[cfg_attr(feature = "ssr", serde(serialize_with = "crate::model::time::serialize_rfc3339"))]
@@ -346,7 +349,7 @@ from_json_fields!(Citation { title, section, url, snippet, score });
 from_json_fields!(Citation { title, section, url, snippet });
 from_json_fields!(Feedback { rating, comment });
 from_json_fields!(Message {
-    id, client_id, conversation_id, role, content, html, status, citations, quote, scope, error, refused, feedback,
+    id, client_id, conversation_id, role, content, html, status, citations, quote, scope, error, refused, pinned, feedback,
     created_at,
 });
 from_json_fields!(ConversationSummary { id, title, status, message_count, created_at, last_message_at });
@@ -411,6 +414,7 @@ mod tests {
             scope: None,
             error: None,
             refused: false,
+            pinned: false,
             feedback: None,
             created_at: chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
         }
@@ -447,6 +451,7 @@ mod tests {
             status: MessageStatus::Failed,
             error: Some("It failed.".into()),
             refused: true,
+            pinned: false,
             feedback: Some(Feedback { rating: -1, comment: Some("wrong".into()) }),
             ..message()
         };

@@ -230,7 +230,7 @@ fn chapter_folder(index: &BookIndex, chapter: &str) -> Option<String> {
 
 /// The route and the anchor a link points at: the book site's own links (the configured base
 /// URL), or a bare path; a text fragment (`:~:`) and a query are dropped.
-fn route_and_anchor(link: &str, site_base_url: &str) -> Option<(String, String)> {
+pub fn route_and_anchor(link: &str, site_base_url: &str) -> Option<(String, String)> {
     let link = link.trim();
     let base = site_base_url.trim_end_matches('/');
     let path = if !base.is_empty() && link.starts_with(base) {

@@ -144,6 +144,7 @@ pub fn MessageView(message: Message, target: LinkTarget, #[prop(into)] focused: 
             {message.scope.clone().map(|folder| view! {
                 <p class="bc-scope-tag" data-testid="msg-scope" title=folder>{t.chapter_only}</p>
             })}
+            {message.pinned.then(|| view! { <p class="bc-pinned" data-testid="msg-pinned">{t.from_author}</p> })}
             {body}
             {status_note}
             {(!citations.is_empty()).then(|| view! {

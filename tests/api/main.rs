@@ -14,6 +14,7 @@ mod book;
 mod conversations;
 mod fencing;
 mod hardening;
+mod health;
 mod held;
 mod i18n;
 mod identity;

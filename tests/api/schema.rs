@@ -145,7 +145,11 @@ async fn a_newer_schema_still_serves_and_a_migration_reverts_and_reapplies(pool:
     .execute(&pool)
     .await
     .unwrap();
-    assert!(bookchat::server::db::MIGRATOR.run(&pool).await.is_err(), "the strict migrator refuses it");
+    // On a connection of its own: a migrator that refuses returns without releasing its advisory
+    // lock, which a pooled connection would keep holding (and `migrate` below would wait forever).
+    let mut strict = pool.acquire().await.unwrap().detach();
+    assert!(bookchat::server::db::MIGRATOR.run(&mut strict).await.is_err(), "the strict migrator refuses it");
+    sqlx::Connection::close(strict).await.unwrap();
     bookchat::server::db::migrator().run(&pool).await.expect("the server's migrator accepts a newer schema");
     let app = crate::helpers::TestApp::spawn_with(pool.clone(), false, |c| c.ready_cache_secs = 0).await;
     assert_eq!(app.get("/readyz", None).await.status(), reqwest::StatusCode::OK, "and it serves");

@@ -346,7 +346,22 @@ async fn run(hub: &Hub, held: &HeldConnections, config: &AppConfig, library: &Li
     metrics::histogram!(crate::server::metrics::RETRIEVAL_DURATION).record(ranked.elapsed().as_secs_f64());
     let url_for = |route: &str, anchor: &str| config.citation_url(route, anchor);
 
-    let outcome = if config.llm.base_url.is_some() && compose::answerable(&retrieval) {
+    // An author's pinned answer first — not for a question about a passage the reader selected
+    // (the pin answers the question, not the passage).
+    let pinned = match req.context.selection {
+        None => super::pins::answer_for(library, held.pool(), &req.question).await,
+        Some(_) => None,
+    };
+    let outcome = if let Some(pin) = pinned {
+        job.state.send_modify(|s| s.content = pin.answer.clone());
+        Outcome {
+            first_token: Some(started.elapsed()),
+            content: pin.answer,
+            status: MessageStatus::Complete,
+            meta: Metadata { citations: pin.citations, pinned: true, provider: Some("author".into()), ..Default::default() },
+            model: None,
+        }
+    } else if config.llm.base_url.is_some() && compose::answerable(&retrieval) {
         generate_llm(hub, held.pool(), config, job, &req, &retrieval).await?
     } else {
         // Offline default (or weak evidence: refuse without spending a model call).

@@ -7,8 +7,10 @@
 pub mod compose;
 pub mod fragment;
 pub mod glossary;
+pub mod gaps;
 pub mod index;
 pub mod intent;
+pub mod pins;
 pub mod job;
 pub mod llm;
 pub mod render;

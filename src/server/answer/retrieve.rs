@@ -18,15 +18,21 @@ pub struct Library {
     index: RwLock<Arc<BookIndex>>,
     /// One rebuild at a time; others wait for it rather than rebuilding too.
     rebuild: tokio::sync::Mutex<()>,
+    /// The authors' pinned answers (`pins`).
+    pins: super::pins::PinCache,
 }
 
 impl Library {
     pub fn new(embedder: Option<Arc<Embedder>>) -> Library {
-        Library { embedder, index: RwLock::new(Arc::new(BookIndex::default())), rebuild: tokio::sync::Mutex::new(()) }
+        Library { embedder, index: RwLock::new(Arc::new(BookIndex::default())), rebuild: tokio::sync::Mutex::new(()), pins: Default::default() }
     }
 
     pub fn embedder(&self) -> Option<&Arc<Embedder>> {
         self.embedder.as_ref()
+    }
+
+    pub fn pins(&self) -> &super::pins::PinCache {
+        &self.pins
     }
 
     fn cached(&self) -> Arc<BookIndex> {

@@ -57,6 +57,7 @@ impl MessageRow {
             scope: meta.scope,
             error: meta.error,
             refused: meta.refused,
+            pinned: meta.pinned,
             feedback: self.rating.map(|rating| Feedback { rating, comment: self.feedback_comment }),
             created_at: self.created_at,
         }

@@ -638,3 +638,86 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The questions of one set with what answers them: its `(source, heading)` sections (the
+/// answering one and `also`); an off-topic question is answered by nothing and shares no answer.
+fn answer_keys(set: &EvalSet) -> anyhow::Result<Vec<(String, Vec<(String, String)>)>> {
+    let on: Vec<OnTopic> = read_json(&set.questions)?;
+    let mut out: Vec<(String, Vec<(String, String)>)> = on
+        .into_iter()
+        .map(|q| {
+            let mut keys = vec![(q.source.clone(), q.heading.clone())];
+            keys.extend(q.also.into_iter().map(|a| (a.source, a.heading)));
+            (q.question, keys)
+        })
+        .collect();
+    if let Some(path) = &set.offtopic {
+        let off: Vec<OffTopic> = read_json(path)?;
+        out.extend(off.into_iter().map(|q| (q.question, Vec::new())));
+    }
+    Ok(out)
+}
+
+/// `bookchat calibrate-pins --set DIR…`: the similarity above which a pinned answer answers a
+/// question (`answer::pins::PIN_SIMILARITY`). Every pair of one book's questions whose answers
+/// differ (different sections; an off-topic question differs from every other) must stay below
+/// it: the threshold is the closest such pair's cosine, rounded up past it. Prints the
+/// distribution, the pairs closest to it, and how many same-answer pairs it joins.
+pub fn pin_calibration(sets: &[EvalSet], embedder: &Embedder) -> anyhow::Result<String> {
+    const PIN_MARGIN: f32 = 0.1;
+    let mut questions: Vec<(usize, String, Vec<(String, String)>)> = Vec::new();
+    for (i, set) in sets.iter().enumerate() {
+        questions.extend(answer_keys(set)?.into_iter().map(|(q, k)| (i, q, k)));
+    }
+    if questions.len() < 2 {
+        bail!("calibrating needs questions: pass --set with a development book's folder");
+    }
+    let texts: Vec<&str> = questions.iter().map(|(_, q, _)| q.as_str()).collect();
+    let vectors = embedder.embed(&texts).context("embedding the questions")?;
+    let mut different: Vec<(f32, usize, usize)> = Vec::new();
+    let mut same: Vec<f32> = Vec::new();
+    let mut across: Vec<(f32, usize, usize)> = Vec::new();
+    for i in 0..questions.len() {
+        for j in i + 1..questions.len() {
+            let s = crate::server::book::embed::cosine(&vectors[i], &vectors[j]);
+            let (a, b) = (&questions[i], &questions[j]);
+            // Pins belong to one book's deployment: questions of different books never meet
+            // (and several books share a question, or an off-topic one, word for word).
+            if a.0 != b.0 {
+                across.push((s, i, j));
+                continue;
+            }
+            if a.2.iter().any(|k| b.2.contains(k)) {
+                same.push(s);
+            } else {
+                different.push((s, i, j));
+            }
+        }
+    }
+    different.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let closest = different[0].0;
+    // A margin over the closest pair: an unseen book has more questions than a development
+    // set's sixty, and the closest pair of a larger set is closer.
+    let threshold = ((closest + PIN_MARGIN) * 100.0).ceil() / 100.0;
+    let pct = |q: f64| different[((different.len() - 1) as f64 * (1.0 - q)).round() as usize].0;
+    let mut out = String::new();
+    let _ = writeln!(out, "questions: {} from {} books ({} pairs within a book with different answers, {} with the same)", questions.len(), sets.len(), different.len(), same.len());
+    let _ = writeln!(out, "different answers, cosine: max {closest:.3}, 99.9th percentile {:.3}, 99th {:.3}, median {:.3}", pct(0.999), pct(0.99), pct(0.5));
+    let _ = writeln!(out, "closest pairs with different answers:");
+    for (s, i, j) in different.iter().take(5) {
+        let _ = writeln!(out, "  {s:.3}  {:?}  /  {:?}", questions[*i].1, questions[*j].1);
+    }
+    // Recall, as far as these sets tell: the books share questions that their authors worded
+    // independently (the closest pairs across books).
+    across.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let _ = writeln!(out, "closest pairs across books (the same question worded by different authors, where close):");
+    for (s, i, j) in across.iter().take(6) {
+        let _ = writeln!(out, "  {s:.3} {}  {:?}  /  {:?}", if *s >= threshold { "joins " } else { "apart " }, questions[*i].1, questions[*j].1);
+    }
+    let joined = same.iter().filter(|s| **s >= threshold).count();
+    let _ = writeln!(out, "threshold: {threshold:.2} (the closest pair with different answers + {PIN_MARGIN}); same-answer pairs it joins (different questions answered by one section): {joined} of {}", same.len());
+    let current = crate::server::answer::pins::PIN_SIMILARITY;
+    let false_matches = different.iter().filter(|(s, _, _)| *s >= current).count();
+    let _ = writeln!(out, "in use: PIN_SIMILARITY = {current:.2}: {false_matches} false matches");
+    Ok(out)
+}

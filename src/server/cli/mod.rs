@@ -109,6 +109,15 @@ enum Command {
         #[arg(long)]
         details: Option<PathBuf>,
     },
+    /// Calibrate the similarity at which a pinned answer answers a question, on development
+    /// books' questions: every pair of questions with different answers must stay below it.
+    CalibratePins {
+        #[command(flatten)]
+        embed: EmbedConfig,
+        /// A development book's folder (`questions.json`, `offtopic.json`). Repeat for several.
+        #[arg(long = "set", required = true)]
+        sets: Vec<PathBuf>,
+    },
 }
 
 /// `app` builds the HTTP application around the prepared state (`crate::routes::router`): it is
@@ -159,6 +168,12 @@ pub async fn main(app: fn(AppState) -> axum::Router) -> ExitCode {
             let args = eval::EvalArgs { sets, latency_rounds, scale, compare, details };
             evaluate(&db, &embed, &args).await
         }
+        Command::CalibratePins { embed, sets } => (|| {
+            let embedder = load_embedder(&embed)?.ok_or_else(|| anyhow::anyhow!("calibrating needs the embedding model"))?;
+            let sets: Vec<eval::EvalSet> = sets.iter().map(|d| eval::EvalSet::folder(d)).collect();
+            print!("{}", eval::pin_calibration(&sets, &embedder)?);
+            Ok(())
+        })(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

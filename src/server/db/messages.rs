@@ -58,6 +58,9 @@ pub struct Metadata {
     /// the reader's own words.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub copied: bool,
+    /// The book's author's own answer (a pinned answer), not one composed from the book.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
 }
 
 /// `messages.metadata` reads straight into [`Metadata`], in one parse. Read as a

@@ -5,6 +5,7 @@ pub mod conversations;
 pub mod documents;
 pub mod held;
 pub mod messages;
+pub mod pins;
 pub mod privacy;
 pub mod reports;
 pub mod sessions;

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -20,7 +20,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// `None` when the request may proceed, otherwise the response to send. A client that failed
 /// too often recently is refused before its password is even looked at.
-fn check(state: &AppState, headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> Option<Response> {
+pub(super) fn check(state: &AppState, headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> Option<Response> {
     let Some(secret) = &state.config.admin_secret else {
         return Some(StatusCode::NOT_FOUND.into_response());
     };
@@ -76,13 +76,13 @@ async fn render(state: &AppState) -> ServerResult<String> {
     let reports::Overview { days, latency: lat, unanswered: refused, rated_down: worst, cited } = reports::overview(&state.read_pool).await?;
     let ms = |v: Option<f64>| v.map(|v| format!("{v:.0} ms")).unwrap_or_else(|| "—".into());
     let mut h = String::from(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>BookChat admin</title>
+        r##"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>BookChat admin</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1000px;padding:0 1rem;color:#1c1e21}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 2rem}td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
 .cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:10px;padding:.75rem 1rem;min-width:140px}
 .card b{display:block;font-size:1.4rem}</style></head><body><h1>BookChat — questions and answers</h1>
-<p><a href="/admin/queries.csv" data-testid="csv-link">Download the query log (CSV)</a></p>"#,
+<p><a href="/admin/queries.csv" data-testid="csv-link">Download the query log (CSV)</a> · <a href="#health">Book health</a> · <a href="#pins">Pinned answers</a></p>"##,
     );
     h.push_str(&format!(
         r#"<div class="cards"><div class="card" data-testid="stat-count"><b>{}</b>questions, last 7 days</div>
@@ -126,12 +126,14 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0 2rem}td,th{border-botto
             c.n
         ));
     }
-    h.push_str("</table></body></html>");
+    h.push_str("</table>");
+    h.push_str(&super::health::render(state).await?);
+    h.push_str("</body></html>");
     Ok(h)
 }
 
 /// A CSV cell, quoted, with spreadsheet formula prefixes neutralised.
-fn cell(s: &str) -> String {
+pub(super) fn cell(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() };
     format!("\"{}\"", s.replace('"', "\"\""))
 }

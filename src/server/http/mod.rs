@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod agents;
+pub mod health;
 pub mod host;
 pub mod limits;
 pub mod request_id;

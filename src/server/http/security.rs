@@ -43,7 +43,7 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
         return res;
     }
     let csp = if path.starts_with("/admin") {
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'".to_owned()
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'".to_owned()
     } else {
         // Scripts come from this server, or inline with this response's nonce (Leptos's
         // hydration script); the wasm needs compiling. Answers' HTML is sanitised server-side,

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS pinned_questions;
+DROP TABLE IF EXISTS pinned_answers;
