@@ -106,10 +106,22 @@ pub struct DbConfig {
     #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 3)]
     pub database_acquire_timeout_secs: u64,
 
-    /// Disable the prepared-statement cache (needed behind transaction-mode poolers such as
-    /// PgBouncer or Neon's `-pooler` endpoint).
+    /// Disable the prepared-statement cache.
     #[arg(long, env = "DATABASE_DISABLE_STATEMENT_CACHE", default_value_t = false)]
     pub database_disable_statement_cache: bool,
+
+    /// A direct (session) connection to the same database, when `DATABASE_URL` goes through a
+    /// transaction-mode pooler (Neon's `-pooler` host): migrations, LISTEN and advisory locks
+    /// need a session and use it.
+    #[arg(long, env = "DATABASE_DIRECT_URL")]
+    pub database_direct_url: Option<String>,
+}
+
+impl DbConfig {
+    /// The direct URL, when it is set and differs from `DATABASE_URL`.
+    pub fn direct_url(&self) -> Option<&str> {
+        self.database_direct_url.as_deref().map(str::trim).filter(|u| !u.is_empty() && *u != self.database_url.trim())
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -30,6 +30,9 @@ pub struct Shared {
     pub held_reads: HeldConnections,
     /// What answer jobs read and write with (see `LimitsConfig::answer_db_connections`).
     pub answer_pool: PgPool,
+    /// A session's connections for LISTEN and advisory locks: `DATABASE_DIRECT_URL`'s when
+    /// `pool` goes through a transaction-mode pooler, else `pool` itself.
+    pub direct_pool: PgPool,
     /// The answer jobs' held connections (half of `answer_pool`, see `db::held`).
     pub answer_held: HeldConnections,
     pub config: Arc<AppConfig>,
@@ -103,6 +106,7 @@ impl AppState {
         } else {
             HeldConnections::half_of(&read_pool)
         };
+        let direct_pool = pool.clone();
         AppState(Arc::new(Shared {
             leptos_options,
             pool,
@@ -111,12 +115,19 @@ impl AppState {
             read_pool,
             config: Arc::new(config),
             hub,
+            direct_pool,
             answer_pool,
             answer_held,
             limits: Arc::new(limits),
             library: Arc::new(Library::new(None)),
             readiness: Arc::new(Readiness::default()),
         }))
+    }
+
+    /// Take sessions' connections (LISTEN, advisory locks) from `direct` (see `direct_pool`).
+    pub fn with_direct_pool(mut self, direct: PgPool) -> AppState {
+        self.direct_pool = direct;
+        self
     }
 
     /// Rank with dense retrieval too, questions embedded by this model.

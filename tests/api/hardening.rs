@@ -69,7 +69,7 @@ async fn retention_deletes_expired_guests_old_conversations_and_anonymises_the_l
         .unwrap();
 
     let cfg = bookchat::server::config::RetentionConfig { conversation_days: 30, log_anonymize_days: 90, interval_secs: 0 };
-    let r = bookchat::server::db::privacy::run(&pool, &cfg).await.unwrap();
+    let r = bookchat::server::db::privacy::run(&pool, &pool, &cfg).await.unwrap();
     assert_eq!((r.expired_guest_sessions, r.deleted_guest_conversations, r.anonymised_log_rows), (1, 1, 1));
     assert_eq!(count(&pool, &format!("SELECT count(*) FROM chat_sessions WHERE id = '{}'", expired.session_id)).await, 0);
     assert_eq!(count(&pool, "SELECT count(*) FROM conversations").await, 1);
@@ -79,7 +79,7 @@ async fn retention_deletes_expired_guests_old_conversations_and_anonymises_the_l
     assert_eq!(q, ("(anonymised)".to_owned(), None));
     assert_eq!(expired.call("conversations/list", json!({})).await.0, StatusCode::UNAUTHORIZED);
     // A second pass finds nothing more to do.
-    let again = bookchat::server::db::privacy::run(&pool, &cfg).await.unwrap();
+    let again = bookchat::server::db::privacy::run(&pool, &pool, &cfg).await.unwrap();
     assert_eq!(again, bookchat::server::db::privacy::RetentionReport::default());
 }
 
@@ -97,7 +97,7 @@ async fn users_conversations_expire_after_the_retention_period(pool: PgPool) {
         .await
         .unwrap();
     let cfg = bookchat::server::config::RetentionConfig { conversation_days: 30, log_anonymize_days: 0, interval_secs: 0 };
-    let r = bookchat::server::db::privacy::run(&pool, &cfg).await.unwrap();
+    let r = bookchat::server::db::privacy::run(&pool, &pool, &cfg).await.unwrap();
     assert_eq!(r.deleted_user_conversations, 1);
     assert_eq!(count(&pool, "SELECT count(*) FROM conversations").await, 1);
 }
@@ -322,7 +322,7 @@ async fn regenerated_answers_and_feedback_comments_are_anonymised_too(pool: PgPo
         }
     };
     age(&pool).await;
-    let first = bookchat::server::db::privacy::run(&pool, &cfg).await.unwrap();
+    let first = bookchat::server::db::privacy::run(&pool, &pool, &cfg).await.unwrap();
     assert_eq!((first.anonymised_log_rows, first.cleared_feedback_comments), (1, 1));
     let comment: Option<String> = sqlx::query_scalar("SELECT comment FROM message_feedback").fetch_optional(&pool).await.unwrap().flatten();
     assert_eq!(comment, None, "the reader's own words go");
@@ -339,7 +339,7 @@ async fn regenerated_answers_and_feedback_comments_are_anonymised_too(pool: PgPo
     }
     assert_eq!(count(&pool, "SELECT count(*) FROM rag_queries WHERE anonymized_at IS NULL").await, 1, "a new record, a new clock");
     age(&pool).await;
-    let second = bookchat::server::db::privacy::run(&pool, &cfg).await.unwrap();
+    let second = bookchat::server::db::privacy::run(&pool, &pool, &cfg).await.unwrap();
     assert_eq!(second.anonymised_log_rows, 1);
     assert_eq!(count(&pool, "SELECT count(*) FROM rag_queries WHERE question <> '(anonymised)'").await, 0);
 }
@@ -361,13 +361,13 @@ async fn retention_runs_on_one_instance_at_a_time_and_deletes_in_batches(pool: P
     // Another instance holds the job's lock: this one skips.
     let mut other = pool.acquire().await.unwrap();
     sqlx::query("SELECT pg_advisory_lock(x'626f6f6b63686174'::bigint)").execute(&mut *other).await.unwrap();
-    let skipped = bookchat::server::db::privacy::run(&pool, &cfg).await.unwrap();
+    let skipped = bookchat::server::db::privacy::run(&pool, &pool, &cfg).await.unwrap();
     assert!(skipped.skipped);
     assert_eq!(count(&pool, "SELECT count(*) FROM chat_sessions").await, n);
     sqlx::query("SELECT pg_advisory_unlock(x'626f6f6b63686174'::bigint)").execute(&mut *other).await.unwrap();
     drop(other);
     // Two instances at once: one does the work, the other skips; nothing is left.
-    let (a, b) = tokio::join!(bookchat::server::db::privacy::run(&pool, &cfg), bookchat::server::db::privacy::run(&pool, &cfg));
+    let (a, b) = tokio::join!(bookchat::server::db::privacy::run(&pool, &pool, &cfg), bookchat::server::db::privacy::run(&pool, &pool, &cfg));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.expired_guest_sessions + b.expired_guest_sessions, n as u64);
     assert_eq!(count(&pool, "SELECT count(*) FROM chat_sessions").await, 0);

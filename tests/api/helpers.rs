@@ -53,6 +53,7 @@ impl TestApp {
                 database_max_connections: 5,
                 database_acquire_timeout_secs: 5,
                 database_disable_statement_cache: false,
+                database_direct_url: None,
             },
             site_base_url: "https://book.example".into(),
             book_dir: String::new(),

@@ -27,3 +27,4 @@ mod session;
 mod shares;
 mod shutdown;
 mod tls;
+mod direct;

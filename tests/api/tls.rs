@@ -11,6 +11,7 @@ fn cfg() -> DbConfig {
         database_max_connections: 2,
         database_acquire_timeout_secs: 5,
         database_disable_statement_cache: true,
+        database_direct_url: None,
     }
 }
 

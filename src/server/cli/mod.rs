@@ -140,9 +140,8 @@ pub async fn main(app: fn(AppState) -> axum::Router) -> ExitCode {
             Ok(())
         }
         Command::Retention { db, retention } => {
-            let pool = connect_with_retry(&db, &db.database_url).await;
-            match pool {
-                Ok(pool) => crate::server::db::privacy::run(&pool, &retention)
+            match connect_both(&db).await {
+                Ok((pool, direct)) => crate::server::db::privacy::run(&direct, &pool, &retention)
                     .await
                     .map(|r| println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default()))
                     .map_err(|e| anyhow::anyhow!("{e}")),
@@ -215,8 +214,17 @@ pub async fn connect_with_retry(cfg: &DbConfig, url: &str) -> anyhow::Result<sql
     }
 }
 
-async fn migrate(cfg: &DbConfig, revert: bool, revert_to: Option<i64>) -> anyhow::Result<()> {
+/// `DATABASE_URL`'s pool and the direct one (the same pool when there is no `DATABASE_DIRECT_URL`).
+pub async fn connect_both(cfg: &DbConfig) -> anyhow::Result<(sqlx::PgPool, sqlx::PgPool)> {
     let pool = connect_with_retry(cfg, &cfg.database_url).await?;
+    let direct = db::connect_direct(cfg, &pool).await.context("connecting to DATABASE_DIRECT_URL")?;
+    Ok((pool, direct))
+}
+
+/// Migrations take a session's advisory lock and may hold DDL that a transaction cannot
+/// (`CREATE INDEX CONCURRENTLY`): they run on the direct connection.
+async fn migrate(cfg: &DbConfig, revert: bool, revert_to: Option<i64>) -> anyhow::Result<()> {
+    let pool = connect_with_retry(cfg, cfg.direct_url().unwrap_or(&cfg.database_url)).await?;
     let target = match (revert, revert_to) {
         (_, Some(v)) => Some(v),
         (true, None) => {
@@ -263,8 +271,8 @@ pub fn load_embedder(cfg: &EmbedConfig) -> anyhow::Result<Option<Arc<Embedder>>>
 
 async fn ingest(cfg: &DbConfig, embed: &EmbedConfig, dir: &std::path::Path, prune: bool) -> anyhow::Result<()> {
     let embedder = load_embedder(embed)?;
-    let pool = connect_with_retry(cfg, &cfg.database_url).await?;
-    db::migrator().run(&pool).await.context("running migrations")?;
+    let (pool, direct) = connect_both(cfg).await?;
+    db::migrator().run(&direct).await.context("running migrations")?;
     let started = std::time::Instant::now();
     let r = ingest::ingest_dir(&pool, dir, prune, true, embedder.as_ref()).await?;
     let sections = db::documents::section_count(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -297,8 +305,8 @@ fn print_sections(dir: &std::path::Path) -> anyhow::Result<()> {
 
 async fn evaluate(cfg: &DbConfig, embed: &EmbedConfig, args: &crate::server::cli::eval::EvalArgs) -> anyhow::Result<()> {
     let embedder = load_embedder(embed)?;
-    let pool = connect_with_retry(cfg, &cfg.database_url).await?;
-    db::migrator().run(&pool).await.context("running migrations")?;
+    let (pool, direct) = connect_both(cfg).await?;
+    db::migrator().run(&direct).await.context("running migrations")?;
     crate::server::cli::eval::run(&pool, embedder, args).await
 }
 
@@ -311,9 +319,9 @@ async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Res
     let conf = leptos::config::get_configuration(None).context("reading Leptos options")?;
     let leptos_options = conf.leptos_options;
     let addr: SocketAddr = leptos_options.site_addr;
-    let pool = connect_with_retry(&cfg.db, &cfg.db.database_url).await?;
+    let (pool, direct) = connect_both(&cfg.db).await?;
     if cfg.migrate_on_start {
-        db::migrator().run(&pool).await.context("running migrations")?;
+        db::migrator().run(&direct).await.context("running migrations")?;
     } else {
         // Migrations are their own step (`bookchat migrate`): a database behind this build is
         // refused loudly; one ahead of it (a newer release migrated it) serves.
@@ -347,7 +355,7 @@ async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Res
     }
     let grace = Duration::from_secs(cfg.shutdown_grace_secs);
     let http_options = cfg.http_options();
-    let state = AppState::new(leptos_options, pool.clone(), read_pool, cfg).with_embedder(embedder);
+    let state = AppState::new(leptos_options, pool.clone(), read_pool, cfg).with_embedder(embedder).with_direct_pool(direct);
     let hub = state.hub.clone();
     let held = [state.held.clone(), state.held_reads.clone(), state.answer_held.clone()];
     crate::server::http::start_background(&state);
@@ -421,7 +429,7 @@ fn spawn_maintenance(state: AppState) {
             since_retention += 60;
             if every > 0 && since_retention >= every {
                 since_retention = 0;
-                match crate::server::db::privacy::run(&state.pool, &state.config.retention).await {
+                match crate::server::db::privacy::run(&state.direct_pool, &state.pool, &state.config.retention).await {
                     Ok(r) => tracing::info!(?r, "retention pass"),
                     Err(e) => tracing::warn!(error = %e, "retention pass failed; will retry"),
                 }

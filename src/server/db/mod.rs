@@ -109,3 +109,22 @@ pub async fn connect(cfg: &DbConfig, url: &str) -> Result<PgPool, sqlx::Error> {
         .connect_with(opts)
         .await
 }
+
+/// The connections for what needs a session of its own — migrations and their lock, LISTEN,
+/// the retention job's advisory lock: `DATABASE_DIRECT_URL`'s, a small pool (a listener holds
+/// one connection; the rest is short work). Without it, `main` (`DATABASE_URL` is direct).
+pub async fn connect_direct(cfg: &DbConfig, main: &PgPool) -> Result<PgPool, sqlx::Error> {
+    let Some(url) = cfg.direct_url() else { return Ok(main.clone()) };
+    direct_pool(cfg, url).await
+}
+
+async fn direct_pool(cfg: &DbConfig, url: &str) -> Result<PgPool, sqlx::Error> {
+    let opts = PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Debug).application_name("bookchat-direct");
+    PgPoolOptions::new()
+        .max_connections(3)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(cfg.database_acquire_timeout_secs.max(10)))
+        .idle_timeout(Duration::from_secs(300))
+        .connect_with(opts)
+        .await
+}

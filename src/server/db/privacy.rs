@@ -26,13 +26,14 @@ pub struct RetentionReport {
 /// whole table's worth of rows or blocks readers for long.
 pub const BATCH: i64 = 500;
 /// The advisory lock that lets one instance at a time run the retention job.
-const RETENTION_LOCK: i64 = 0x626f_6f6b_6368_6174; // "bookchat"
+pub const RETENTION_LOCK: i64 = 0x626f_6f6b_6368_6174; // "bookchat"
 
 /// One pass of the retention job, on one instance at a time (a Postgres advisory lock; the
 /// others skip). Each batch is its own statement or transaction, so a crash midway leaves
-/// nothing half-deleted, and the next pass finishes the work.
-pub async fn run(pool: &PgPool, cfg: &RetentionConfig) -> ServerResult<RetentionReport> {
-    let mut conn = pool.acquire().await?;
+/// nothing half-deleted, and the next pass finishes the work. The lock is a session's, so it is
+/// taken on `direct` (not through a transaction-mode pooler); the work goes through `pool`.
+pub async fn run(direct: &PgPool, pool: &PgPool, cfg: &RetentionConfig) -> ServerResult<RetentionReport> {
+    let mut conn = direct.acquire().await?;
     let locked: bool = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "locked!""#, RETENTION_LOCK)
         .fetch_one(&mut *conn)
         .await?;

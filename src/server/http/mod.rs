@@ -26,7 +26,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// What runs beside the HTTP app: the listener that lets another instance stop an answer this
 /// one generates.
 pub fn start_background(state: &AppState) {
-    state.hub.listen_for_stops(state.pool.clone());
+    state.hub.listen_for_stops(state.direct_pool.clone());
 }
 
 /// Server functions answer every error with 500; give each [`AppError`] its real status
