@@ -109,6 +109,13 @@ enum Command {
         #[arg(long)]
         details: Option<PathBuf>,
     },
+    /// Ask this machine's server whether it is ready (`/readyz`): exit 0 if so. The image's
+    /// HEALTHCHECK, which has no curl to do it with.
+    Probe {
+        /// The URL to ask; by default `/readyz` on loopback at `LEPTOS_SITE_ADDR`'s port.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Calibrate the similarity at which a pinned answer answers a question, on development
     /// books' questions: every pair of questions with different answers must stay below it.
     CalibratePins {
@@ -167,6 +174,7 @@ pub async fn main(app: fn(AppState) -> axum::Router) -> ExitCode {
             let args = eval::EvalArgs { sets, latency_rounds, scale, compare, details };
             evaluate(&db, &embed, &args).await
         }
+        Command::Probe { url } => probe(url).await,
         Command::CalibratePins { embed, sets } => (|| {
             let embedder = load_embedder(&embed)?.ok_or_else(|| anyhow::anyhow!("calibrating needs the embedding model"))?;
             let sets: Vec<eval::EvalSet> = sets.iter().map(|d| eval::EvalSet::folder(d)).collect();
@@ -223,6 +231,20 @@ pub async fn connect_both(cfg: &DbConfig) -> anyhow::Result<(sqlx::PgPool, sqlx:
 
 /// Migrations take a session's advisory lock and may hold DDL that a transaction cannot
 /// (`CREATE INDEX CONCURRENTLY`): they run on the direct connection.
+async fn probe(url: Option<String>) -> anyhow::Result<()> {
+    let url = match url {
+        Some(u) => u,
+        None => {
+            let addr = std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+            let port = addr.parse::<SocketAddr>().with_context(|| format!("LEPTOS_SITE_ADDR {addr:?} is not an address"))?.port();
+            format!("http://127.0.0.1:{port}/readyz")
+        }
+    };
+    let res = reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?.get(&url).send().await.with_context(|| format!("asking {url}"))?;
+    anyhow::ensure!(res.status().is_success(), "{url}: {}", res.status());
+    Ok(())
+}
+
 async fn migrate(cfg: &DbConfig, revert: bool, revert_to: Option<i64>) -> anyhow::Result<()> {
     let pool = connect_with_retry(cfg, cfg.direct_url().unwrap_or(&cfg.database_url)).await?;
     let target = match (revert, revert_to) {
