@@ -151,3 +151,34 @@ test('the site serves llms.txt and llms-full.txt from its own origin, linking to
   expect(full.ok()).toBe(true);
   for (const url of links) expect(await full.text()).toContain(`Source: ${url}`);
 });
+
+// The same site with Algolia DocSearch: its modal opens on Ctrl+K / ⌘K. (Algolia is not reachable
+// here, so the modal shows its error state; the hand-off does not depend on its results.)
+const DOCSEARCH = process.env.DOCSEARCH_URL ?? 'http://127.0.0.1:3341';
+const searchKeys = process.platform === 'darwin' ? 'Meta+k' : 'Control+k';
+
+for (const width of [1280, 390]) {
+  test(`DocSearch's modal at ${width} px: the hand-off sits under its search bar, inside the screen, and asks`, async ({ page }) => {
+    await page.setViewportSize({ width, height: 844 });
+    await page.goto(`${DOCSEARCH}/docs/ros2/ros2-architecture`);
+    await expect(page.getByTestId('bookchat-launcher')).toBeVisible();
+    await page.keyboard.press(searchKeys);
+    const input = page.locator('.DocSearch-Modal .DocSearch-Input');
+    await expect(input).toBeFocused();
+    await input.fill('digital twin');
+    const ask = page.getByTestId('bookchat-search-ask');
+    await expect(ask).toHaveText('Ask BookChat about «digital twin»');
+    const box = (await ask.boundingBox())!;
+    const bar = (await page.locator('.DocSearch-SearchBar').boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(width);
+    expect(box.y).toBeGreaterThanOrEqual(bar.y + bar.height - 1);
+    expect(box.y + box.height).toBeLessThanOrEqual(844);
+    await ask.click();
+    // The modal closes and the widget asks the query.
+    await expect(page.locator('.DocSearch-Modal')).toHaveCount(0);
+    const frame = await widgetFrame(page);
+    await answered(frame, 1);
+    await expect(frame.getByTestId('msg-user').getByTestId('msg-body')).toHaveText(['digital twin']);
+  });
+}
