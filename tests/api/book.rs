@@ -314,3 +314,32 @@ async fn the_readers_page_is_preferred_between_equal_answers(pool: PgPool) {
     assert_eq!(first(&on_page), "https://book.example/docs/legs#calibration", "{on_page}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Instances starting together and the book's CI ingest one at a time: a second ingest waits for
+/// the one holding the lock, then runs (and finds nothing left to do).
+#[sqlx::test(migrator = "bookchat::server::db::MIGRATOR")]
+async fn a_second_ingest_waits_for_the_first(pool: PgPool) {
+    use bookchat::server::db::documents;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/docs");
+    let mut holder = pool.acquire().await.unwrap();
+    documents::lock_ingest(&mut holder).await.unwrap();
+    let waiting = {
+        let (pool, dir) = (pool.clone(), dir.clone());
+        tokio::spawn(async move { bookchat::server::book::ingest::ingest_dir(&pool, &pool, &dir, true, false, None).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(!waiting.is_finished(), "the second ingest waits for the lock");
+    assert_eq!(documents::section_count(&pool).await.unwrap(), 0, "and has written nothing");
+    documents::unlock_ingest(&mut holder).await.unwrap();
+    let report = tokio::time::timeout(std::time::Duration::from_secs(60), waiting).await.expect("it runs once the lock is free").unwrap().unwrap();
+    assert!(report.inserted > 0);
+    let sections = documents::section_count(&pool).await.unwrap();
+    // Two at once: both succeed, one after the other, and the book is stored once.
+    let (a, b) = tokio::join!(
+        bookchat::server::book::ingest::ingest_dir(&pool, &pool, &dir, true, false, None),
+        bookchat::server::book::ingest::ingest_dir(&pool, &pool, &dir, true, false, None)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.inserted + a.updated, b.inserted + b.updated), (0, 0));
+    assert_eq!(documents::section_count(&pool).await.unwrap(), sections);
+}

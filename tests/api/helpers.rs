@@ -21,7 +21,7 @@ pub fn embedder() -> Option<Arc<Embedder>> {
 
 /// Ingest a book folder as the server does (with the model when there is one).
 pub async fn ingest(pool: &PgPool, dir: &std::path::Path, prune: bool) -> bookchat::server::book::ingest::IngestReport {
-    bookchat::server::book::ingest::ingest_dir(pool, dir, prune, false, embedder().as_ref()).await.expect("ingest")
+    bookchat::server::book::ingest::ingest_dir(pool, pool, dir, prune, false, embedder().as_ref()).await.expect("ingest")
 }
 
 pub struct TestApp {

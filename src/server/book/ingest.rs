@@ -201,12 +201,27 @@ fn bar(progress: bool, len: usize, what: &str) -> ProgressBar {
 
 /// Ingest every `.md`/`.mdx` under `dir`. With `prune`, pages whose file is gone are deleted.
 pub async fn ingest_dir(
+    lock: &PgPool,
     pool: &PgPool,
     dir: &Path,
     prune: bool,
     progress: bool,
     embedder: Option<&Arc<Embedder>>,
 ) -> anyhow::Result<IngestReport> {
+    // One ingest at a time per database (instances starting together, the book's CI): a second
+    // waits for the first, then finds its pages unchanged. The lock is a session's, so it is
+    // held on `lock` — the direct connection when `pool` goes through a pooler.
+    let mut held = lock.acquire().await.context("a connection for the ingest lock")?;
+    documents::lock_ingest(&mut held).await.map_err(|e| anyhow::anyhow!("taking the ingest lock: {e}"))?;
+    let result = ingest_locked(pool, dir, prune, progress, embedder).await;
+    if let Err(e) = documents::unlock_ingest(&mut held).await {
+        tracing::warn!(error = %e, "could not release the ingest lock; closing its connection");
+        held.detach();
+    }
+    result
+}
+
+async fn ingest_locked(pool: &PgPool, dir: &Path, prune: bool, progress: bool, embedder: Option<&Arc<Embedder>>) -> anyhow::Result<IngestReport> {
     let files = book_files(dir)?;
     let stored = documents::stored_pages(pool).await.map_err(|e| anyhow::anyhow!("reading stored pages: {e}"))?;
     // Pages stored before this model embedded them (another model, or none) count as changed.

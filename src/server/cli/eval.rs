@@ -240,7 +240,7 @@ pub async fn run(pool: &PgPool, embedder: Option<Arc<Embedder>>, args: &EvalArgs
         let book = book.canonicalize()?;
         let copies = scaled_copy(&book, args.scale)?;
         let t = Instant::now();
-        ingest::ingest_dir(pool, &copies, true, false, embedder.as_ref()).await?;
+        ingest::ingest_dir(pool, pool, &copies, true, false, embedder.as_ref()).await?;
         let secs = t.elapsed().as_secs_f64();
         let big = library.index(pool).await?;
         let qs: Vec<&str> = questions.iter().map(String::as_str).collect();
@@ -331,10 +331,10 @@ async fn run_set(
     // Ingest twice: the first replaces whatever book the database held (cold, unless another
     // book shared its texts), the second is the unchanged book again.
     let t0 = Instant::now();
-    let cold = ingest::ingest_dir(pool, &book, true, false, embedder).await?;
+    let cold = ingest::ingest_dir(pool, pool, &book, true, false, embedder).await?;
     let cold_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let warm = ingest::ingest_dir(pool, &book, true, false, embedder).await?;
+    let warm = ingest::ingest_dir(pool, pool, &book, true, false, embedder).await?;
     let warm_secs = t1.elapsed().as_secs_f64();
     let index = library.index(pool).await?;
     let embedder = embedder.map(|e| e.as_ref());

@@ -296,7 +296,7 @@ async fn ingest(cfg: &DbConfig, embed: &EmbedConfig, dir: &std::path::Path, prun
     let (pool, direct) = connect_both(cfg).await?;
     db::migrator().run(&direct).await.context("running migrations")?;
     let started = std::time::Instant::now();
-    let r = ingest::ingest_dir(&pool, dir, prune, true, embedder.as_ref()).await?;
+    let r = ingest::ingest_dir(&direct, &pool, dir, prune, true, embedder.as_ref()).await?;
     let sections = db::documents::section_count(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
         "ingested {} files in {:.1} s: {} new, {} updated, {} unchanged, {} pruned; {} sections in the book; {} texts embedded, {} from the cache ({})",
@@ -361,7 +361,7 @@ async fn serve(cfg: AppConfig, app: fn(AppState) -> axum::Router) -> anyhow::Res
     };
     let embedder = load_embedder(&cfg.embed)?;
     if !cfg.book_dir.is_empty() {
-        let r = ingest::ingest_dir(&pool, std::path::Path::new(&cfg.book_dir), false, false, embedder.as_ref()).await?;
+        let r = ingest::ingest_dir(&direct, &pool, std::path::Path::new(&cfg.book_dir), false, false, embedder.as_ref()).await?;
         tracing::info!(files = r.files, new = r.inserted, updated = r.updated, embedded = r.embedded, "book ingested");
     }
     // Answers left 'streaming' by a previous process that died are marked failed.

@@ -275,3 +275,18 @@ pub async fn page_by_route(pool: &PgPool, route: &str) -> ServerResult<Option<(S
 pub async fn section_count(pool: &PgPool) -> ServerResult<i64> {
     Ok(sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM chunks"#).fetch_one(pool).await?)
 }
+
+/// The advisory lock that lets one ingest at a time write the book ("ingest").
+const INGEST_LOCK: i64 = 0x0062_6f6f_6b69_6e67;
+
+/// Wait for the ingest lock, on a connection of its own (a session's lock: held until
+/// [`unlock_ingest`] or the connection ends).
+pub async fn lock_ingest(conn: &mut sqlx::PgConnection) -> ServerResult<()> {
+    sqlx::query_scalar!(r#"SELECT pg_advisory_lock($1)::text AS "locked""#, INGEST_LOCK).fetch_one(&mut *conn).await?;
+    Ok(())
+}
+
+pub async fn unlock_ingest(conn: &mut sqlx::PgConnection) -> ServerResult<()> {
+    sqlx::query_scalar!(r#"SELECT pg_advisory_unlock($1) AS "unlocked!""#, INGEST_LOCK).fetch_one(&mut *conn).await?;
+    Ok(())
+}
