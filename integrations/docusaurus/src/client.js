@@ -63,9 +63,14 @@ function handOff(input, button) {
   if (!isQuestion(query)) return;
   button.hidden = true;
   input.blur();
-  // Close DocSearch's modal (it listens for Escape) before the widget opens.
+  // Close DocSearch's modal before the widget opens: it listens on the window for Escape by
+  // its `code` (a `key` alone is ignored); its backdrop closes it too, should that change.
   if (input.classList.contains('DocSearch-Input')) {
-    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', code: 'Escape', keyCode: 27, bubbles: true }));
+    setTimeout(() => {
+      const backdrop = document.querySelector('.DocSearch-Container');
+      if (backdrop) backdrop.dispatchEvent(new MouseEvent('mousedown', { bubbles: true }));
+    }, 50);
   }
   withBookChat((b) => b.ask(query));
 }
