@@ -154,5 +154,83 @@ phone)
   start_server bookchat_bench_phone
   (cd end2end && node tools/phone.mjs "$URL" "${PHONE_RUNS:-5}") | tee "$OUT/phone.txt"
   stop_server ;;
+rolling)
+  # Two instances behind a real load balancer (Debian's HAProxy, checking /readyz every 500 ms),
+  # restarted one after the other while chatters send; sends are retried by the client with the
+  # same id, as the widget does, and every error the client sees is counted. Each instance takes
+  # 64 answers at once (per address too: the chatters share one), so one instance carries the
+  # whole load while the other restarts — size N instances so that N-1 do.
+  ROLL_CHATTERS=${ROLL_CHATTERS:-50} ROLL_MESSAGES=${ROLL_MESSAGES:-40}
+  log "rolling restart: 2 instances behind HAProxy, restarted one after the other under $ROLL_CHATTERS chatters x $ROLL_MESSAGES questions"
+  ensure_apt haproxy
+  db=bookchat_bench_rolling; recreate_db "$db"
+  dburl=$(db_url_for "$DATABASE_URL" "$db")
+  declare -A RPID
+  start_instance() {
+    local n=$1 port=$((PORT + $1))
+    DATABASE_URL=$dburl LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+      BOOKCHAT_BOOK_DIR="$ROOT/book/docs" BOOKCHAT_RATE_PER_IP=0 BOOKCHAT_RATE_QUESTIONS_PER_SESSION=0 \
+      BOOKCHAT_RATE_QUESTIONS_PER_USER=0 BOOKCHAT_RATE_QUESTIONS_PER_IP=0 BOOKCHAT_RATE_SESSIONS_PER_IP=0 \
+      BOOKCHAT_TRUSTED_PROXIES=1 DATABASE_MAX_CONNECTIONS=16 RUST_LOG=${BENCH_LOG:-warn} \
+      BOOKCHAT_MAX_CONCURRENT_ANSWERS=64 BOOKCHAT_MAX_ANSWERS_PER_IP=64 \
+      BOOKCHAT_SHUTDOWN_READY_DELAY_SECS=${ROLL_READY_DELAY:-2} BOOKCHAT_SHUTDOWN_GRACE_SECS=10 \
+      "$BIN" serve >>"$OUT/server-rolling-$n.log" 2>&1 &
+    RPID[$n]=$!
+    for _ in $(seq 1 200); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    tail -n 20 "$OUT/server-rolling-$n.log"; die "instance $n did not start"
+  }
+  : >"$OUT/server-rolling-1.log"; : >"$OUT/server-rolling-2.log"
+  start_instance 1; start_instance 2
+  cat >"$OUT/haproxy.cfg" <<CFG
+global
+  maxconn 4096
+defaults
+  mode http
+  option forwardfor
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+  option http-buffer-request
+  # A request that met a closing connection goes to the other instance (sends are idempotent).
+  retries 3
+  option redispatch 1
+  retry-on conn-failure empty-response response-timeout 502 503
+frontend bookchat
+  bind 127.0.0.1:$PORT
+  default_backend instances
+backend instances
+  balance roundrobin
+  option httpchk GET /readyz
+  http-check expect status 200
+  server a 127.0.0.1:$((PORT + 1)) check inter 500ms fall 1 rise 2
+  server b 127.0.0.1:$((PORT + 2)) check inter 500ms fall 1 rise 2
+CFG
+  haproxy -f "$OUT/haproxy.cfg" -db >"$OUT/haproxy.log" 2>&1 &
+  HAPROXY_PID=$!
+  for _ in $(seq 1 50); do curl -fsS "$URL/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+  DATABASE_URL=$dburl "$LOAD" chat --url "$URL" --chatters "$ROLL_CHATTERS" --messages "$ROLL_MESSAGES" --think-ms "${ROLL_THINK_MS:-600}" \
+    --out "$OUT/rolling.json" >"$OUT/rolling-load.txt" 2>&1 &
+  LOAD_PID=$!
+  restarts=0
+  for n in 1 2; do
+    sleep 4
+    log "restarting instance $n (SIGTERM: not ready, drain, exit; then start again)"
+    kill -TERM "${RPID[$n]}"; wait "${RPID[$n]}" 2>/dev/null || true
+    start_instance "$n"; restarts=$((restarts + 1))
+    sleep 1.5 # HAProxy's rise: 2 checks
+  done
+  rc=0; wait $LOAD_PID || rc=$?
+  kill "$HAPROXY_PID" "${RPID[1]}" "${RPID[2]}" 2>/dev/null; wait 2>/dev/null || true
+  python3 - "$OUT/rolling.json" "$restarts" <<'PY' | tee "$OUT/rolling.txt"
+import json, sys
+r = json.load(open(sys.argv[1]))
+v = r["verify"]
+failed = sum(r["errors"].values())
+print(f"rolling restart: {sys.argv[2]} instances restarted one after the other during {r['seconds']:.1f} s of "
+      f"{r['chatters']} chatters x {r['messages_per_chatter']} questions: {r['acknowledged']} answered; "
+      f"lost {v['lost']}, duplicated {v['duplicated']}, out of order {v['conversations_out_of_order']}, "
+      f"failed requests {failed} {r['errors'] or ''}; send p50 {r['latency_ms']['p50']:.0f} ms, max {r['latency_ms']['max']:.0f} ms")
+PY
+  [ $rc -eq 0 ] || { cat "$OUT/rolling-load.txt"; die "the load run failed"; } ;;
 *) die "unknown section $s" ;;
 esac; done
