@@ -75,18 +75,24 @@ fn book_title<'a>(configured: Option<&'a str>, pages: &'a [Page]) -> &'a str {
     configured.filter(|t| !t.trim().is_empty()).or_else(|| pages.first().map(|p| p.title)).unwrap_or("The book")
 }
 
-/// `/llms.txt`: `# Title`, `> summary`, then a `## Chapter` list per book folder, one
-/// `- [Page](url): description` line per page. `url_for(route)` links to the page on the book's
-/// own site.
-pub fn llms_txt(index: &BookIndex, title: Option<&str>, url_for: impl Fn(&str) -> String) -> String {
-    let pages = pages(index);
-    let mut out = format!("# {}\n", book_title(title, &pages));
+/// Both files' opening: `# Title`, then `> summary` (the first page's description) if any.
+fn header(pages: &[Page<'_>], title: Option<&str>) -> String {
+    let mut out = format!("# {}\n", book_title(title, pages));
     if let Some(first) = pages.first() {
         let summary = description(first);
         if !summary.is_empty() {
             out.push_str(&format!("\n> {summary}\n"));
         }
     }
+    out
+}
+
+/// `/llms.txt`: `# Title`, `> summary`, then a `## Chapter` list per book folder, one
+/// `- [Page](url): description` line per page. `url_for(route)` links to the page on the book's
+/// own site.
+pub fn llms_txt(index: &BookIndex, title: Option<&str>, url_for: impl Fn(&str) -> String) -> String {
+    let pages = pages(index);
+    let mut out = header(&pages, title);
     // Relative: the file is served beside this one, by BookChat and on the book's own site.
     out.push_str(&format!("\nThe whole book as Markdown: [llms-full.txt](llms-full.txt) ({} pages).\n", pages.len()));
     let mut folder: Option<&str> = None;
@@ -146,13 +152,7 @@ pub fn page_markdown(p: &Page, url: &str) -> String {
 /// `/llms-full.txt`: the llms.txt header, then every page's Markdown in the book's order.
 pub fn llms_full_txt(index: &BookIndex, title: Option<&str>, url_for: impl Fn(&str) -> String) -> String {
     let pages = pages(index);
-    let mut out = format!("# {}\n", book_title(title, &pages));
-    if let Some(first) = pages.first() {
-        let summary = description(first);
-        if !summary.is_empty() {
-            out.push_str(&format!("\n> {summary}\n"));
-        }
-    }
+    let mut out = header(&pages, title);
     for p in &pages {
         out.push_str("\n---\n\n");
         out.push_str(&page_markdown(p, &url_for(p.route)));
