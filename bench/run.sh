@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BookChat benchmarks: bash bench/run.sh [load|fault|scaling|ceiling|trips|sizes|phone|idle|classroom ...] (default: all).
+# BookChat benchmarks: bash bench/run.sh [load|fault|scaling|ceiling|trips|sizes|phone|idle|classroom|rolling ...] (default: all).
 # Prints figures and writes them to target/bench/. Uses the local cluster (or DATABASE_URL), a
 # release build of the server with rate limits off, and the sample book.
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -10,7 +10,7 @@ OUT="$ROOT/target/bench"; mkdir -p "$OUT"
 PORT=${BENCH_PORT:-3500}
 URL="http://127.0.0.1:$PORT"
 CHATTERS=${CHATTERS:-16}; MESSAGES=${MESSAGES:-60}
-sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceiling trips sizes phone idle classroom)
+sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(load fault scaling ceiling trips sizes phone idle classroom rolling)
 
 log "building the server and the load generator (release)"
 # erase_components: as cargo-leptos builds the release site (always-erase-components in Cargo.toml).
@@ -26,7 +26,8 @@ start_server() {
   recreate_db "$db"
   DATABASE_URL=$url LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
     BOOKCHAT_BOOK_DIR="$ROOT/book/docs" BOOKCHAT_DEMO_SITE=true BOOKCHAT_RATE_PER_IP=0 BOOKCHAT_RATE_QUESTIONS_PER_SESSION=0 \
-    BOOKCHAT_RATE_QUESTIONS_PER_USER=0 DATABASE_MAX_CONNECTIONS=${POOL:-16} RUST_LOG=${BENCH_LOG:-warn} \
+    BOOKCHAT_RATE_QUESTIONS_PER_USER=0 BOOKCHAT_RATE_QUESTIONS_PER_IP=0 BOOKCHAT_RATE_SESSIONS_PER_IP=0 \
+    BOOKCHAT_MAX_ANSWERS_PER_IP=32 DATABASE_MAX_CONNECTIONS=${POOL:-16} RUST_LOG=${BENCH_LOG:-warn} \
     BOOKCHAT_SHUTDOWN_READY_DELAY_SECS=0 env ${LIMITS_ENV:-} \
     "$BIN" serve >"$OUT/server-$db.log" 2>&1 &
   SERVER_PID=$!
