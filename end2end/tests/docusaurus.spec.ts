@@ -162,6 +162,8 @@ for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: 844 });
     await page.goto(`${DOCSEARCH}/docs/ros2/ros2-architecture`);
     await expect(page.getByTestId('bookchat-launcher')).toBeVisible();
+    // DocSearch listens for its keys once React has hydrated the page (Docusaurus marks it).
+    await expect(page.locator('html[data-has-hydrated="true"]')).toHaveCount(1);
     await page.keyboard.press(searchKeys);
     const input = page.locator('.DocSearch-Modal .DocSearch-Input');
     await expect(input).toBeFocused();
