@@ -20,15 +20,17 @@ if [ "${BENCH_BUILD:-1}" != 0 ]; then
 fi
 BIN="$ROOT/target/release/bookchat"; LOAD="$ROOT/target/release/bookchat-load"
 
+# Every rate limit off (the runs measure the server, not its limits; classroom sets its own after).
+NO_LIMITS=(BOOKCHAT_RATE_PER_IP=0 BOOKCHAT_RATE_QUESTIONS_PER_SESSION=0 BOOKCHAT_RATE_QUESTIONS_PER_USER=0
+  BOOKCHAT_RATE_QUESTIONS_PER_IP=0 BOOKCHAT_RATE_SESSIONS_PER_IP=0)
 SERVER_PID=
 start_server() {
   local db=$1 url=${2:-$(db_url_for "$DATABASE_URL" "$1")}
   recreate_db "$db"
   DATABASE_URL=$url LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
-    BOOKCHAT_BOOK_DIR="$ROOT/book/docs" BOOKCHAT_DEMO_SITE=true BOOKCHAT_RATE_PER_IP=0 BOOKCHAT_RATE_QUESTIONS_PER_SESSION=0 \
-    BOOKCHAT_RATE_QUESTIONS_PER_USER=0 BOOKCHAT_RATE_QUESTIONS_PER_IP=0 BOOKCHAT_RATE_SESSIONS_PER_IP=0 \
-    BOOKCHAT_MAX_ANSWERS_PER_IP=32 DATABASE_MAX_CONNECTIONS=${POOL:-16} RUST_LOG=${BENCH_LOG:-warn} \
-    BOOKCHAT_SHUTDOWN_READY_DELAY_SECS=0 env ${LIMITS_ENV:-} \
+    BOOKCHAT_BOOK_DIR="$ROOT/book/docs" BOOKCHAT_DEMO_SITE=true BOOKCHAT_MAX_ANSWERS_PER_IP=32 \
+    DATABASE_MAX_CONNECTIONS=${POOL:-16} RUST_LOG=${BENCH_LOG:-warn} \
+    BOOKCHAT_SHUTDOWN_READY_DELAY_SECS=0 env "${NO_LIMITS[@]}" ${LIMITS_ENV:-} \
     "$BIN" serve >"$OUT/server-$db.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do curl -fsS "$URL/readyz" >/dev/null 2>&1 && return 0; sleep 0.2; done
@@ -170,12 +172,10 @@ rolling)
   start_instance() {
     local n=$1 port=$((PORT + $1))
     DATABASE_URL=$dburl LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-      BOOKCHAT_BOOK_DIR="$ROOT/book/docs" BOOKCHAT_RATE_PER_IP=0 BOOKCHAT_RATE_QUESTIONS_PER_SESSION=0 \
-      BOOKCHAT_RATE_QUESTIONS_PER_USER=0 BOOKCHAT_RATE_QUESTIONS_PER_IP=0 BOOKCHAT_RATE_SESSIONS_PER_IP=0 \
-      BOOKCHAT_TRUSTED_PROXIES=1 DATABASE_MAX_CONNECTIONS=16 RUST_LOG=${BENCH_LOG:-warn} \
+      BOOKCHAT_BOOK_DIR="$ROOT/book/docs" BOOKCHAT_TRUSTED_PROXIES=1 DATABASE_MAX_CONNECTIONS=16 RUST_LOG=${BENCH_LOG:-warn} \
       BOOKCHAT_MAX_CONCURRENT_ANSWERS=64 BOOKCHAT_MAX_ANSWERS_PER_IP=64 \
       BOOKCHAT_SHUTDOWN_READY_DELAY_SECS=${ROLL_READY_DELAY:-2} BOOKCHAT_SHUTDOWN_GRACE_SECS=10 \
-      "$BIN" serve >>"$OUT/server-rolling-$n.log" 2>&1 &
+      env "${NO_LIMITS[@]}" "$BIN" serve >>"$OUT/server-rolling-$n.log" 2>&1 &
     RPID[$n]=$!
     for _ in $(seq 1 200); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0; sleep 0.1; done
     tail -n 20 "$OUT/server-rolling-$n.log"; die "instance $n did not start"

@@ -349,7 +349,7 @@ async fn run(hub: &Hub, held: &HeldConnections, config: &AppConfig, library: &Li
     // An author's pinned answer first — not for a question about a passage the reader selected
     // (the pin answers the question, not the passage).
     let pinned = match req.context.selection {
-        None => super::pins::answer_for(library, held.pool(), &req.question).await,
+        None => super::pins::answer_for(library, held.pool(), &req.question, retrieval.question_vector.as_deref()).await,
         Some(_) => None,
     };
     let outcome = if let Some(pin) = pinned {

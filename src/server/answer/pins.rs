@@ -96,15 +96,15 @@ pub async fn current(library: &Library, pool: &PgPool) -> ServerResult<Arc<Vec<P
         }
         if let (Some(e), Some(model), false) = (&embedder, &model, missing.is_empty()) {
             let (e, texts) = (e.clone(), missing.clone());
-            match tokio::task::spawn_blocking(move || e.embed(&texts.iter().map(String::as_str).collect::<Vec<_>>())).await {
-                Ok(Ok(computed)) => {
+            let embedded = tokio::task::spawn_blocking(move || e.embed(&texts.iter().map(String::as_str).collect::<Vec<_>>())).await;
+            match embedded.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+                Ok(computed) => {
                     let rows: Vec<(String, Vec<u8>)> = missing.into_iter().zip(computed.iter().map(|v| to_bytes(v))).collect();
                     if let Err(e) = db::pins::store_vectors(pool, stored.id, model, &rows).await {
                         tracing::warn!(error = %e, "storing a pin's embeddings failed (computed again next time)");
                     }
                     vectors.extend(computed);
                 }
-                Ok(Err(e)) => tracing::warn!(error = %e, pin = %stored.id, "embedding a pin's questions failed: it matches identical wordings only"),
                 Err(e) => tracing::warn!(error = %e, pin = %stored.id, "embedding a pin's questions failed: it matches identical wordings only"),
             }
         }
@@ -114,9 +114,10 @@ pub async fn current(library: &Library, pool: &PgPool) -> ServerResult<Arc<Vec<P
     Ok(library.pins().store(pins))
 }
 
-/// The pin answering `question`, if one does. Never fails the answer: without the pins (the
-/// database hiccuped) or an embedding, the book answers as usual.
-pub async fn answer_for(library: &Library, pool: &PgPool, question: &str) -> Option<Pin> {
+/// The pin answering `question`, if one does; `vector` is its embedding when retrieval made one
+/// (embedded here otherwise). Never fails the answer: without the pins (the database hiccuped)
+/// or an embedding, the book answers as usual.
+pub async fn answer_for(library: &Library, pool: &PgPool, question: &str, vector: Option<&[f32]>) -> Option<Pin> {
     let pins = match current(library, pool).await {
         Ok(p) => p,
         Err(e) => {
@@ -130,6 +131,9 @@ pub async fn answer_for(library: &Library, pool: &PgPool, question: &str) -> Opt
     let wording = super::gaps::normalize(question);
     if let Some(p) = pins.iter().find(|p| p.wordings.contains(&wording)) {
         return Some(p.clone());
+    }
+    if let Some(v) = vector {
+        return best(&pins, v).map(|(p, _)| p.clone());
     }
     let embedder = library.embedder()?.clone();
     let q = question.to_owned();

@@ -165,6 +165,8 @@ pub struct Retrieval {
     pub hits: Vec<Hit>,
     /// Whether the question was embedded (dense evidence exists).
     pub dense: bool,
+    /// The question's embedding, when it was embedded (pinned answers match on it too).
+    pub question_vector: Option<Arc<[f32]>>,
     /// The question's content words that the book does not use in any form, and that the
     /// model's vocabulary does not know as ordinary words.
     pub foreign_terms: Vec<String>,
@@ -204,6 +206,7 @@ impl Retrieval {
             terms: QueryTerms { groups: vec![], words: vec![], corrections: vec![] },
             hits: vec![],
             dense: false,
+            question_vector: None,
             foreign_terms: vec![],
             unknown_names: vec![],
             grounded: false,
@@ -280,6 +283,7 @@ pub fn rank(index: &Arc<BookIndex>, embedder: Option<&Embedder>, q: &Query<'_>) 
         terms,
         hits: Vec::new(),
         dense: false,
+        question_vector: None,
         foreign_terms,
         unknown_names,
         grounded: !selected.is_empty(),
@@ -328,6 +332,7 @@ pub fn rank(index: &Arc<BookIndex>, embedder: Option<&Embedder>, q: &Query<'_>) 
     };
     let dense: Vec<f32> = question_vector.as_deref().map(|v| index.dense(v)).unwrap_or_default();
     out.dense = !dense.is_empty();
+    out.question_vector = question_vector;
     let mut dense_ranked: Vec<(usize, f32)> =
         dense.iter().enumerate().filter(|(i, s)| **s > f32::MIN && in_scope(&index.sections[*i])).map(|(i, &s)| (i, s)).collect();
     dense_ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -115,10 +115,6 @@ pub async fn connect(cfg: &DbConfig, url: &str) -> Result<PgPool, sqlx::Error> {
 /// one connection; the rest is short work). Without it, `main` (`DATABASE_URL` is direct).
 pub async fn connect_direct(cfg: &DbConfig, main: &PgPool) -> Result<PgPool, sqlx::Error> {
     let Some(url) = cfg.direct_url() else { return Ok(main.clone()) };
-    direct_pool(cfg, url).await
-}
-
-async fn direct_pool(cfg: &DbConfig, url: &str) -> Result<PgPool, sqlx::Error> {
     let opts = PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Debug).application_name("bookchat-direct");
     PgPoolOptions::new()
         .max_connections(3)

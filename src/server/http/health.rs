@@ -65,12 +65,8 @@ async fn embed_wordings(state: &AppState, questions: &[GapQuestion]) -> HashMap<
     let keys: Vec<String> = keys.into_iter().map(|(k, _)| k).collect();
     let texts = keys.clone();
     let computed = tokio::task::spawn_blocking(move || embedder.embed(&texts.iter().map(String::as_str).collect::<Vec<_>>())).await;
-    match computed {
-        Ok(Ok(vs)) => keys.into_iter().zip(vs).collect(),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "embedding the report's questions failed: grouping identical wordings only");
-            HashMap::new()
-        }
+    match computed.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+        Ok(vs) => keys.into_iter().zip(vs).collect(),
         Err(e) => {
             tracing::warn!(error = %e, "embedding the report's questions failed: grouping identical wordings only");
             HashMap::new()
